@@ -1,0 +1,214 @@
+"""Shared fixtures: an app on a real database (SQLite by default, PostgreSQL when DATABASE_URL
+points there), a test client, and factories for centres and users.
+
+The schema is built once per test process by running the Alembic migrations, so every run
+also proves the migrations; each test then starts from empty tables.
+"""
+
+import contextvars
+import os
+import shutil
+from decimal import Decimal
+from itertools import count
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from workshop import create_app
+from workshop.extensions import db
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = DATABASE_URL.startswith(("postgres://", "postgresql"))
+TEST_PASSWORD = "correct-horse-battery"
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    # scrypt costs ~50 ms a hash; the suite creates hundreds of users.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+def _postgres_url_for(worker: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from workshop.config import normalise_database_url
+
+    url = make_url(normalise_database_url(DATABASE_URL))
+    name = f"{url.database}_{worker}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory, request):
+    """A migrated database for this test process: a template file (SQLite) or a database (PG)."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    if ON_POSTGRES:
+        url = _postgres_url_for(worker)
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "template.sqlite")
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+    return url
+
+
+def _empty_postgres(app):
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        if tables:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                )
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_factory(database, tmp_path):
+    """Build apps on a fresh copy of the database; extra config overrides the test defaults."""
+    apps = []
+
+    def make(**config):
+        if ON_POSTGRES:
+            url = database
+        else:
+            copy = tmp_path / f"test{len(apps)}.sqlite"
+            shutil.copyfile(database.removeprefix("sqlite:///"), copy)
+            url = f"sqlite:///{copy}"
+        app = create_app(
+            {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(tmp_path / "files"), **config}
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        if ON_POSTGRES:
+            _empty_postgres(app)
+        else:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    """The app, with an application context pushed for direct service calls."""
+    app = app_factory()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in their own, empty context.
+
+    The ``app`` fixture keeps an application context pushed for factories and service calls;
+    without this, requests would share its ``g`` (and Flask-Login's cached user) and its
+    database session, which production requests never do. Tests that read what a request
+    wrote call ``db.session.rollback()`` first to end their own transaction.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def create_centre(app):
+    """Factory: create_centre(code="C1", ...) -> Centre, committed."""
+    from workshop.accounts import services
+
+    numbers = count(1)
+
+    def make(code=None, **fields):
+        n = next(numbers)
+        data = {
+            "code": code or f"TC{n:02d}",
+            "name_th": f"ศูนย์ทดสอบ {n}",
+            "name_en": f"Test centre {n}",
+            "province": "BKK",
+            "labour_rate": Decimal("600.00"),
+            **fields,
+        }
+        centre = services.create_centre(**data)
+        db.session.commit()
+        return centre
+
+    return make
+
+
+@pytest.fixture
+def create_user(app, create_centre):
+    """Factory: create_user("technician", centre=..., username=...) -> User, committed.
+
+    Technicians, supervisors and trainers get a new centre when none is given; admins see
+    every centre; inspectors get the given centre(s).
+    """
+    from workshop.accounts import services
+    from workshop.accounts.models import Role
+
+    numbers = count(1)
+
+    def make(*roles, centre=None, username=None, password=TEST_PASSWORD, centres=(), **fields):
+        roles = [Role(r) for r in (roles or ("technician",))]
+        n = next(numbers)
+        multi_only = all(r in (Role.INSPECTOR, Role.ADMIN) for r in roles)
+        if centre is None and not multi_only:
+            centre = create_centre()
+        if Role.INSPECTOR in roles and not centres and centre is not None and multi_only:
+            centres, centre = (centre,), None
+        user = services.create_user(
+            username=username or f"{roles[0].value}{n}",
+            full_name=fields.pop("full_name", f"Test {roles[0].value} {n}"),
+            password=password,
+            roles=roles,
+            centre=None if multi_only else centre,
+            all_centres=fields.pop("all_centres", Role.ADMIN in roles and multi_only),
+            extra_centres=list(centres) or ([centre] if multi_only and centre else []),
+            **fields,
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+class AuthActions:
+    """Log a test client in and out through the real login form."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username, password=TEST_PASSWORD, **kwargs):
+        return self._client.post(
+            "/login", data={"username": username, "password": password}, **kwargs
+        )
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

@@ -1,0 +1,116 @@
+"""Service centres, users and their roles."""
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workshop.extensions import db
+from workshop.columns import UTCDateTime, created_at, intpk, money
+
+
+class Role(enum.StrEnum):
+    """What a user may do; a user holds one or more."""
+
+    TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"
+    TRAINER = "trainer"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+# Roles that may span several centres (or all of them) rather than belong to one.
+MULTI_CENTRE_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+user_centres = sa.Table(
+    "user_centres",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("centre_id", sa.ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Centre(db.Model):
+    """A conversion service centre (workshop)."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name_th: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    province: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.Text, default="")
+    licence_number: Mapped[str] = mapped_column(sa.String(64), default="")
+    labour_rate: Mapped[money] = mapped_column(default=Decimal("0.00"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    def name(self, locale: str = "th") -> str:
+        """The centre's name in the given language."""
+        return self.name_en if locale == "en" else self.name_th
+
+    def __repr__(self) -> str:
+        return f"<Centre {self.code}>"
+
+
+class UserRole(db.Model):
+    """One role held by one user."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                length=16),
+        primary_key=True,
+    )
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: technician, supervisor, trainer, inspector or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    locale: Mapped[str] = mapped_column(sa.String(5), default="th")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Home centre for technicians, supervisors and trainers; inspectors/admins use ``centres``.
+    centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    all_centres: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[created_at]
+
+    centre: Mapped[Centre | None] = relationship(foreign_keys=[centre_id])
+    extra_centres: Mapped[list[Centre]] = relationship(secondary=user_centres)
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The set of roles this user holds."""
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the user holds any of ``roles``."""
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

@@ -1,0 +1,293 @@
+"""Domain rules for centres and user accounts."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from workshop.accounts.models import MULTI_CENTRE_ROLES, Centre, Role, User, UserRole
+from workshop.audit.services import Actor, record_event
+from workshop.extensions import db
+from workshop.columns import utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+CENTRE_CODE_RE = re.compile(r"^[A-Z0-9]{2,16}$")
+
+
+class AccountError(ValueError):
+    """A request that the account rules refuse; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt."""
+
+    user: User | None
+    locked_until: datetime | None = None
+
+
+def password_problem(password: str, username: str = ""):
+    """Why ``password`` is too weak, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _l("at least %(n)d characters", n=MIN_PASSWORD_LENGTH)
+    if len(set(password)) < 4:
+        return _l("too few different characters")
+    if username and username.lower() in password.lower():
+        return _l("must not contain the username")
+    return None
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of ``password``: scrypt (memory-hard) unless the app configures another.
+
+    The test suite configures a cheap method because it creates hundreds of users.
+    """
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
+
+
+def _check_roles_and_centres(roles, centre, all_centres, extra_centres):
+    roles = {Role(r) for r in roles}
+    if not roles:
+        raise AccountError(_l("a user needs at least one role"))
+    single_centre = roles - MULTI_CENTRE_ROLES
+    if single_centre and centre is None:
+        raise AccountError(_l("technicians, supervisors and trainers belong to a centre"))
+    if (all_centres or extra_centres) and not roles & MULTI_CENTRE_ROLES:
+        raise AccountError(_l("only inspectors and admins can be assigned to several centres"))
+    return roles
+
+
+def create_centre(
+    *,
+    code: str,
+    name_th: str,
+    name_en: str,
+    province: str,
+    address: str = "",
+    licence_number: str = "",
+    labour_rate: Decimal = Decimal("0.00"),
+) -> Centre:
+    """Register a new service centre."""
+    code = code.strip().upper()
+    if not CENTRE_CODE_RE.match(code):
+        raise AccountError(_l("centre code: 2-16 capital letters or digits"))
+    if db.session.scalar(sa.select(Centre.id).where(Centre.code == code)):
+        raise AccountError(_l("centre code %(code)s is already used", code=code))
+    if labour_rate < 0:
+        raise AccountError(_l("labour rate cannot be negative"))
+    centre = Centre(
+        code=code,
+        name_th=name_th.strip(),
+        name_en=name_en.strip(),
+        province=province,
+        address=address.strip(),
+        licence_number=licence_number.strip(),
+        labour_rate=Decimal(labour_rate).quantize(Decimal("0.01")),
+    )
+    db.session.add(centre)
+    db.session.flush()
+    record_event("centre.create", centre, details={"code": code}, centre_id=centre.id)
+    return centre
+
+
+CENTRE_FIELDS = ("name_th", "name_en", "province", "address", "licence_number", "labour_rate", "active")
+
+
+def update_centre(centre: Centre, **changes) -> Centre:
+    """Change a centre's details; the audit event lists old and new values."""
+    diff = {}
+    for field, value in changes.items():
+        if field not in CENTRE_FIELDS:
+            raise AccountError(_l("unknown centre field %(field)s", field=field))
+        if field == "labour_rate":
+            if value < 0:
+                raise AccountError(_l("labour rate cannot be negative"))
+            value = Decimal(value).quantize(Decimal("0.01"))
+        old = getattr(centre, field)
+        if old != value:
+            diff[field] = [str(old), str(value)]
+            setattr(centre, field, value)
+    if diff:
+        record_event("centre.update", centre, details=diff, centre_id=centre.id)
+    return centre
+
+
+def create_user(
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    roles,
+    centre: Centre | None = None,
+    email: str = "",
+    all_centres: bool = False,
+    extra_centres=(),
+    locale: str = "th",
+) -> User:
+    """Create an account after checking username, password strength and role/centre rules."""
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise AccountError(_l("username: 3-64 lower-case letters, digits, dot, dash or underscore"))
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise AccountError(_l("username %(username)s is taken", username=username))
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(_l("password: %(problem)s", problem=problem))
+    roles = _check_roles_and_centres(roles, centre, all_centres, list(extra_centres))
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        email=email.strip(),
+        password_hash=hash_password(password),
+        password_changed_at=utcnow(),
+        centre=centre,
+        all_centres=all_centres,
+        extra_centres=list(extra_centres),
+        locale=locale,
+        role_rows=[UserRole(role=r) for r in sorted(roles)],
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        "user.create",
+        user,
+        details={"username": username, "roles": sorted(roles)},
+        centre_id=centre.id if centre else None,
+    )
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    full_name: str,
+    email: str,
+    roles,
+    centre: Centre | None,
+    all_centres: bool,
+    extra_centres,
+    active: bool,
+    actor: User | None = None,
+) -> User:
+    """Change a user's details, roles and centres."""
+    roles = _check_roles_and_centres(roles, centre, all_centres, list(extra_centres))
+    if actor is not None and actor.id == user.id and (Role.ADMIN not in roles or not active):
+        raise AccountError(_l("you cannot remove your own admin role or deactivate yourself"))
+    before = _user_snapshot(user)
+    user.full_name = full_name.strip()
+    user.email = email.strip()
+    user.centre = centre
+    user.all_centres = all_centres
+    user.extra_centres = list(extra_centres)
+    user.active = active
+    current = user.roles
+    for row in list(user.role_rows):
+        if row.role not in roles:
+            user.role_rows.remove(row)
+    for r in sorted(roles - current):
+        user.role_rows.append(UserRole(role=r))
+    db.session.flush()
+    after = _user_snapshot(user)
+    diff = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if diff:
+        record_event("user.update", user, details=diff)
+    return user
+
+
+def _user_snapshot(user: User) -> dict:
+    return {
+        "full_name": user.full_name,
+        "email": user.email,
+        "roles": sorted(r.value for r in user.roles),
+        "centre": user.centre.code if user.centre else None,
+        "all_centres": user.all_centres,
+        "extra_centres": sorted(c.code for c in user.extra_centres),
+        "active": user.active,
+    }
+
+
+def set_password(user: User, new_password: str, *, by_admin: bool = False) -> None:
+    """Replace a user's password (checked for strength) and clear any lock-out."""
+    problem = password_problem(new_password, user.username)
+    if problem:
+        raise AccountError(_l("password: %(problem)s", problem=problem))
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    record_event("user.password_reset" if by_admin else "user.password_change", user)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """A user changes their own password; the current one must be given."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise AccountError(_l("the current password is wrong"))
+    if current_password == new_password:
+        raise AccountError(_l("the new password must differ from the current one"))
+    set_password(user, new_password)
+
+
+def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
+    """Check a login; count failures and lock the account for a while after too many."""
+    username = (username or "").strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    now = utcnow()
+    actor = Actor(user_id=user.id if user else None, username=username[:64], ip=ip)
+    if user is None or not user.active:
+        record_event("login.failed", user, details={"reason": "unknown or inactive"}, actor=actor)
+        return LoginResult(None)
+    if user.locked_until and user.locked_until > now:
+        record_event("login.refused_locked", user, actor=actor)
+        return LoginResult(None, locked_until=user.locked_until)
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins += 1
+        details = {"failed_logins": user.failed_logins}
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            details["locked_until"] = user.locked_until.isoformat()
+        record_event("login.failed", user, details=details, actor=actor)
+        return LoginResult(None, locked_until=user.locked_until if user.locked_until and user.locked_until > now else None)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record_event("login", user, actor=actor)
+    return LoginResult(user)
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Remember the user's language choice."""
+    if locale not in ("th", "en"):
+        raise AccountError(_l("unsupported language"))
+    if user.locale != locale:
+        user.locale = locale
+        record_event("user.locale", user, details={"locale": locale})
+
+
+def centres_of(user: User) -> list[Centre] | None:
+    """The centres whose data ``user`` may see, or None for all centres."""
+    if user.all_centres:
+        return None
+    centres = {c.id: c for c in user.extra_centres}
+    if user.centre is not None:
+        centres[user.centre.id] = user.centre
+    return sorted(centres.values(), key=lambda c: c.code)
+
+
+def list_centres() -> list[Centre]:
+    """Every centre, by code."""
+    return list(db.session.scalars(sa.select(Centre).order_by(Centre.code)))
+
+
+def list_users() -> list[User]:
+    """Every user, by username."""
+    return list(db.session.scalars(sa.select(User).order_by(User.username)))

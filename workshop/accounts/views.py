@@ -1,0 +1,232 @@
+"""Login, password change and the admin screens for centres and users."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from workshop.accounts import services
+from workshop.accounts.access import public, requires
+from workshop.accounts.forms import CentreForm, LoginForm, PasswordChangeForm, UserForm
+from workshop.accounts.models import Centre, Role, User
+from workshop.extensions import db
+from workshop.i18n import format_local_datetime
+from workshop.provinces import province_choices
+from workshop.web import current_locale, redirect_back
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Log in with username and password; repeated failures lock the account for a while."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = services.authenticate(
+            form.username.data, form.password.data, ip=request.remote_addr or ""
+        )
+        db.session.commit()
+        if result.user is not None:
+            login_user(result.user)
+            return redirect_back("core.home")
+        if result.locked_until:
+            flash(
+                _(
+                    "Too many failed attempts: this account is locked until %(time)s.",
+                    time=format_local_datetime(result.locked_until, current_locale()),
+                ),
+                "error",
+            )
+        else:
+            flash(_("Wrong username or password."), "error")
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires()
+def logout():
+    """Log out (POST only, so a link or an image cannot log a technician out)."""
+    from workshop.audit.services import record_event
+
+    record_event("logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires()
+def change_password():
+    """The logged-in user changes their own password."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(_("Password not changed: %(reason)s", reason=str(exc)), "error")
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("core.home"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/admin/centres")
+@requires(Role.ADMIN)
+def list_centres():
+    """All service centres."""
+    return render_template("accounts/centres.html", centres=services.list_centres())
+
+
+def _centre_form(centre: Centre | None) -> CentreForm:
+    form = CentreForm(obj=centre)
+    form.province.choices = province_choices(current_locale())
+    if centre is not None:
+        form.code.render_kw = {"readonly": True}
+    return form
+
+
+@bp.route("/admin/centres/new", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def create_centre():
+    """Register a service centre."""
+    form = _centre_form(None)
+    if form.validate_on_submit():
+        try:
+            centre = services.create_centre(
+                code=form.code.data,
+                name_th=form.name_th.data,
+                name_en=form.name_en.data,
+                province=form.province.data,
+                address=form.address.data or "",
+                licence_number=form.licence_number.data or "",
+                labour_rate=form.labour_rate.data,
+            )
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Centre %(code)s created.", code=centre.code), "success")
+            return redirect(url_for("accounts.list_centres"))
+    return render_template("accounts/centre_form.html", form=form, centre=None)
+
+
+@bp.route("/admin/centres/<int:centre_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def edit_centre(centre_id: int):
+    """Change a centre's details (its code stays: numbers and certificates carry it)."""
+    centre = db.get_or_404(Centre, centre_id)
+    form = _centre_form(centre)
+    if form.validate_on_submit():
+        try:
+            services.update_centre(
+                centre,
+                name_th=form.name_th.data,
+                name_en=form.name_en.data,
+                province=form.province.data,
+                address=form.address.data or "",
+                licence_number=form.licence_number.data or "",
+                labour_rate=form.labour_rate.data,
+                active=form.active.data,
+            )
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Centre %(code)s saved.", code=centre.code), "success")
+            return redirect(url_for("accounts.list_centres"))
+    return render_template("accounts/centre_form.html", form=form, centre=centre)
+
+
+@bp.route("/admin/users")
+@requires(Role.ADMIN)
+def list_users():
+    """All user accounts."""
+    return render_template("accounts/users.html", users=services.list_users())
+
+
+def _user_form(user: User | None) -> UserForm:
+    form = UserForm(obj=user)
+    centres = services.list_centres()
+    locale = current_locale()
+    form.centre_id.choices = [(0, _("— none —"))] + [
+        (c.id, f"{c.code} · {c.name(locale)}") for c in centres
+    ]
+    form.extra_centre_ids.choices = [(c.id, f"{c.code} · {c.name(locale)}") for c in centres]
+    if user is not None:
+        form.username.render_kw = {"readonly": True}
+        if request.method == "GET":
+            form.roles.data = sorted(r.value for r in user.roles)
+            form.centre_id.data = user.centre_id or 0
+            form.extra_centre_ids.data = [c.id for c in user.extra_centres]
+    return form
+
+
+def _user_fields(form: UserForm) -> dict:
+    centre = db.session.get(Centre, form.centre_id.data) if form.centre_id.data else None
+    extra = [db.session.get(Centre, cid) for cid in form.extra_centre_ids.data or []]
+    return {
+        "full_name": form.full_name.data,
+        "email": form.email.data or "",
+        "roles": [Role(r) for r in form.roles.data],
+        "centre": centre,
+        "all_centres": form.all_centres.data,
+        "extra_centres": [c for c in extra if c is not None],
+    }
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def create_user():
+    """Create an account."""
+    form = _user_form(None)
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("A new account needs a password."))
+        else:
+            try:
+                user = services.create_user(
+                    username=form.username.data, password=form.password.data, **_user_fields(form)
+                )
+            except services.AccountError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("User %(username)s created.", username=user.username), "success")
+                return redirect(url_for("accounts.list_users"))
+    return render_template("accounts/user_form.html", form=form, user=None)
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def edit_user(user_id: int):
+    """Change an account's details, roles and centres, or reset its password."""
+    user = db.get_or_404(User, user_id)
+    form = _user_form(user)
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                user,
+                active=form.active.data,
+                actor=current_user,
+                **_user_fields(form),
+            )
+            if form.password.data:
+                services.set_password(user, form.password.data, by_admin=True)
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("User %(username)s saved.", username=user.username), "success")
+            return redirect(url_for("accounts.list_users"))
+    return render_template("accounts/user_form.html", form=form, user=user)

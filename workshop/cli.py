@@ -1,0 +1,128 @@
+"""The ``workshop`` command: Flask's commands plus the workshop's own."""
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, ScriptInfo, run_command
+from flask_migrate import upgrade
+
+from workshop import create_app
+
+
+def _create_app() -> object:
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, help="EV conversion workshop.")
+
+
+def upgrade_database() -> None:
+    """Bring the database schema to the newest migration (safe to run every start)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name shown in the app.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["technician", "supervisor", "trainer", "inspector", "admin"]),
+)
+@click.option("--centre", "centre_code", help="Home centre code (technicians, supervisors, trainers).")
+@click.option("--all-centres", is_flag=True, help="Inspectors and admins: every centre.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="WORKSHOP_PASSWORD",
+    help="Asked for when not given (or set WORKSHOP_PASSWORD).",
+)
+def create_user_command(username, full_name, roles, centre_code, all_centres, password):
+    """Create a user, e.g. the first admin: workshop create-user admin --name "…" --role admin --all-centres."""
+    import sqlalchemy as sa
+
+    from workshop.accounts import services
+    from workshop.accounts.models import Centre
+    from workshop.audit.services import Actor, set_actor
+    from workshop.extensions import db
+
+    upgrade_database()
+    set_actor(Actor(None, "cli", "cli"))
+    centre = None
+    if centre_code:
+        centre = db.session.scalar(sa.select(Centre).where(Centre.code == centre_code.upper()))
+        if centre is None:
+            raise click.UsageError(f"no centre with code {centre_code}")
+    try:
+        user = services.create_user(
+            username=username,
+            full_name=full_name,
+            password=password,
+            roles=roles,
+            centre=centre,
+            all_centres=all_centres,
+        )
+    except services.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"created user {user.username} ({', '.join(sorted(roles))})")
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only create the demo data.")
+def demo_command(host, port, no_serve):
+    """Create the database and demo data (idempotently), print the logins and start the server."""
+    from werkzeug.serving import run_simple
+
+    from workshop.audit.services import Actor, set_actor
+    from workshop.demo import seed_demo
+
+    upgrade_database()
+    set_actor(Actor(None, "demo", "cli"))
+    logins = seed_demo()
+    click.echo("Demo logins (username / password / role):")
+    for login in logins:
+        click.echo(f"  {login.username:<12} {login.password:<18} {login.role.value}")
+    if no_serve:
+        return
+    click.echo(f"Open http://{host}:{port}/ in a browser.")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+
+
+@cli.command("serve")
+@click.option("--bind", default="0.0.0.0:8000", show_default=True)
+@click.option("--workers", default=3, show_default=True, type=int)
+def serve_command(bind, workers):
+    """Upgrade the database, then run the production server (gunicorn)."""
+    upgrade_database()
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
+         "workshop.wsgi:app"],
+    )
+
+
+@click.command("run", params=run_command.params, help=run_command.help)
+@click.pass_context
+def upgraded_run(ctx, **kwargs):
+    """Flask's development server, after upgrading the database."""
+    with ctx.ensure_object(ScriptInfo).load_app().app_context():
+        upgrade_database()
+    ctx.invoke(run_command, **kwargs)
+
+
+cli.add_command(upgraded_run, "run")
+
+
+def main() -> None:
+    """Entry point of the ``workshop`` console script."""
+    cli.main(prog_name="workshop")

@@ -1,0 +1,72 @@
+"""Embedded defaults; the instance config file and the environment override them."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class Defaults:
+    """Settings that make a fresh checkout run on its own: SQLite, Thai, LAN-friendly."""
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    BABEL_DEFAULT_LOCALE = "th"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Bangkok"
+    LANGUAGES = ("th", "en")
+    # Photos from a tablet are a few MB; anything much larger is a mistake or an attack.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 512 * 1024
+    MAX_FORM_PARTS = 200
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Workshops often serve plain HTTP on a LAN; production behind TLS sets this to true.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # A technician may keep a step open for a long time: the token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
+    TRUSTED_PROXIES = 0
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """Read the instance's secret key, creating a random one (mode 600) on first run."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+ENV_SETTINGS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+}
+BOOL_ENV_SETTINGS = ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE")
+
+
+def apply_environment(config, environ=os.environ) -> None:
+    """Apply DATABASE_URL, SECRET_KEY, cookie flags and FLASK_* variables from the environment."""
+    for var, key in ENV_SETTINGS.items():
+        if environ.get(var):
+            config[key] = environ[var]
+    for key in BOOL_ENV_SETTINGS:
+        if key in environ:
+            config[key] = environ[key].strip().lower() in ("1", "true", "yes", "on")
+    if environ.get("TRUSTED_PROXIES"):
+        config["TRUSTED_PROXIES"] = int(environ["TRUSTED_PROXIES"])
+    config.from_prefixed_env("FLASK")

@@ -1,0 +1,72 @@
+"""Home page by role, language switch and health check."""
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, render_template, session
+from flask_login import current_user
+
+from workshop.accounts import services as account_services
+from workshop.accounts.access import public, requires
+from workshop.accounts.forms import LanguageForm
+from workshop.accounts.models import Role
+from workshop.audit.services import search_events
+from workshop.extensions import db
+from workshop.web import redirect_back
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@requires()
+def home():
+    """The role-specific start page."""
+    panels = {}
+    if current_user.has_role(Role.ADMIN):
+        panels["admin"] = {
+            "centres": account_services.list_centres(),
+            "user_count": len(account_services.list_users()),
+            "recent_events": search_events(limit=8),
+        }
+    return render_template("core/home.html", panels=panels)
+
+
+@bp.route("/language/<lang>", methods=["POST"])
+@public
+def set_language(lang: str):
+    """Switch between Thai and English; remembered on the account and in the session."""
+    form = LanguageForm()
+    if lang not in ("th", "en") or not form.validate_on_submit():
+        return redirect_back()
+    session["lang"] = lang
+    if current_user.is_authenticated:
+        account_services.set_locale(current_user, lang)
+        db.session.commit()
+    return redirect_back()
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """Report whether the app and its database answer (for monitors and load balancers)."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable", detail=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok", backend=db.engine.dialect.name)
+
+
+SARABUN_FILES = {"Sarabun-Regular.ttf", "Sarabun-Bold.ttf", "Sarabun-SemiBold.ttf"}
+
+
+@bp.route("/fonts/<name>")
+@public
+def font(name: str):
+    """Serve the Sarabun font from its PyPI package: tablets on a LAN have no CDN."""
+    import fontpkg_sarabun
+    from flask import abort, send_from_directory
+
+    if name not in SARABUN_FILES:
+        abort(404)
+    return send_from_directory(
+        fontpkg_sarabun.ROOT / "files", name, mimetype="font/ttf", max_age=31536000
+    )
