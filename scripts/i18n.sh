@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pot=$(mktemp --suffix=.pot)
-.venv/bin/pybabel -q extract -F workshop/translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o "$pot" .
+.venv/bin/pybabel -q extract -F workshop/translations/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output -o "$pot" .
 for lang in th en; do
   po=workshop/translations/$lang/LC_MESSAGES/messages.po
   if [ -f "$po" ]; then

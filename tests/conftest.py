@@ -32,6 +32,22 @@ BASE_CONFIG = {
 }
 
 
+def pytest_configure(config):
+    """Compile the translation catalogues so the suite never runs on stale .mo files."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = os.path.join(os.path.dirname(__file__), "..", "workshop", "translations")
+    for lang in ("th", "en"):
+        po = os.path.join(root, lang, "LC_MESSAGES", "messages.po")
+        mo = po[:-2] + "mo"
+        if not os.path.exists(mo) or os.path.getmtime(mo) < os.path.getmtime(po):
+            with open(po, "rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            with open(mo, "wb") as fh:
+                write_mo(fh, catalog)
+
+
 def _postgres_url_for(worker: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -68,7 +84,11 @@ def _empty_postgres(app):
         if tables:
             with db.engine.begin() as conn:
                 conn.execute(
-                    sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                    sa.text(
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in tables)
+                        + " RESTART IDENTITY CASCADE"
+                    )
                 )
         db.session.remove()
         db.engine.dispose()
@@ -87,7 +107,12 @@ def app_factory(database, tmp_path):
             shutil.copyfile(database.removeprefix("sqlite:///"), copy)
             url = f"sqlite:///{copy}"
         app = create_app(
-            {**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_FOLDER": str(tmp_path / "files"), **config}
+            {
+                **BASE_CONFIG,
+                "SQLALCHEMY_DATABASE_URI": url,
+                "UPLOAD_FOLDER": str(tmp_path / "files"),
+                **config,
+            }
         )
         apps.append(app)
         return app

@@ -25,6 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         template_folder=str(REPO_DIR / "templates"),
         instance_relative_config=True,
+        # Deployments may keep the database, keys and uploads elsewhere (e.g. /var/lib/workshop).
+        instance_path=os.environ.get("WORKSHOP_INSTANCE_PATH") or None,
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Defaults)

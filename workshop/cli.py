@@ -33,7 +33,9 @@ def upgrade_database() -> None:
     required=True,
     type=click.Choice(["technician", "supervisor", "trainer", "inspector", "admin"]),
 )
-@click.option("--centre", "centre_code", help="Home centre code (technicians, supervisors, trainers).")
+@click.option(
+    "--centre", "centre_code", help="Home centre code (technicians, supervisors, trainers)."
+)
 @click.option("--all-centres", is_flag=True, help="Inspectors and admins: every centre.")
 @click.option(
     "--password",
@@ -106,8 +108,16 @@ def serve_command(bind, workers):
     upgrade_database()
     os.execvp(
         sys.executable,
-        [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
-         "workshop.wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            "workshop.wsgi:app",
+        ],
     )
 
 

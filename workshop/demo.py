@@ -42,12 +42,12 @@ DEMO_CENTRES = [
 ]
 
 DEMO_LOGINS = [
-    DemoLogin("technician", "demo-technician", Role.TECHNICIAN, "สมชาย ช่างดี"),
-    DemoLogin("technician2", "demo-technician2", Role.TECHNICIAN, "วิภา ไฟแรง"),
-    DemoLogin("supervisor", "demo-supervisor", Role.SUPERVISOR, "ประเสริฐ ควบคุมงาน"),
-    DemoLogin("trainer", "demo-trainer", Role.TRAINER, "อรุณี สอนเก่ง"),
-    DemoLogin("inspector", "demo-inspector", Role.INSPECTOR, "ธนพล ตรวจละเอียด"),
-    DemoLogin("admin", "demo-admin", Role.ADMIN, "ผู้ดูแลระบบ"),
+    DemoLogin("technician", "wrench-2569", Role.TECHNICIAN, "สมชาย ช่างดี"),
+    DemoLogin("technician2", "torque-2569", Role.TECHNICIAN, "วิภา ไฟแรง"),
+    DemoLogin("supervisor", "countersign-2569", Role.SUPERVISOR, "ประเสริฐ ควบคุมงาน"),
+    DemoLogin("trainer", "classroom-2569", Role.TRAINER, "อรุณี สอนเก่ง"),
+    DemoLogin("inspector", "checklist-2569", Role.INSPECTOR, "ธนพล ตรวจละเอียด"),
+    DemoLogin("admin", "control-2569", Role.ADMIN, "ผู้ดูแลระบบ"),
 ]
 
 

@@ -1,7 +1,8 @@
 """Web glue shared by every blueprint: language, current user, audit actor, filters, errors."""
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask import flash, has_request_context, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -21,7 +22,12 @@ NAV = [
 
 
 def select_locale() -> str:
-    """The user's saved language, else the session's choice, else Thai."""
+    """The user's saved language, else the session's choice, else Thai.
+
+    Outside a request (CLI, bench agent) messages are in English, the language of the logs.
+    """
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated and current_user.locale in ("th", "en"):
         return current_user.locale
     lang = session.get("lang")
@@ -98,8 +104,10 @@ def init_web(app) -> None:
         return _error_page(
             400,
             _l("The form expired"),
-            _l("The form was missing its security token or it had expired. "
-               "Nothing was saved: reload the page and try again."),
+            _l(
+                "The form was missing its security token or it had expired. "
+                "Nothing was saved: reload the page and try again."
+            ),
         )
 
     @app.errorhandler(403)
@@ -107,8 +115,10 @@ def init_web(app) -> None:
         return _error_page(
             403,
             _l("Not allowed"),
-            _l("Your account does not have access to this page or this centre's records. "
-               "Ask your centre manager or an administrator if you need it."),
+            _l(
+                "Your account does not have access to this page or this centre's records. "
+                "Ask your centre manager or an administrator if you need it."
+            ),
         )
 
     @app.errorhandler(404)

@@ -131,4 +131,3 @@ def get_in_scope_or_404(model, ident, centre_attr: str = "centre_id"):
     obj = db.get_or_404(model, ident)
     centre_scope().require(getattr(obj, centre_attr))
     return obj
-

@@ -1,7 +1,6 @@
 """Forms for logging in, changing passwords and managing centres and users."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from workshop.accounts.models import Role
+from workshop.formtools import Form, choices
 
 ROLE_LABELS = {
     Role.TECHNICIAN: _l("Technician"),
@@ -33,13 +33,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     submit = SubmitField(_l("Log in"))
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=256)]
     )
@@ -53,7 +53,7 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class CentreForm(FlaskForm):
+class CentreForm(Form):
     code = StringField(
         _l("Centre code"),
         validators=[
@@ -75,7 +75,7 @@ class CentreForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(
         _l("Username"),
         validators=[
@@ -90,7 +90,7 @@ class UserForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200)])
     roles = MultiCheckboxField(
         _l("Roles"),
-        choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+        choices=choices((r.value, label) for r, label in ROLE_LABELS.items()),
         validators=[DataRequired(message=_l("Choose at least one role."))],
     )
     centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()])
@@ -98,12 +98,10 @@ class UserForm(FlaskForm):
     extra_centre_ids = MultiCheckboxField(
         _l("Further centres (inspectors and administrators)"), coerce=int
     )
-    password = PasswordField(
-        _l("Password"), validators=[Optional(), Length(min=10, max=256)]
-    )
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=256)])
     active = BooleanField(_l("Active"), default=True)
     submit = SubmitField(_l("Save"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     """Only carries the CSRF token; the language comes from the button pressed."""

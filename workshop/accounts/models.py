@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workshop.extensions import db
 from workshop.columns import UTCDateTime, created_at, intpk, money
+from workshop.extensions import db
 
 
 class Role(enum.StrEnum):
@@ -66,8 +66,7 @@ class UserRole(db.Model):
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False,
-                length=16),
+        sa.Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False, length=16),
         primary_key=True,
     )
 
@@ -95,9 +94,7 @@ class User(UserMixin, db.Model):
 
     centre: Mapped[Centre | None] = relationship(foreign_keys=[centre_id])
     extra_centres: Mapped[list[Centre]] = relationship(secondary=user_centres)
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def roles(self) -> frozenset[Role]:

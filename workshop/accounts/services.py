@@ -12,8 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workshop.accounts.models import MULTI_CENTRE_ROLES, Centre, Role, User, UserRole
 from workshop.audit.services import Actor, record_event
-from workshop.extensions import db
 from workshop.columns import utcnow
+from workshop.extensions import db
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -50,7 +50,9 @@ def hash_password(password: str) -> str:
 
     The test suite configures a cheap method because it creates hundreds of users.
     """
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    method = (
+        current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    )
     return generate_password_hash(password, method=method)
 
 
@@ -99,7 +101,15 @@ def create_centre(
     return centre
 
 
-CENTRE_FIELDS = ("name_th", "name_en", "province", "address", "licence_number", "labour_rate", "active")
+CENTRE_FIELDS = (
+    "name_th",
+    "name_en",
+    "province",
+    "address",
+    "licence_number",
+    "labour_rate",
+    "active",
+)
 
 
 def update_centre(centre: Centre, **changes) -> Centre:
@@ -256,7 +266,12 @@ def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
             user.failed_logins = 0
             details["locked_until"] = user.locked_until.isoformat()
         record_event("login.failed", user, details=details, actor=actor)
-        return LoginResult(None, locked_until=user.locked_until if user.locked_until and user.locked_until > now else None)
+        return LoginResult(
+            None,
+            locked_until=user.locked_until
+            if user.locked_until and user.locked_until > now
+            else None,
+        )
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

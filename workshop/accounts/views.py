@@ -9,6 +9,7 @@ from workshop.accounts.access import public, requires
 from workshop.accounts.forms import CentreForm, LoginForm, PasswordChangeForm, UserForm
 from workshop.accounts.models import Centre, Role, User
 from workshop.extensions import db
+from workshop.formtools import choices
 from workshop.i18n import format_local_datetime
 from workshop.provinces import province_choices
 from workshop.web import current_locale, redirect_back
@@ -86,7 +87,7 @@ def list_centres():
 
 def _centre_form(centre: Centre | None) -> CentreForm:
     form = CentreForm(obj=centre)
-    form.province.choices = province_choices(current_locale())
+    form.province.choices = choices(province_choices(current_locale()))
     if centre is not None:
         form.code.render_kw = {"readonly": True}
     return form
@@ -157,10 +158,9 @@ def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
     centres = services.list_centres()
     locale = current_locale()
-    form.centre_id.choices = [(0, _("— none —"))] + [
-        (c.id, f"{c.code} · {c.name(locale)}") for c in centres
-    ]
-    form.extra_centre_ids.choices = [(c.id, f"{c.code} · {c.name(locale)}") for c in centres]
+    labelled = [(c.id, f"{c.code} · {c.name(locale)}") for c in centres]
+    form.centre_id.choices = choices([(0, _("— none —")), *labelled])
+    form.extra_centre_ids.choices = choices(labelled)
     if user is not None:
         form.username.render_kw = {"readonly": True}
         if request.method == "GET":

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from workshop.extensions import db
 from workshop.columns import UTCDateTime, intpk, utcnow
+from workshop.extensions import db
 
 
 class AuditEvent(db.Model):

@@ -23,7 +23,8 @@ class Actor:
     ip: str = ""
 
 
-_actor: ContextVar[Actor] = ContextVar("audit_actor", default=Actor(username="system"))
+SYSTEM = Actor(username="system")
+_actor: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
 
 
 def set_actor(actor: Actor):
@@ -33,7 +34,7 @@ def set_actor(actor: Actor):
 
 def current_actor() -> Actor:
     """The actor audit events are currently attributed to."""
-    return _actor.get()
+    return _actor.get() or SYSTEM
 
 
 def record_event(

@@ -1,0 +1,61 @@
+import sqlalchemy as sa
+
+from workshop.accounts.models import Centre, Role, User
+from workshop.cli import cli
+from workshop.demo import DEMO_LOGINS
+from workshop.extensions import db
+
+
+def invoke(app, *args, **kwargs):
+    return app.test_cli_runner().invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+
+def test_create_first_admin(app):
+    r = invoke(
+        app, "create-user", "boss", "--name", "หัวหน้าใหญ่", "--role", "admin", "--all-centres",
+        "--password", "a-long-admin-pass",
+    )
+    assert r.exit_code == 0, r.output
+    user = db.session.scalar(sa.select(User).where(User.username == "boss"))
+    assert user.roles == {Role.ADMIN} and user.all_centres
+
+
+def test_create_user_prompts_for_password(app, create_centre):
+    centre = create_centre(code="PRM01")
+    r = invoke(
+        app, "create-user", "tech1", "--name", "T", "--role", "technician", "--centre", "prm01",
+        input="a-long-tech-pass\na-long-tech-pass\n",
+    )
+    assert r.exit_code == 0, r.output
+    db.session.rollback()
+    assert db.session.scalar(sa.select(User.centre_id).where(User.username == "tech1")) == centre.id
+
+
+def test_create_user_refusals_change_nothing(app):
+    r = invoke(app, "create-user", "weak", "--name", "W", "--role", "admin", "--password", "short")
+    assert r.exit_code == 1 and "at least 10" in r.output
+    r = invoke(
+        app, "create-user", "t", "--name", "T", "--role", "technician", "--centre", "NOPE",
+        "--password", "a-long-tech-pass",
+    )
+    assert r.exit_code == 2 and "no centre" in r.output
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_demo_seeds_idempotently(app):
+    for _ in range(2):
+        r = invoke(app, "demo", "--no-serve")
+        assert r.exit_code == 0, r.output
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == len(DEMO_LOGINS)
+    assert db.session.scalar(sa.select(sa.func.count(Centre.id))) == 2
+    for login in DEMO_LOGINS:
+        assert f"{login.username}" in r.output and login.password in r.output
+
+
+def test_demo_logins_work(app, client):
+    invoke(app, "demo", "--no-serve")
+    for login in DEMO_LOGINS:
+        c = app.test_client()
+        r = c.post("/login", data={"username": login.username, "password": login.password})
+        assert r.status_code == 302, login.username

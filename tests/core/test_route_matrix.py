@@ -1,0 +1,136 @@
+"""Walk every registered route with every role and an anonymous user.
+
+EXPECTED is the access policy written out: a route missing from it fails the test, so each new
+feature states who may use its screens as soon as its routes exist. Routes with URL arguments
+get them from ARGS, built on a small world of two centres.
+"""
+
+import pytest
+
+from workshop.accounts.access import access_of
+from workshop.accounts.models import Role
+
+ANYONE = "public"
+LOGGED_IN = "any logged-in user"
+T, S, TR, INS, A = Role.TECHNICIAN, Role.SUPERVISOR, Role.TRAINER, Role.INSPECTOR, Role.ADMIN
+ROLES = [T, S, TR, INS, A]
+
+EXPECTED = {
+    "core.home": LOGGED_IN,
+    "core.healthz": ANYONE,
+    "core.font": ANYONE,
+    "core.set_language": ANYONE,
+    "accounts.login": ANYONE,
+    "accounts.logout": LOGGED_IN,
+    "accounts.change_password": LOGGED_IN,
+    "accounts.list_centres": {A},
+    "accounts.create_centre": {A},
+    "accounts.edit_centre": {A},
+    "accounts.list_users": {A},
+    "accounts.create_user": {A},
+    "accounts.edit_user": {A},
+    "audit.list_events": {A},
+}
+
+
+def ARGS(world):
+    return {
+        "core.font": {"name": "Sarabun-Regular.ttf"},
+        "core.set_language": {"lang": "en"},
+        "accounts.edit_centre": {"centre_id": world["centre"].id},
+        "accounts.edit_user": {"user_id": world["users"][T].id},
+    }
+
+
+@pytest.fixture
+def world(app, create_centre, create_user):
+    centre = create_centre(code="HOME1")
+    other = create_centre(code="OTHER")
+    users = {
+        T: create_user(T, centre=centre),
+        S: create_user(S, centre=centre),
+        TR: create_user(TR, centre=centre),
+        INS: create_user(INS, centres=[centre]),
+        A: create_user(A),
+    }
+    return {"centre": centre, "other": other, "users": users}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            yield rule, method
+
+
+def test_every_route_declares_access_and_is_in_the_policy(app):
+    missing_rule = [r.endpoint for r, _ in routes(app) if access_of(r.endpoint) is None]
+    assert missing_rule == [], "views without @requires/@public"
+    unknown = sorted({r.endpoint for r, _ in routes(app)} - EXPECTED.keys())
+    assert unknown == [], "routes missing from EXPECTED in this test"
+    stale = sorted(EXPECTED.keys() - {r.endpoint for r, _ in routes(app)})
+    assert stale == [], "EXPECTED names routes that no longer exist"
+
+
+def test_declared_access_matches_policy(app):
+    for endpoint, policy in EXPECTED.items():
+        access = access_of(endpoint)
+        if policy == ANYONE:
+            assert access.public, endpoint
+        elif policy == LOGGED_IN:
+            assert not access.public and not access.roles, endpoint
+        else:
+            assert not access.public and access.roles == policy, endpoint
+
+
+def _call(app, rule, method, kwargs, user=None):
+    from tests.conftest import TEST_PASSWORD
+
+    client = app.test_client()
+    if user is not None:
+        r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+        assert r.status_code == 302, f"login failed for {user.username}"
+    with app.test_request_context():
+        from flask import url_for
+
+        url = url_for(rule.endpoint, **kwargs)
+    response = client.open(url, method=method)
+    response.close()  # file responses (fonts) stream; close them
+    return response
+
+
+def test_route_role_matrix(app, client, world):
+    """Anonymous users are sent to login, unauthorised roles get 403, allowed roles get through."""
+    args = ARGS(world)
+    failures = []
+    for rule, method in routes(app):
+        missing_args = set(rule.arguments) - set(args.get(rule.endpoint, {}))
+        assert not missing_args, f"{rule.endpoint}: add URL arguments {missing_args} to ARGS"
+        kwargs = args.get(rule.endpoint, {})
+        policy = EXPECTED[rule.endpoint]
+        # anonymous
+        r = _call(app, rule, method, kwargs)
+        if policy == ANYONE:
+            if r.status_code in (403, 500) or r.headers.get("Location", "").startswith("/login"):
+                failures.append((rule.endpoint, method, "anonymous", r.status_code))
+        elif not (r.status_code == 302 and r.headers["Location"].startswith("/login")):
+            failures.append((rule.endpoint, method, "anonymous", r.status_code))
+        for role in ROLES:
+            allowed = policy in (ANYONE, LOGGED_IN) or role in policy
+            r = _call(app, rule, method, kwargs, world["users"][role])
+            ok = r.status_code not in (403, 500) if allowed else r.status_code == 403
+            if allowed and r.headers.get("Location", "").startswith("/login"):
+                ok = rule.endpoint == "accounts.logout"
+            if not ok:
+                failures.append((rule.endpoint, method, role.value, r.status_code))
+    assert failures == []
+
+
+def test_forbidden_page_is_friendly(client, auth, create_user):
+    tech = create_user("technician")
+    auth.login(tech.username)
+    r = client.get("/admin/users")
+    assert r.status_code == 403
+    assert "ไม่ได้รับอนุญาต" in r.text  # Thai by default
+    assert "Traceback" not in r.text
