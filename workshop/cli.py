@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -136,3 +137,42 @@ cli.add_command(upgraded_run, "run")
 def main() -> None:
     """Entry point of the ``workshop`` console script."""
     cli.main(prog_name="workshop")
+
+
+@cli.group("manuals")
+def manuals_group():
+    """Conversion manuals (checklists/manuals)."""
+
+
+@manuals_group.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def manuals_check(files):
+    """Validate all manuals (or FILES): one line per manual or its error; exit 1 on any error."""
+    from workshop.manuals.loader import ManualError, check_manuals, summary_line
+
+    try:
+        results = check_manuals(list(files) or None)
+    except ManualError as exc:
+        click.echo(f"ERROR {exc}", err=True)
+        raise SystemExit(1) from None
+    failed = 0
+    for _path, result in results:
+        if isinstance(result, ManualError):
+            failed += 1
+            click.echo(f"ERROR {result}")
+        else:
+            click.echo(summary_line(result))
+    if not results:
+        click.echo("no manuals found", err=True)
+        raise SystemExit(1)
+    raise SystemExit(1 if failed else 0)
+
+
+def _register_feature_commands() -> None:
+    # Feature packages own their command groups; this is the one place they join `workshop`.
+    from workshop.kits.commands import kits
+
+    cli.add_command(kits)
+
+
+_register_feature_commands()

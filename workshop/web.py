@@ -15,6 +15,7 @@ from workshop.extensions import db, login_manager
 # (endpoint, label); a user sees the entries whose views they may open.
 NAV = [
     ("core.home", _l("Home")),
+    ("jobs.list_jobs", _l("Jobs")),
     ("accounts.list_centres", _l("Centres")),
     ("accounts.list_users", _l("Users")),
     ("audit.list_events", _l("Audit log")),

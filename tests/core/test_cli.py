@@ -12,8 +12,16 @@ def invoke(app, *args, **kwargs):
 
 def test_create_first_admin(app):
     r = invoke(
-        app, "create-user", "boss", "--name", "หัวหน้าใหญ่", "--role", "admin", "--all-centres",
-        "--password", "a-long-admin-pass",
+        app,
+        "create-user",
+        "boss",
+        "--name",
+        "หัวหน้าใหญ่",
+        "--role",
+        "admin",
+        "--all-centres",
+        "--password",
+        "a-long-admin-pass",
     )
     assert r.exit_code == 0, r.output
     user = db.session.scalar(sa.select(User).where(User.username == "boss"))
@@ -23,7 +31,15 @@ def test_create_first_admin(app):
 def test_create_user_prompts_for_password(app, create_centre):
     centre = create_centre(code="PRM01")
     r = invoke(
-        app, "create-user", "tech1", "--name", "T", "--role", "technician", "--centre", "prm01",
+        app,
+        "create-user",
+        "tech1",
+        "--name",
+        "T",
+        "--role",
+        "technician",
+        "--centre",
+        "prm01",
         input="a-long-tech-pass\na-long-tech-pass\n",
     )
     assert r.exit_code == 0, r.output
@@ -35,8 +51,17 @@ def test_create_user_refusals_change_nothing(app):
     r = invoke(app, "create-user", "weak", "--name", "W", "--role", "admin", "--password", "short")
     assert r.exit_code == 1 and "at least 10" in r.output
     r = invoke(
-        app, "create-user", "t", "--name", "T", "--role", "technician", "--centre", "NOPE",
-        "--password", "a-long-tech-pass",
+        app,
+        "create-user",
+        "t",
+        "--name",
+        "T",
+        "--role",
+        "technician",
+        "--centre",
+        "NOPE",
+        "--password",
+        "a-long-tech-pass",
     )
     assert r.exit_code == 2 and "no centre" in r.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0

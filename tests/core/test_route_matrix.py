@@ -30,6 +30,18 @@ EXPECTED = {
     "accounts.create_user": {A},
     "accounts.edit_user": {A},
     "audit.list_events": {A},
+    "accounts.user_qualifications": {A},
+    "accounts.revoke_qualification": {A},
+    "jobs.list_jobs": {T, S, INS, A},
+    "jobs.create_job": {S},
+    "jobs.show_job": {T, S, INS, A},
+    "jobs.show_step": {T, S, INS, A},
+    "jobs.sign_step": {T, S},
+    "jobs.countersign_step": {T, S},
+    "jobs.upload_photo": {T, S},
+    "jobs.photo": {T, S, INS, A},
+    "jobs.submit_job": {S},
+    "jobs.cancel_job": {S},
 }
 
 
@@ -39,6 +51,16 @@ def ARGS(world):
         "core.set_language": {"lang": "en"},
         "accounts.edit_centre": {"centre_id": world["centre"].id},
         "accounts.edit_user": {"user_id": world["users"][T].id},
+        "accounts.user_qualifications": {"user_id": world["users"][T].id},
+        "accounts.revoke_qualification": {"grant_id": world["grant"].id},
+        "jobs.show_job": {"job_id": world["job"].id},
+        "jobs.show_step": {"job_id": world["job"].id, "step_id": "intake-01"},
+        "jobs.sign_step": {"job_id": world["job"].id, "step_id": "intake-01"},
+        "jobs.countersign_step": {"job_id": world["job"].id, "step_id": "hv-01"},
+        "jobs.upload_photo": {"job_id": world["job"].id, "step_id": "intake-01"},
+        "jobs.photo": {"job_id": world["job"].id, "photo_id": world["photo"].id},
+        "jobs.submit_job": {"job_id": world["job"].id},
+        "jobs.cancel_job": {"job_id": world["job"].id},
     }
 
 
@@ -53,7 +75,45 @@ def world(app, create_centre, create_user):
         INS: create_user(INS, centres=[centre]),
         A: create_user(A),
     }
-    return {"centre": centre, "other": other, "users": users}
+    from tests.jobs.conftest import TEST_MANUAL, png_bytes
+    from workshop.accounts.services import grant_qualification
+    from workshop.extensions import db
+    from workshop.jobs import services as jobs
+    from workshop.manuals.loader import load_manual
+
+    grant = grant_qualification(users[T], "hv_awareness")
+    job = jobs.open_job(
+        centre,
+        jobs.Intake(
+            vin="JHMGE8H5000000001",
+            plate="1กก 1",
+            province="BKK",
+            make="Honda",
+            model="Jazz",
+            year=2010,
+            colour="white",
+            engine_number="L15A",
+            odometer_km=1,
+            curb_weight_kg=1000,
+            owner_name="O",
+            owner_phone="0812345678",
+        ),
+        load_manual(TEST_MANUAL),
+        users[S],
+    )
+    grant_qualification(users[T], "conversion_honda_jazz")
+    photo = jobs.add_photo(
+        job, "intake-01", "vin_photo", png_bytes(), users[T], app.config["UPLOAD_FOLDER"]
+    )
+    db.session.commit()
+    return {
+        "centre": centre,
+        "other": other,
+        "users": users,
+        "job": job,
+        "photo": photo,
+        "grant": grant,
+    }
 
 
 def routes(app):

@@ -105,3 +105,8 @@ class UserForm(Form):
 
 class LanguageForm(Form):
     """Only carries the CSRF token; the language comes from the button pressed."""
+
+
+class GrantForm(Form):
+    code = SelectField(_l("Qualification"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])

@@ -111,3 +111,37 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class QualificationGrant(db.Model):
+    """A qualification held by a user (granted by an admin or by passing a course), with expiry."""
+
+    __tablename__ = "qualification_grants"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[created_at]
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(sa.String(32), default="admin")
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="qualifications")
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+    def valid_at(self, moment: datetime) -> bool:
+        """True when the grant is in force at ``moment``."""
+        if self.revoked_at is not None and self.revoked_at <= moment:
+            return False
+        return self.expires_at is None or self.expires_at > moment
+
+
+User.qualifications = relationship(
+    QualificationGrant,
+    foreign_keys=[QualificationGrant.user_id],
+    back_populates="user",
+    lazy="selectin",
+    order_by=QualificationGrant.granted_at,
+)

@@ -1,5 +1,6 @@
 """Domain rules for centres and user accounts."""
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,15 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from workshop.accounts.models import MULTI_CENTRE_ROLES, Centre, Role, User, UserRole
+from workshop.accounts.models import (
+    MULTI_CENTRE_ROLES,
+    Centre,
+    QualificationGrant,
+    Role,
+    User,
+    UserRole,
+)
+from workshop.accounts.qualifications import qualification_types
 from workshop.audit.services import Actor, record_event
 from workshop.columns import utcnow
 from workshop.extensions import db
@@ -306,3 +315,73 @@ def list_centres() -> list[Centre]:
 def list_users() -> list[User]:
     """Every user, by username."""
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole calendar months (the day is clamped to the month's length)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def grant_qualification(
+    user: User,
+    code: str,
+    *,
+    granted_by: User | None = None,
+    expires_at: datetime | None = None,
+    source: str = "admin",
+    note: str = "",
+) -> QualificationGrant:
+    """Grant ``code`` to ``user``; expiry defaults to the type's validity period from now."""
+    types = qualification_types()
+    if code not in types:
+        raise AccountError(_l("unknown qualification %(code)s", code=code))
+    now = utcnow()
+    if expires_at is None:
+        expires_at = add_months(now, types[code].validity_months)
+    if expires_at <= now:
+        raise AccountError(_l("the expiry date must be in the future"))
+    grant = QualificationGrant(
+        user=user,
+        code=code,
+        granted_at=now,
+        expires_at=expires_at,
+        granted_by=granted_by,
+        source=source,
+        note=note.strip(),
+    )
+    db.session.add(grant)
+    db.session.flush()
+    record_event(
+        "qualification.grant",
+        grant,
+        details={"user": user.username, "code": code, "expires_at": expires_at.isoformat()},
+        centre_id=user.centre_id,
+    )
+    return grant
+
+
+def revoke_qualification(grant: QualificationGrant, note: str = "") -> None:
+    """End a grant now (the record stays, for the history of who could do what when)."""
+    if grant.revoked_at is not None:
+        raise AccountError(_l("this qualification was already revoked"))
+    grant.revoked_at = utcnow()
+    record_event(
+        "qualification.revoke",
+        grant,
+        details={"user": grant.user.username, "code": grant.code, "note": note},
+        centre_id=grant.user.centre_id,
+    )
+
+
+def valid_qualifications(user: User, at: datetime | None = None) -> set[str]:
+    """The qualification codes ``user`` holds in force at ``at`` (default now)."""
+    at = at or utcnow()
+    return {g.code for g in user.qualifications if g.valid_at(at)}
+
+
+def holds_qualification(user: User, code: str | None, at: datetime | None = None) -> bool:
+    """True when ``code`` is None or ``user`` holds it, unexpired and unrevoked, at ``at``."""
+    return code is None or code in valid_qualifications(user, at)

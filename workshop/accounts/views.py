@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from workshop.accounts import services
 from workshop.accounts.access import public, requires
-from workshop.accounts.forms import CentreForm, LoginForm, PasswordChangeForm, UserForm
+from workshop.accounts.forms import CentreForm, GrantForm, LoginForm, PasswordChangeForm, UserForm
 from workshop.accounts.models import Centre, Role, User
 from workshop.extensions import db
 from workshop.formtools import choices
@@ -230,3 +230,53 @@ def edit_user(user_id: int):
             flash(_("User %(username)s saved.", username=user.username), "success")
             return redirect(url_for("accounts.list_users"))
     return render_template("accounts/user_form.html", form=form, user=user)
+
+
+@bp.route("/admin/users/<int:user_id>/qualifications", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def user_qualifications(user_id: int):
+    """See a user's qualifications with their expiry, grant a new one."""
+    from workshop.accounts.qualifications import qualification_types
+
+    user = db.get_or_404(User, user_id)
+    types = qualification_types()
+    locale = current_locale()
+    form = GrantForm()
+    form.code.choices = choices((code, t.name(locale)) for code, t in types.items())
+    if form.validate_on_submit():
+        try:
+            services.grant_qualification(
+                user, form.code.data, granted_by=current_user, note=form.note.data or ""
+            )
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Qualification granted."), "success")
+            return redirect(url_for("accounts.user_qualifications", user_id=user.id))
+    return render_template(
+        "accounts/qualifications.html",
+        user=user,
+        form=form,
+        types=types,
+        valid=services.valid_qualifications(user),
+    )
+
+
+@bp.route("/admin/qualifications/<int:grant_id>/revoke", methods=["POST"])
+@requires(Role.ADMIN)
+def revoke_qualification(grant_id: int):
+    """End a qualification grant now; the record stays."""
+    from workshop.accounts.models import QualificationGrant
+
+    grant = db.get_or_404(QualificationGrant, grant_id)
+    try:
+        services.revoke_qualification(grant, note=request.form.get("note", ""))
+    except services.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Qualification revoked."), "success")
+    return redirect(url_for("accounts.user_qualifications", user_id=grant.user_id))

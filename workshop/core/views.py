@@ -20,6 +20,20 @@ bp = Blueprint("core", __name__)
 def home():
     """The role-specific start page."""
     panels = {}
+    if current_user.has_role(Role.TECHNICIAN, Role.SUPERVISOR) and current_user.centre_id:
+        from workshop.accounts.access import centre_scope
+        from workshop.jobs.models import JobStatus
+        from workshop.jobs.services import list_jobs
+
+        panels["jobs"] = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20)
+    if current_user.has_role(Role.INSPECTOR):
+        from workshop.accounts.access import centre_scope
+        from workshop.jobs.models import JobStatus
+        from workshop.jobs.services import list_jobs
+
+        panels["inspection"] = list_jobs(
+            centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50
+        )
     if current_user.has_role(Role.ADMIN):
         panels["admin"] = {
             "centres": account_services.list_centres(),

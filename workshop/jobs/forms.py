@@ -1,0 +1,49 @@
+"""Forms of the jobs feature (the step inputs themselves come from the manual data)."""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from workshop.formtools import Form
+
+
+class IntakeForm(Form):
+    manual_id = SelectField(_l("Car model and conversion manual"), validators=[DataRequired()])
+    kit_id = SelectField(_l("Conversion kit"), validators=[Optional()])
+    vin = StringField(
+        _l("VIN (17 characters)"),
+        validators=[DataRequired(), Length(min=17, max=24)],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"},
+    )
+    plate = StringField(_l("Licence plate"), validators=[DataRequired(), Length(max=32)])
+    province = SelectField(_l("Plate province"), validators=[DataRequired()])
+    year = IntegerField(
+        _l("Year"), validators=[DataRequired(), NumberRange(min=1980, max=date.today().year + 1)]
+    )
+    colour = StringField(_l("Colour"), validators=[DataRequired(), Length(max=64)])
+    engine_number = StringField(_l("Engine number"), validators=[DataRequired(), Length(max=64)])
+    odometer_km = IntegerField(
+        _l("Odometer (km)"), validators=[DataRequired(), NumberRange(min=0, max=2_000_000)]
+    )
+    curb_weight_kg = IntegerField(
+        _l("Curb weight (kg)"), validators=[DataRequired(), NumberRange(min=300, max=5000)]
+    )
+    owner_name = StringField(_l("Owner's name"), validators=[DataRequired(), Length(max=200)])
+    owner_phone = StringField(
+        _l("Owner's phone"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^\+?[0-9][0-9 -]{7,18}$", message=_l("Digits only, e.g. 081 234 5678.")),
+        ],
+        render_kw={"inputmode": "tel"},
+    )
+
+
+class PhotoForm(Form):
+    """Only the CSRF token; the file and its input key are read from the request."""
+
+
+class CancelForm(Form):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])

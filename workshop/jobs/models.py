@@ -1,0 +1,182 @@
+"""Conversion jobs, the vehicles they convert, and the evidence recorded step by step."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workshop.accounts.models import Centre, User
+from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.extensions import db
+
+
+def _enum(cls, length=32):
+    return sa.Enum(
+        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
+    )
+
+
+class JobStatus(enum.StrEnum):
+    """Where a job is in the flow of a conversion."""
+
+    OPEN = "open"
+    AWAITING_INSPECTION = "awaiting_inspection"
+    APPROVED = "approved"
+    CERTIFIED = "certified"
+    CANCELLED = "cancelled"
+
+
+# A vehicle may have only one job in these states at a time.
+ACTIVE_STATUSES = frozenset({JobStatus.OPEN, JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED})
+
+
+class Vehicle(db.Model):
+    """A car identified by its VIN; it keeps its identity across jobs."""
+
+    __tablename__ = "vehicles"
+
+    id: Mapped[intpk]
+    vin: Mapped[str] = mapped_column(sa.String(17), unique=True)
+    make: Mapped[str] = mapped_column(sa.String(64))
+    model: Mapped[str] = mapped_column(sa.String(64))
+    year: Mapped[int]
+    colour: Mapped[str] = mapped_column(sa.String(64), default="")
+    engine_number: Mapped[str] = mapped_column(sa.String(64), default="")
+    plate: Mapped[str] = mapped_column(sa.String(32))
+    province: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[created_at]
+
+
+class Job(db.Model):
+    """One conversion of one vehicle at one centre, pinned to a manual version."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (sa.UniqueConstraint("centre_id", "number"),)
+
+    id: Mapped[intpk]
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    number: Mapped[int]
+    vehicle_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicles.id"), index=True)
+    # Set to the VIN while the job is active and cleared when it ends: the unique constraint then
+    # guarantees one active job per vehicle on every database, even under concurrent intakes.
+    active_vin: Mapped[str | None] = mapped_column(sa.String(17), unique=True)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.OPEN, index=True)
+    is_training: Mapped[bool] = mapped_column(default=False)
+    manual_id: Mapped[str] = mapped_column(sa.String(64))
+    manual_version: Mapped[str] = mapped_column(sa.String(32))
+    manual_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The whole manual as it was at intake: later edits of the file never change a running job.
+    manual_snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    kit_id: Mapped[str | None] = mapped_column(sa.String(64))
+    kit_version: Mapped[str | None] = mapped_column(sa.String(32))
+    kit_snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
+    odometer_km: Mapped[int]
+    curb_weight_kg: Mapped[int]
+    owner_name: Mapped[str] = mapped_column(sa.String(200))
+    owner_phone: Mapped[str] = mapped_column(sa.String(32))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[created_at]
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    centre: Mapped[Centre] = relationship()
+    vehicle: Mapped[Vehicle] = relationship()
+    created_by: Mapped[User] = relationship()
+
+    @property
+    def reference(self) -> str:
+        """The job number people read and say: centre code and number, e.g. BKK01-00042."""
+        return f"{self.centre.code}-{self.number:05d}"
+
+
+class StepRecord(db.Model):
+    """A signature of one manual step with every value entered. Append-only.
+
+    A correction is a new record with ``corrects_id`` and a ``reason``; ``seq`` numbers the
+    records of one step of one job, and its uniqueness turns two tablets saving the same step
+    at once into one success and one clear refusal.
+    """
+
+    __tablename__ = "step_records"
+    __table_args__ = (sa.UniqueConstraint("job_id", "step_id", "seq"),)
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    step_id: Mapped[str] = mapped_column(sa.String(64))
+    seq: Mapped[int]
+    values: Mapped[dict] = mapped_column(sa.JSON)
+    # Per input key: True (within limits) / False (out of limits), for measurements and torques.
+    evaluations: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    passed: Mapped[bool]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("step_records.id"))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signed_at: Mapped[created_at]
+    seconds_spent: Mapped[int] = mapped_column(default=0)
+
+    job: Mapped[Job] = relationship()
+    user: Mapped[User] = relationship()
+    countersign: Mapped["Countersign | None"] = relationship(back_populates="record", uselist=False)
+    photos: Mapped[list["Photo"]] = relationship(back_populates="record")
+
+
+class Countersign(db.Model):
+    """A second, different, qualified person confirming a step record. Append-only."""
+
+    __tablename__ = "countersigns"
+
+    id: Mapped[intpk]
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("step_records.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[created_at]
+
+    record: Mapped[StepRecord] = relationship(back_populates="countersign")
+    user: Mapped[User] = relationship()
+
+
+class Photo(db.Model):
+    """A photo taken for a step; the file lives under the instance folder, named by its SHA-256."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    step_id: Mapped[str] = mapped_column(sa.String(64))
+    input_key: Mapped[str] = mapped_column(sa.String(64))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    # Empty until the step is signed; then the photo is evidence of that record.
+    record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("step_records.id"))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[created_at]
+
+    record: Mapped[StepRecord | None] = relationship(back_populates="photos")
+    uploaded_by: Mapped[User] = relationship()
+
+
+class NonConformance(db.Model):
+    """A value recorded outside its limits; open until a later record of the step passes."""
+
+    __tablename__ = "non_conformances"
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    step_id: Mapped[str] = mapped_column(sa.String(64))
+    input_key: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[str] = mapped_column(sa.String(64))
+    limits: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text)
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("step_records.id"))
+    raised_at: Mapped[created_at]
+    closed_record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("step_records.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_open(self) -> bool:
+        """True until a passing record of the same step closes it."""
+        return self.closed_at is None

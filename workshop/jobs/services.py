@@ -1,0 +1,735 @@
+"""Domain rules of conversion jobs: intake, progress, signing, countersigning, corrections, photos.
+
+Views and the CLI call these; they commit. Nothing here reads ``request``.
+"""
+
+import hashlib
+import io
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from workshop.accounts.models import Centre, Role, User
+from workshop.accounts.services import holds_qualification
+from workshop.audit.services import record_event
+from workshop.columns import utcnow
+from workshop.extensions import db
+from workshop.jobs.models import (
+    ACTIVE_STATUSES,
+    Countersign,
+    Job,
+    JobStatus,
+    NonConformance,
+    Photo,
+    StepRecord,
+    Vehicle,
+)
+from workshop.manuals.schema import Manual, Step
+from workshop.provinces import PROVINCE_CODES
+
+VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
+MAX_PHOTO_BYTES = 12 * 1024 * 1024
+MAX_PHOTO_PIXELS = 50_000_000
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+THUMBNAIL_SIZE = (320, 320)
+# Time on a step counts towards labour; a tablet left open overnight must not bill 14 hours.
+MAX_STEP_SECONDS = 8 * 3600
+WORKER_ROLES = (Role.TECHNICIAN, Role.SUPERVISOR)
+
+
+def _label(inp):
+    """The input's label in the language of whoever reads the message (resolved late)."""
+    return LazyString(lambda: inp.label(str(get_locale() or "th")))
+
+
+class JobError(ValueError):
+    """A request the job rules refuse; the message is shown to the technician."""
+
+
+class StaleStepError(JobError):
+    """Someone else saved the same step since this tablet loaded it."""
+
+
+def normalise_vin(vin: str) -> str:
+    """Upper-case a VIN and drop spaces and dashes people type or scanners add."""
+    return re.sub(r"[\s-]", "", vin or "").upper()
+
+
+def vin_problem(vin: str) -> str | None:
+    """Why ``vin`` is not a valid VIN, or None."""
+    if len(vin) != 17:
+        return _l("a VIN has 17 characters (this one has %(n)d)", n=len(vin))
+    bad = sorted(set(c for c in vin if c in "IOQ"))
+    if bad:
+        return _l("a VIN never contains I, O or Q (found %(chars)s)", chars=", ".join(bad))
+    if not VIN_RE.match(vin):
+        return _l("a VIN has only letters and digits")
+    return None
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a supervisor enters when a vehicle arrives."""
+
+    vin: str
+    plate: str
+    province: str
+    make: str
+    model: str
+    year: int
+    colour: str
+    engine_number: str
+    odometer_km: int
+    curb_weight_kg: int
+    owner_name: str
+    owner_phone: str
+
+
+def open_job(
+    centre: Centre,
+    intake: Intake,
+    manual: Manual,
+    user: User,
+    *,
+    kit=None,
+    is_training: bool = False,
+) -> Job:
+    """Open a job for one vehicle at ``centre``, pinning the manual (and kit) as they are now."""
+    vin = normalise_vin(intake.vin)
+    problem = vin_problem(vin)
+    if problem:
+        raise JobError(problem)
+    if intake.province not in PROVINCE_CODES:
+        raise JobError(_l("unknown province"))
+    if not PHONE_RE.match(intake.owner_phone.strip()):
+        raise JobError(_l("the owner's phone number is not valid"))
+    model = manual.model
+    if not (model.year_from <= intake.year <= model.year_to):
+        raise JobError(
+            _l(
+                "manual %(manual)s covers %(make)s %(model)s %(from)d–%(to)d, not %(year)d",
+                manual=manual.id,
+                make=model.make,
+                model=model.model,
+                **{"from": model.year_from, "to": model.year_to},
+                year=intake.year,
+            )
+        )
+    if (intake.make.strip().lower(), intake.model.strip().lower()) != (
+        model.make.lower(),
+        model.model.lower(),
+    ):
+        raise JobError(
+            _l(
+                "manual %(manual)s is for the %(make)s %(model)s",
+                manual=manual.id,
+                make=model.make,
+                model=model.model,
+            )
+        )
+    if kit is not None and not kit.fits(manual.id):
+        raise JobError(_l("kit %(kit)s does not fit this model", kit=kit.id))
+    if db.session.scalar(sa.select(Job.id).where(Job.active_vin == vin)):
+        raise JobError(_l("vehicle %(vin)s already has an open job", vin=vin))
+
+    vehicle = db.session.scalar(sa.select(Vehicle).where(Vehicle.vin == vin))
+    if vehicle is None:
+        vehicle = Vehicle(vin=vin)
+        db.session.add(vehicle)
+    vehicle.make, vehicle.model, vehicle.year = model.make, model.model, intake.year
+    vehicle.colour = intake.colour.strip()
+    vehicle.engine_number = intake.engine_number.strip().upper()
+    vehicle.plate = intake.plate.strip()
+    vehicle.province = intake.province
+
+    number = (
+        db.session.scalar(sa.select(sa.func.max(Job.number)).where(Job.centre_id == centre.id)) or 0
+    ) + 1
+    job = Job(
+        centre=centre,
+        number=number,
+        vehicle=vehicle,
+        active_vin=vin,
+        is_training=is_training,
+        manual_id=manual.id,
+        manual_version=manual.version,
+        manual_fingerprint=manual.fingerprint or "",
+        manual_snapshot=manual.model_dump(mode="json"),
+        kit_id=kit.id if kit is not None else None,
+        kit_version=kit.version if kit is not None else None,
+        kit_snapshot=kit.model_dump(mode="json") if kit is not None else None,
+        odometer_km=intake.odometer_km,
+        curb_weight_kg=intake.curb_weight_kg,
+        owner_name=intake.owner_name.strip(),
+        owner_phone=intake.owner_phone.strip(),
+        created_by=user,
+    )
+    db.session.add(job)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # Another intake of the same VIN, or the same job number, won the race.
+        db.session.rollback()
+        raise JobError(_l("vehicle %(vin)s already has an open job", vin=vin)) from None
+    record_event(
+        "job.open",
+        job,
+        details={"vin": vin, "manual": f"{manual.id} v{manual.version}", "training": is_training},
+    )
+    return job
+
+
+_manual_cache: dict[int, tuple[str, Manual]] = {}
+
+
+def manual_of(job: Job) -> Manual:
+    """The manual pinned by ``job`` (rebuilt from its snapshot, never from the file)."""
+    cached = _manual_cache.get(job.id)
+    if cached and cached[0] == job.manual_fingerprint + job.manual_version:
+        return cached[1]
+    manual = Manual.model_validate(job.manual_snapshot)
+    _manual_cache[job.id] = (job.manual_fingerprint + job.manual_version, manual)
+    return manual
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class StepState(StrEnum):
+    """What a technician needs to know about a step at a glance."""
+
+    DONE = "done"
+    AWAITING_COUNTERSIGN = "awaiting_countersign"
+    FAILED = "failed"  # signed with an open non-conformance
+    READY = "ready"
+    BLOCKED = "blocked"
+
+
+@dataclass
+class StepStatus:
+    """One step of a job: its state, its latest record, and why it is blocked if it is."""
+
+    step: Step
+    state: StepState
+    latest: StepRecord | None = None
+    records: list[StepRecord] = field(default_factory=list)
+    blocked_by: list[str] = field(default_factory=list)
+    missing_qualification: str | None = None
+
+
+def latest_records(job: Job) -> dict[str, list[StepRecord]]:
+    """Every record of the job, grouped by step, oldest first."""
+    records = db.session.scalars(
+        sa.select(StepRecord)
+        .where(StepRecord.job_id == job.id)
+        .order_by(StepRecord.step_id, StepRecord.seq)
+        .options(sa.orm.selectinload(StepRecord.countersign), sa.orm.selectinload(StepRecord.user))
+    )
+    grouped: dict[str, list[StepRecord]] = {}
+    for r in records:
+        grouped.setdefault(r.step_id, []).append(r)
+    return grouped
+
+
+def open_non_conformances(job: Job) -> list[NonConformance]:
+    """The job's non-conformances that no passing record has closed yet."""
+    return list(
+        db.session.scalars(
+            sa.select(NonConformance)
+            .where(NonConformance.job_id == job.id, NonConformance.closed_at.is_(None))
+            .order_by(NonConformance.id)
+        )
+    )
+
+
+def _complete(step: Step, latest: StepRecord | None) -> bool:
+    return latest is not None and (not step.countersign or latest.countersign is not None)
+
+
+def job_progress(job: Job, user: User | None = None) -> dict[str, StepStatus]:
+    """The state of every step of ``job`` (in manual order); qualification gaps for ``user``."""
+    manual = manual_of(job)
+    grouped = latest_records(job)
+    open_nc_steps = {nc.step_id for nc in open_non_conformances(job)}
+    held = None
+    if user is not None:
+        from workshop.accounts.services import valid_qualifications
+
+        held = valid_qualifications(user)
+    progress: dict[str, StepStatus] = {}
+    for step in manual.steps:
+        records = grouped.get(step.id, [])
+        latest = records[-1] if records else None
+        status = StepStatus(step=step, state=StepState.READY, latest=latest, records=records)
+        if latest is not None:
+            if step.id in open_nc_steps:
+                status.state = StepState.FAILED
+            elif _complete(step, latest):
+                status.state = StepState.DONE
+            else:
+                status.state = StepState.AWAITING_COUNTERSIGN
+        else:
+            status.blocked_by = [
+                dep
+                for dep in step.depends_on
+                if not _complete(manual.step(dep), (grouped.get(dep) or [None])[-1])
+            ]
+            if status.blocked_by:
+                status.state = StepState.BLOCKED
+        if held is not None:
+            needed = [q for q in (step.qualification, _model_qualification(job)) if q]
+            missing = [q for q in needed if q not in held]
+            status.missing_qualification = missing[0] if missing else None
+        progress[step.id] = status
+    return progress
+
+
+def _model_qualification(job: Job) -> str | None:
+    # Training jobs are practice: the car-model qualification is what the trainee is working towards.
+    return None if job.is_training else manual_of(job).qualification
+
+
+def next_step(progress: dict[str, StepStatus]) -> StepStatus | None:
+    """The first step that can be worked on now."""
+    for status in progress.values():
+        if status.state == StepState.READY:
+            return status
+    return None
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+def _check_worker(job: Job, user: User, step: Step, *, action: str) -> None:
+    if job.status != JobStatus.OPEN:
+        raise JobError(_l("this job is not open for work"))
+    if not user.has_role(*WORKER_ROLES):
+        raise JobError(_l("only technicians and supervisors sign steps"))
+    if user.centre_id != job.centre_id:
+        raise JobError(_l("only staff of the job's centre can %(action)s", action=action))
+    for code in (step.qualification, _model_qualification(job)):
+        if code and not holds_qualification(user, code):
+            raise JobError(
+                _l(
+                    "you need a valid %(qualification)s qualification to %(action)s this step",
+                    qualification=code,
+                    action=action,
+                )
+            )
+
+
+def _parse_number(raw) -> float | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = float(str(raw).strip().replace(",", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _limits_text(inp) -> str:
+    if inp.type == "torque":
+        return f"{inp.spec_nm:g} ± {inp.tolerance_nm:g} Nm"
+    lo = f"{inp.min:g}" if inp.min is not None else ""
+    hi = f"{inp.max:g}" if inp.max is not None else ""
+    if lo and hi:
+        return f"{lo}–{hi} {inp.unit}"
+    return f"≥ {lo} {inp.unit}" if lo else f"≤ {hi} {inp.unit}"
+
+
+@dataclass
+class CheckedValues:
+    """Values of a step after checking: what to store, and which measurements failed."""
+
+    values: dict
+    evaluations: dict
+    failures: list[tuple[object, str, str]]  # (input, value, limits)
+    serials: dict[str, list[str]]
+    photo_keys: list[str]
+
+
+def check_values(step: Step, raw: dict, pending_photos: dict[str, int]) -> CheckedValues:
+    """Validate the raw inputs of ``step``; raise JobError naming the first unusable input."""
+    values, evaluations, failures, serials, photo_keys = {}, {}, [], {}, []
+    for inp in step.inputs:
+        label = _label(inp)
+        value = raw.get(inp.key)
+        if inp.type in ("measurement", "torque"):
+            number = _parse_number(value)
+            if number is None:
+                raise JobError(_l("%(input)s: enter a number", input=label))
+            values[inp.key] = number
+            passed = inp.evaluate(number)
+            evaluations[inp.key] = passed
+            if not passed:
+                unit = "Nm" if inp.type == "torque" else inp.unit
+                failures.append((inp, f"{number:g} {unit}", _limits_text(inp)))
+        elif inp.type == "confirmation":
+            if value not in (True, "y", "on", "true", "1"):
+                raise JobError(_l("%(input)s: this must be confirmed", input=label))
+            values[inp.key] = True
+        elif inp.type == "choice":
+            allowed = {o.value for o in inp.options}
+            if value not in allowed:
+                raise JobError(_l("%(input)s: choose one of the options", input=label))
+            values[inp.key] = value
+        elif inp.type == "text":
+            text = (value or "").strip()
+            if inp.required and not text:
+                raise JobError(_l("%(input)s: this text is required", input=label))
+            if len(text) > 4000:
+                raise JobError(_l("%(input)s: at most 4000 characters", input=label))
+            values[inp.key] = text
+        elif inp.type == "photo":
+            have = pending_photos.get(inp.key, 0)
+            if have < inp.count:
+                raise JobError(
+                    _l(
+                        "%(input)s: %(need)d photo(s) needed, %(have)d uploaded",
+                        input=label,
+                        need=inp.count,
+                        have=have,
+                    )
+                )
+            photo_keys.append(inp.key)
+        elif inp.type == "serial":
+            entries = value if isinstance(value, list) else [value]
+            found = [s.strip().upper() for s in entries if s and str(s).strip()]
+            if len(found) != inp.count:
+                raise JobError(
+                    _l("%(input)s: %(need)d serial number(s) needed", input=label, need=inp.count)
+                )
+            if len(set(found)) != len(found):
+                raise JobError(_l("%(input)s: the same serial number twice", input=label))
+            values[inp.key] = found
+            serials[inp.key] = found
+    return CheckedValues(values, evaluations, failures, serials, photo_keys)
+
+
+def sign_step(
+    job: Job,
+    step_id: str,
+    user: User,
+    raw_values: dict,
+    *,
+    base_seq: int,
+    note: str = "",
+    record_failure: bool = False,
+    started_at: datetime | None = None,
+    reason: str = "",
+) -> StepRecord:
+    """Sign a step with its values (or correct the latest record when there is one).
+
+    ``base_seq`` is the number of records the tablet saw when it loaded the step: when another
+    record was saved since, the save is refused and nothing is lost. Values outside their limits
+    are refused unless ``record_failure`` is set with a note: they then open a non-conformance.
+    """
+    manual = manual_of(job)
+    try:
+        step = manual.step(step_id)
+    except KeyError:
+        raise JobError(_l("this manual has no step %(step)s", step=step_id)) from None
+    _check_worker(job, user, step, action=_l("sign"))
+    progress = job_progress(job)
+    status = progress[step.id]
+    if status.blocked_by:
+        raise JobError(_l("sign these steps first: %(steps)s", steps=", ".join(status.blocked_by)))
+    current = len(status.records)
+    if base_seq != current:
+        latest = status.latest
+        raise StaleStepError(
+            _l(
+                "%(name)s saved this step at %(time)s while you were working on it. "
+                "Nothing of theirs was changed; review their values and save again if needed.",
+                name=latest.user.full_name if latest else "?",
+                time=latest.signed_at.strftime("%H:%M") if latest else "?",
+            )
+        )
+    if status.latest is not None and not reason.strip():
+        raise JobError(_l("this step is already signed: a correction needs a reason"))
+
+    pending = _pending_photos(job, step.id)
+    checked = check_values(step, raw_values, {k: len(v) for k, v in pending.items()})
+    note = (note or "").strip()
+    if checked.failures and not (record_failure and note):
+        first = checked.failures[0]
+        raise JobError(
+            _l(
+                "%(input)s is %(value)s, outside %(limits)s: measure again, or record the "
+                "failure with a note",
+                input=_label(first[0]),
+                value=first[1],
+                limits=first[2],
+            )
+        )
+    now = utcnow()
+    seconds = 0
+    if started_at is not None and started_at <= now:
+        seconds = min(int((now - started_at).total_seconds()), MAX_STEP_SECONDS)
+    record = StepRecord(
+        job=job,
+        step_id=step.id,
+        seq=current + 1,
+        values=checked.values,
+        evaluations=checked.evaluations,
+        passed=not checked.failures,
+        note=note,
+        corrects_id=status.latest.id if status.latest is not None else None,
+        reason=reason.strip(),
+        user=user,
+        started_at=started_at if seconds else None,
+        signed_at=now,
+        seconds_spent=seconds,
+    )
+    db.session.add(record)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise StaleStepError(
+            _l("another tablet saved this step at the same moment; reload it and check")
+        ) from None
+    for key in checked.photo_keys:
+        for photo in pending[key]:
+            photo.record = record
+    if checked.serials:
+        _install_serials(job, step, record, checked.serials, user)
+    for inp, value, limits in checked.failures:
+        db.session.add(
+            NonConformance(
+                job_id=job.id,
+                step_id=step.id,
+                input_key=inp.key,
+                value=value,
+                limits=limits,
+                note=note,
+                record_id=record.id,
+            )
+        )
+    if not checked.failures:
+        for nc in db.session.scalars(
+            sa.select(NonConformance).where(
+                NonConformance.job_id == job.id,
+                NonConformance.step_id == step.id,
+                NonConformance.closed_at.is_(None),
+            )
+        ):
+            nc.closed_at, nc.closed_record_id = now, record.id
+    record_event(
+        "step.correct" if record.corrects_id else "step.sign",
+        record,
+        centre_id=job.centre_id,
+        details={
+            "job": job.reference,
+            "step": step.id,
+            "values": checked.values,
+            "passed": record.passed,
+            "reason": record.reason,
+        },
+    )
+    return record
+
+
+def _install_serials(job, step, record, serials, user):
+    """Hand serial inputs to the kits feature, which traces each component to the vehicle."""
+    try:
+        from workshop.kits import stock
+    except ImportError:  # the stock feature is not installed: keep the serials in the record only
+        return
+    for key, numbers in serials.items():
+        stock.install_serials(job, step, step.input(key), numbers, record, user)
+
+
+def countersign_step(job: Job, step_id: str, user: User) -> Countersign:
+    """A second, different, qualified person confirms the latest record of a step."""
+    manual = manual_of(job)
+    try:
+        step = manual.step(step_id)
+    except KeyError:
+        raise JobError(_l("this manual has no step %(step)s", step=step_id)) from None
+    if not step.countersign:
+        raise JobError(_l("this step does not need a countersignature"))
+    _check_worker(job, user, step, action=_l("countersign"))
+    latest = db.session.scalar(
+        sa.select(StepRecord)
+        .where(StepRecord.job_id == job.id, StepRecord.step_id == step.id)
+        .order_by(StepRecord.seq.desc())
+        .limit(1)
+    )
+    if latest is None:
+        raise JobError(_l("the step has not been signed yet"))
+    if latest.user_id == user.id:
+        raise JobError(_l("a countersignature must come from a second person"))
+    if latest.countersign is not None:
+        raise JobError(_l("this step is already countersigned"))
+    cs = Countersign(record=latest, user=user, at=utcnow())
+    db.session.add(cs)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise JobError(_l("this step is already countersigned")) from None
+    record_event(
+        "step.countersign",
+        latest,
+        centre_id=job.centre_id,
+        details={"job": job.reference, "step": step.id},
+    )
+    return cs
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+
+def _pending_photos(job: Job, step_id: str) -> dict[str, list[Photo]]:
+    photos = db.session.scalars(
+        sa.select(Photo)
+        .where(Photo.job_id == job.id, Photo.step_id == step_id, Photo.record_id.is_(None))
+        .order_by(Photo.id)
+    )
+    grouped: dict[str, list[Photo]] = {}
+    for p in photos:
+        grouped.setdefault(p.input_key, []).append(p)
+    return grouped
+
+
+def pending_photos(job: Job, step_id: str) -> dict[str, list[Photo]]:
+    """Photos uploaded for a step and not yet attached to a signed record, by input key."""
+    return _pending_photos(job, step_id)
+
+
+def photo_path(folder: str | Path, sha256: str, *, thumbnail: bool = False) -> Path:
+    """Where a photo (or its thumbnail) is stored: ``<folder>/photos/ab/abcdef…``."""
+    name = sha256 + (".thumb.jpg" if thumbnail else "")
+    return Path(folder) / "photos" / sha256[:2] / name
+
+
+def add_photo(
+    job: Job, step_id: str, input_key: str, data: bytes, user: User, folder: str | Path
+) -> Photo:
+    """Check an uploaded image by its content, store it by hash with a thumbnail, record it."""
+    step = manual_of(job).step(step_id)
+    try:
+        inp = step.input(input_key)
+    except KeyError:
+        raise JobError(_l("this step asks for no photo %(key)s", key=input_key)) from None
+    if inp.type != "photo":
+        raise JobError(_l("this step asks for no photo %(key)s", key=input_key))
+    _check_worker(job, user, step, action=_l("photograph"))
+    if not data:
+        raise JobError(_l("the file is empty"))
+    if len(data) > MAX_PHOTO_BYTES:
+        raise JobError(_l("the photo is larger than %(mb)d MB", mb=MAX_PHOTO_BYTES // 2**20))
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        kind = image.format
+        if image.width * image.height > MAX_PHOTO_PIXELS:
+            raise JobError(_l("the photo has too many pixels"))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
+        raise JobError(_l("the file is not a JPEG, PNG or WebP photo, or it is damaged")) from None
+    if kind not in PHOTO_FORMATS:
+        raise JobError(_l("the file is not a JPEG, PNG or WebP photo, or it is damaged"))
+    digest = hashlib.sha256(data).hexdigest()
+    path = photo_path(folder, digest)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        thumb = image.convert("RGB")
+        thumb.thumbnail(THUMBNAIL_SIZE)
+        thumb.save(photo_path(folder, digest, thumbnail=True), "JPEG", quality=80)
+    photo = Photo(
+        job_id=job.id,
+        step_id=step.id,
+        input_key=input_key,
+        sha256=digest,
+        content_type=PHOTO_FORMATS[kind],
+        size_bytes=len(data),
+        width=image.width,
+        height=image.height,
+        uploaded_by=user,
+        uploaded_at=utcnow(),
+    )
+    db.session.add(photo)
+    db.session.flush()
+    record_event(
+        "photo.upload",
+        photo,
+        centre_id=job.centre_id,
+        details={"job": job.reference, "step": step.id, "sha256": digest},
+    )
+    return photo
+
+
+def job_seconds(job: Job) -> int:
+    """Time spent on the job's steps, in seconds (labour for the cost sheet)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(StepRecord.seconds_spent), 0)).where(
+                StepRecord.job_id == job.id
+            )
+        )
+    )
+
+
+def list_jobs(
+    scope, *, status: str | None = None, search: str | None = None, limit: int = 200
+) -> list[Job]:
+    """Jobs visible in ``scope`` (a CentreScope), newest first, filtered by status and VIN/plate."""
+    stmt = sa.select(Job).join(Vehicle).order_by(Job.created_at.desc(), Job.id.desc())
+    stmt = scope.filter(stmt, Job.centre_id)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if search:
+        term = f"%{search.strip().upper()}%"
+        plate = f"%{search.strip()}%"
+        stmt = stmt.where(sa.or_(Vehicle.vin.like(term), Vehicle.plate.like(plate)))
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def submit_for_inspection(job: Job, user: User) -> None:
+    """Hand a job whose steps are all complete to the inspectors."""
+    if job.status != JobStatus.OPEN:
+        raise JobError(_l("this job is not open for work"))
+    progress = job_progress(job)
+    unfinished = [s.step.id for s in progress.values() if s.state != StepState.DONE]
+    if unfinished:
+        raise JobError(
+            _l(
+                "%(n)d step(s) are not complete yet, e.g. %(first)s",
+                n=len(unfinished),
+                first=unfinished[0],
+            )
+        )
+    job.status = JobStatus.AWAITING_INSPECTION
+    record_event("job.submit", job, details={"job": job.reference})
+
+
+def cancel_job(job: Job, user: User, reason: str) -> None:
+    """Cancel a job (its evidence stays); the vehicle may then get a new job."""
+    if job.status not in ACTIVE_STATUSES:
+        raise JobError(_l("this job is already closed"))
+    if not reason.strip():
+        raise JobError(_l("give a reason to cancel a job"))
+    job.status = JobStatus.CANCELLED
+    job.active_vin = None
+    job.closed_at = utcnow()
+    record_event("job.cancel", job, details={"job": job.reference, "reason": reason.strip()})

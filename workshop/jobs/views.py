@@ -1,0 +1,321 @@
+"""Job list, intake, job page and the technician's step screen."""
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
+from workshop.accounts.models import Role
+from workshop.accounts.services import valid_qualifications
+from workshop.extensions import db
+from workshop.formtools import choices
+from workshop.jobs import services
+from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
+from workshop.jobs.models import Job, JobStatus, Photo
+from workshop.manuals.loader import load_manuals
+from workshop.provinces import province_choices
+from workshop.web import current_locale
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
+WORKERS = (Role.TECHNICIAN, Role.SUPERVISOR)
+
+
+def _kits():
+    try:
+        from workshop.kits.loader import load_kits
+    except ImportError:
+        return {}
+    return load_kits()
+
+
+@bp.route("/")
+@requires(*VIEWERS)
+def list_jobs():
+    """Jobs of the user's centres, filterable by status and searchable by VIN or plate."""
+    status = request.args.get("status") or None
+    if status and status not in {s.value for s in JobStatus}:
+        status = None
+    jobs = services.list_jobs(centre_scope(), status=status, search=request.args.get("q"))
+    return render_template("jobs/list.html", jobs=jobs, status=status, statuses=list(JobStatus))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Role.SUPERVISOR)
+def create_job():
+    """Intake: open a job for a vehicle at the supervisor's centre."""
+    locale = current_locale()
+    manuals = load_manuals()
+    kits = _kits()
+    form = IntakeForm()
+    form.manual_id.choices = choices(
+        (
+            m.id,
+            f"{m.model.make} {m.model.model} {m.model.generation} "
+            f"{m.model.year_from}–{m.model.year_to} · v{m.version}",
+        )
+        for m in manuals.values()
+    )
+    form.kit_id.choices = choices(
+        [("", _("— choose later —"))]
+        + [(k.id, f"{k.name(locale)} · v{k.version}") for k in kits.values()]
+    )
+    form.province.choices = choices(province_choices(locale))
+    if form.validate_on_submit():
+        manual = manuals[form.manual_id.data]
+        kit = kits.get(form.kit_id.data) if form.kit_id.data else None
+        intake = services.Intake(
+            vin=form.vin.data,
+            plate=form.plate.data,
+            province=form.province.data,
+            make=manual.model.make,
+            model=manual.model.model,
+            year=form.year.data,
+            colour=form.colour.data,
+            engine_number=form.engine_number.data,
+            odometer_km=form.odometer_km.data,
+            curb_weight_kg=form.curb_weight_kg.data,
+            owner_name=form.owner_name.data,
+            owner_phone=form.owner_phone.data,
+        )
+        try:
+            job = services.open_job(current_user.centre, intake, manual, current_user, kit=kit)
+        except services.JobError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Job %(ref)s opened.", ref=job.reference), "success")
+            return redirect(url_for("jobs.show_job", job_id=job.id))
+    kit_fits = {k.id: sorted(m for m in manuals if k.fits(m)) for k in kits.values()}
+    return render_template("jobs/new.html", form=form, kit_fits=kit_fits)
+
+
+@bp.route("/<int:job_id>")
+@requires(*VIEWERS)
+def show_job(job_id: int):
+    """Progress by section: what is done, blocked or next, and who did what when."""
+    job = get_in_scope_or_404(Job, job_id)
+    progress = services.job_progress(job, current_user)
+    manual = services.manual_of(job)
+    return render_template(
+        "jobs/show.html",
+        job=job,
+        manual=manual,
+        progress=progress,
+        section_counts={
+            section.id: (
+                sum(progress[s.id].state == services.StepState.DONE for s in section.steps),
+                len(section.steps),
+            )
+            for section in manual.sections
+        },
+        next_status=services.next_step(progress),
+        non_conformances=services.open_non_conformances(job),
+        cancel_form=CancelForm(),
+        hours=services.job_seconds(job) / 3600,
+    )
+
+
+@bp.route("/<int:job_id>/steps/<step_id>")
+@requires(*VIEWERS)
+def show_step(job_id: int, step_id: str):
+    """The technician's main screen: one step, its hazards, its inputs, Back and Next."""
+    job = get_in_scope_or_404(Job, job_id)
+    manual = services.manual_of(job)
+    try:
+        step = manual.step(step_id)
+    except KeyError:
+        abort(404)
+    return render_template(
+        "jobs/step.html", **_step_context(job, manual, step), form_values=request.args
+    )
+
+
+def _raw_values(step):
+    raw = {}
+    for inp in step.inputs:
+        if inp.type == "serial":
+            raw[inp.key] = request.form.getlist(inp.key)
+        else:
+            raw[inp.key] = request.form.get(inp.key)
+    return raw
+
+
+def _started_at():
+    try:
+        started = datetime.fromisoformat(request.form.get("opened_at", ""))
+    except ValueError:
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
+@bp.route("/<int:job_id>/steps/<step_id>/sign", methods=["POST"])
+@requires(*WORKERS)
+def sign_step(job_id: int, step_id: str):
+    """Sign (or correct) a step with the values entered."""
+    job = get_in_scope_or_404(Job, job_id)
+    manual = services.manual_of(job)
+    try:
+        step = manual.step(step_id)
+    except KeyError:
+        abort(404)
+    try:
+        base_seq = int(request.form.get("base_seq", "-1"))
+    except ValueError:
+        base_seq = -1
+    try:
+        record = services.sign_step(
+            job,
+            step.id,
+            current_user,
+            _raw_values(step),
+            base_seq=base_seq,
+            note=request.form.get("note", ""),
+            record_failure=request.form.get("record_failure") == "y",
+            started_at=_started_at(),
+            reason=request.form.get("reason", ""),
+        )
+    except services.JobError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template(
+            "jobs/step.html", **_step_context(job, manual, step), form_values=request.form
+        ), 409 if isinstance(exc, services.StaleStepError) else 422
+    db.session.commit()
+    if record.passed:
+        flash(_("Step %(step)s signed.", step=step.title(current_locale())), "success")
+    else:
+        flash(_("Failure recorded: it stays open on the job until the step passes."), "warning")
+    if step.countersign:
+        return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step.id))
+    following = services.next_step(services.job_progress(job))
+    if following is not None:
+        return redirect(url_for("jobs.show_step", job_id=job.id, step_id=following.step.id))
+    return redirect(url_for("jobs.show_job", job_id=job.id))
+
+
+def _step_context(job, manual, step):
+    progress = services.job_progress(job, current_user)
+    steps = manual.steps
+    index = next(i for i, s in enumerate(steps) if s.id == step.id)
+    return dict(
+        job=job,
+        manual=manual,
+        step=step,
+        section=manual.section_of(step.id),
+        status=progress[step.id],
+        index=index,
+        total=len(steps),
+        previous=steps[index - 1] if index > 0 else None,
+        following=steps[index + 1] if index + 1 < len(steps) else None,
+        pending=services.pending_photos(job, step.id),
+        opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
+        held=valid_qualifications(current_user),
+        photo_form=PhotoForm(),
+        is_worker=current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id,
+    )
+
+
+@bp.route("/<int:job_id>/steps/<step_id>/countersign", methods=["POST"])
+@requires(*WORKERS)
+def countersign_step(job_id: int, step_id: str):
+    """A second qualified person countersigns the step's latest record."""
+    job = get_in_scope_or_404(Job, job_id)
+    try:
+        services.countersign_step(job, step_id, current_user)
+    except services.JobError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Countersigned."), "success")
+    return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step_id))
+
+
+@bp.route("/<int:job_id>/steps/<step_id>/photos", methods=["POST"])
+@requires(*WORKERS)
+def upload_photo(job_id: int, step_id: str):
+    """Store photos taken with the tablet camera for one photo input of the step."""
+    job = get_in_scope_or_404(Job, job_id)
+    files = [f for f in request.files.getlist("photo") if f and f.filename]
+    key = request.form.get("input_key", "")
+    if not files:
+        flash(_("Choose or take a photo first."), "error")
+    else:
+        try:
+            for f in files:
+                services.add_photo(
+                    job, step_id, key, f.read(), current_user, current_app.config["UPLOAD_FOLDER"]
+                )
+        except (services.JobError, KeyError) as exc:
+            db.session.rollback()
+            flash(str(exc) if isinstance(exc, services.JobError) else _("Unknown step."), "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)d photo(s) saved.", n=len(files)), "success")
+    return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step_id) + "#inputs")
+
+
+@bp.route("/<int:job_id>/photos/<int:photo_id>")
+@requires(*VIEWERS)
+def photo(job_id: int, photo_id: int):
+    """A stored photo (``?thumb=1`` for its thumbnail)."""
+    job = get_in_scope_or_404(Job, job_id)
+    p = db.get_or_404(Photo, photo_id)
+    if p.job_id != job.id:
+        abort(404)
+    thumb = request.args.get("thumb") == "1"
+    path = services.photo_path(current_app.config["UPLOAD_FOLDER"], p.sha256, thumbnail=thumb)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg" if thumb else p.content_type, max_age=86400)
+
+
+@bp.route("/<int:job_id>/submit", methods=["POST"])
+@requires(Role.SUPERVISOR)
+def submit_job(job_id: int):
+    """Send a finished job to the inspectors."""
+    job = get_in_scope_or_404(Job, job_id)
+    try:
+        services.submit_for_inspection(job, current_user)
+    except services.JobError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Job %(ref)s sent for inspection.", ref=job.reference), "success")
+    return redirect(url_for("jobs.show_job", job_id=job.id))
+
+
+@bp.route("/<int:job_id>/cancel", methods=["POST"])
+@requires(Role.SUPERVISOR)
+def cancel_job(job_id: int):
+    """Cancel a job with a reason; its evidence stays."""
+    job = get_in_scope_or_404(Job, job_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason to cancel the job."), "error")
+    else:
+        try:
+            services.cancel_job(job, current_user, form.reason.data)
+        except services.JobError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Job %(ref)s cancelled.", ref=job.reference), "success")
+    return redirect(url_for("jobs.show_job", job_id=job.id))

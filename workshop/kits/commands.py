@@ -1,0 +1,29 @@
+"""``workshop kits ...``: command-line access to the kit specs (registered on the workshop CLI)."""
+
+from pathlib import Path
+
+import click
+
+from workshop.kits.loader import KitError, check_kits, summary_line
+
+
+@click.group("kits")
+def kits() -> None:
+    """Conversion kits: bill of material, costs, CAN database, EOL limits."""
+
+
+@kits.command("check")
+@click.argument("dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def check_command(ctx: click.Context, dirs: tuple[Path, ...]) -> None:
+    """Validate kits: each DIR is a kit folder or a folder of kits (default: kit_specs/).
+
+    Prints one line per kit, or "ERROR FILE: LOCATION: PROBLEM"; exits 1 on any error.
+    """
+    results = check_kits(dirs)
+    for _folder, result in results:
+        # One stream, in kit order, so a failing kit's line sits where its summary would have been;
+        # "ERROR " as in `workshop manuals check`, so both can be grepped the same way.
+        click.echo(f"ERROR {result}" if isinstance(result, KitError) else summary_line(result))
+    if any(isinstance(result, KitError) for _folder, result in results):
+        ctx.exit(1)

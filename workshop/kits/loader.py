@@ -1,0 +1,315 @@
+"""Load and validate kits from ``kit_specs/<id>/`` (``kit.toml`` + the CAN database + the EOL limits).
+
+Every problem becomes a :class:`KitError` naming the file, the place inside it (TOML key names and 0-based
+array indices, e.g. ``bom[4].unit_cost``) and what is wrong. A broken kit never half-loads: either a whole
+validated :class:`KitSpec` comes back, or an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import cantools
+from pydantic import BaseModel, ValidationError
+
+from workshop.kits import spec
+from workshop.kits.spec import KitFile, KitSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KITS_DIR = REPO_ROOT / "kit_specs"
+KIT_FILE = "kit.toml"
+WHOLE_FILE = "(file)"
+
+# Filled in by the loader from the folder; a file that sets them would be claiming something unchecked.
+COMPUTED_KEYS = ("directory", "dbc_message_count", "fingerprint")
+
+
+class KitError(Exception):
+    """A kit that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``.
+
+    ``details`` lists every (location, problem) found, the first one being ``location``/``problem``.
+    """
+
+    def __init__(
+        self,
+        file: str | Path,
+        location: str,
+        problem: str,
+        details: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(file, location, problem, tuple(details))
+        self.file = Path(file)
+        self.location = location
+        self.problem = problem
+        self.details: tuple[tuple[str, str], ...] = tuple(details) or ((location, problem),)
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.location}: {self.problem}"
+
+
+# --- public API --------------------------------------------------------------------------------------
+
+
+def load_kit(directory: str | Path) -> KitSpec:
+    """Parse and validate the kit in ``directory``; raise :class:`KitError` on any problem."""
+    directory = Path(directory).resolve()
+    if not directory.is_dir():
+        raise KitError(directory, WHOLE_FILE, "kit folder not found")
+    kit_file = directory / KIT_FILE
+    raw = _read_bytes(kit_file, kit_file, WHOLE_FILE, "kit.toml")
+    data = _parse_toml(kit_file, raw)
+    if not data:
+        raise KitError(
+            kit_file,
+            WHOLE_FILE,
+            "the file is empty: a kit needs id, version, [ratings] and [[bom]]",
+        )
+    for key in COMPUTED_KEYS:
+        if key in data:
+            raise KitError(
+                kit_file, key, "is computed by the loader from the kit folder; remove it"
+            )
+    try:
+        kit = KitFile.model_validate(data)
+    except ValidationError as exc:
+        raise _error_from_validation(kit_file, data, exc) from None
+    if kit.id != directory.name:
+        raise KitError(
+            kit_file, "id", f"{kit.id!r} must equal the kit's folder name {directory.name!r}"
+        )
+    dbc_raw = _read_bytes(directory / kit.dbc, kit_file, "dbc", kit.dbc)
+    message_count = _count_dbc_messages(directory / kit.dbc)
+    eol_raw = _read_bytes(directory / kit.eol, kit_file, "eol", kit.eol)
+    fingerprint = hashlib.sha256()
+    for name, content in ((KIT_FILE, raw), (kit.dbc, dbc_raw), (kit.eol, eol_raw)):
+        fingerprint.update(f"{name}\0{len(content)}\0".encode())
+        fingerprint.update(content)
+    # Sub-models are already validated instances; KitSpec keeps them as they are.
+    return KitSpec.model_validate(
+        {
+            **dict(kit),
+            "directory": directory,
+            "dbc_message_count": message_count,
+            "fingerprint": fingerprint.hexdigest(),
+        }
+    )
+
+
+def load_kits(root: str | Path | None = None) -> dict[str, KitSpec]:
+    """Every kit under ``root`` (default ``kit_specs/``), keyed by id.
+
+    Raises :class:`KitError` on the first broken kit, so nothing is returned from a broken set.
+    """
+    root = Path(root) if root is not None else KITS_DIR
+    if not root.is_dir():
+        raise KitError(root, WHOLE_FILE, "kits folder not found")
+    return {kit.id: kit for kit in (load_kit(folder) for folder in _subfolders(root))}
+
+
+def check_kits(
+    dirs: Iterable[str | Path] | None = None,
+) -> list[tuple[Path, KitSpec | KitError]]:
+    """Validate each kit independently and return ``(folder, KitSpec or KitError)`` per kit.
+
+    No dirs (None or empty) means every kit in ``kit_specs/``. A folder holding a ``kit.toml`` is one kit;
+    any other folder stands for the kit folders inside it.
+    """
+    folders: list[Path] = []
+    for path in [Path(d) for d in dirs or ()] or [KITS_DIR]:
+        if path.name == KIT_FILE and path.is_file():
+            folders.append(path.parent)
+        elif path.is_dir() and not (path / KIT_FILE).exists() and _subfolders(path):
+            folders.extend(_subfolders(path))
+        else:
+            folders.append(path)
+    results: list[tuple[Path, KitSpec | KitError]] = []
+    for folder in folders:
+        try:
+            results.append((folder, load_kit(folder)))
+        except KitError as exc:
+            results.append((folder, exc))
+    return results
+
+
+def summary_line(kit: KitSpec) -> str:
+    """One line for ``workshop kits check``: id, version, BOM lines, cost excl. battery, DBC messages."""
+    return (
+        f"{kit.id}  v{kit.version}  {len(kit.bom)} BOM lines"
+        f"  cost excl. battery {kit.cost_excluding_battery:,.2f} THB"
+        f"  {kit.dbc_message_count} DBC messages"
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def _subfolders(root: Path) -> list[Path]:
+    # Hidden and underscore folders (editor backups, __pycache__) are not kits.
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def _read_bytes(path: Path, named_in: Path, location: str, name: str) -> bytes:
+    """The bytes of ``path``; a problem is reported against ``named_in`` at ``location``."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise KitError(named_in, location, f"file {name!r} not found in {path.parent}") from None
+    except IsADirectoryError:
+        raise KitError(named_in, location, f"{name!r} is a folder, not a file") from None
+    except OSError as exc:
+        raise KitError(named_in, location, f"cannot read {name!r}: {exc.strerror}") from None
+
+
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise KitError(
+            path, WHOLE_FILE, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        # Decimal, not float: costs must reach the schema exactly as written.
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION.search(message)
+        location = WHOLE_FILE
+        if match:
+            message = message[: match.start()]
+            location = f"line {match[1]}, column {match[2]}" if match[1] else "end of file"
+        raise KitError(path, location, f"TOML syntax error: {message}") from None
+
+
+def _count_dbc_messages(path: Path) -> int:
+    """Load the DBC with cantools exactly as the EOL engine will; its complaint becomes the problem."""
+    try:
+        database = cantools.database.load_file(path, database_format="dbc")
+    except cantools.database.UnsupportedDatabaseFormatError as exc:
+        cause = exc.e_dbc or exc
+        line, column = getattr(cause, "line", None), getattr(cause, "column", None)
+        location = f"line {line}, column {column}" if line else WHOLE_FILE
+        raise KitError(path, location, f"cantools cannot load it: {cause}") from None
+    except (cantools.database.Error, UnicodeDecodeError, OSError) as exc:
+        raise KitError(path, WHOLE_FILE, f"cantools cannot load it: {exc}") from None
+    if not database.messages:
+        raise KitError(
+            path, WHOLE_FILE, "defines no messages; the EOL tests need the kit's messages"
+        )
+    return len(database.messages)
+
+
+# --- turning pydantic errors into KitError -----------------------------------------------------------
+
+
+def _field_names() -> set[str]:
+    models = [m for m in vars(spec).values() if isinstance(m, type) and issubclass(m, BaseModel)]
+    return {name for model in models for name in model.model_fields}
+
+
+_FIELD_NAMES = _field_names()
+
+_PATTERN_HELP = {
+    spec.SLUG_PATTERN: "use lowercase letters, digits and single hyphens, e.g. 'vios-ev1'",
+    spec.VERSION_PATTERN: "use a version like '1.2'",
+    spec.PART_NUMBER_PATTERN: "use FAMILY-CAT-NNNN, e.g. 'VS1-MOT-0001' or 'EVC-CHG-0001'",
+    spec.FILE_NAME_PATTERN: "use a plain file name inside the kit folder, e.g. 'vehicle.dbc'",
+}
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "tuple_type": "an array",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "dict_type": "a table",
+}
+
+_BOUNDS = {
+    "greater_than": "greater than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
+
+
+def _show(value: object) -> str:
+    # A TOML float arrives as Decimal; show it as the file wrote it, not as Decimal('2.5').
+    return str(value) if isinstance(value, Decimal) else repr(value)
+
+
+def _location(loc: tuple[Any, ...], where: str) -> str:
+    text = ""
+    for item in loc:
+        text += f"[{item}]" if isinstance(item, int) else f".{item}"
+    if where:
+        text += where if where.startswith("[") else f".{where}"
+    return text.lstrip(".") or WHOLE_FILE
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind, ctx, value, loc = error["type"], error.get("ctx") or {}, error.get("input"), error["loc"]
+    if kind == "kit":
+        return ctx["problem"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.75)
+        return f"unknown field {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if kind == "literal_error":
+        field = next((item for item in reversed(loc) if isinstance(item, str)), "value")
+        return f"unknown {field} {_show(value)}; expected one of {ctx.get('expected')}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {spec.toml_type(value)} {_show(value)}"
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        return f"{value!r} is not valid here: {_PATTERN_HELP.get(pattern, f'must match {pattern}')}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} entries, got {ctx.get('actual_length')}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()), "")
+        return f"must be {_BOUNDS[kind]} {bound}, got {_show(value)}"
+    return error["msg"].removeprefix("Value error, ")
+
+
+_BOM_LINE = re.compile(r"^bom\[(\d+)\]")
+
+
+def _part_hint(location: str, data: dict[str, Any]) -> str:
+    """The part number of the BOM line a location is in, so a reader can search the file for it."""
+    match = _BOM_LINE.match(location)
+    try:
+        part_number = data["bom"][int(match[1])]["part_number"] if match else None
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return f"part {part_number!r}" if isinstance(part_number, str) else ""
+
+
+def _error_from_validation(path: Path, data: dict[str, Any], exc: ValidationError) -> KitError:
+    details: list[tuple[str, str]] = []
+    # An unknown field first: a typo ("suplier") also makes the real field missing, and the typo is
+    # what the reader has to fix.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+    for error in errors:
+        where = (error.get("ctx") or {}).get("where", "") if error["type"] == "kit" else ""
+        location = _location(error["loc"], where)
+        problem = _problem(error)
+        hint = _part_hint(location, data)
+        if hint and hint.split(" ", 1)[1] not in problem:
+            problem = f"{problem} (in {hint})"
+        details.append((location, problem))
+    location, problem = details[0]
+    return KitError(path, location, problem, details)
