@@ -71,5 +71,105 @@ def seed_demo() -> list[DemoLogin]:
             all_centres=login.role == Role.ADMIN,
             extra_centres=list(centres.values()) if login.role == Role.INSPECTOR else (),
         )
+    _grant_demo_qualifications()
+    _open_demo_jobs(home)
     db.session.commit()
     return DEMO_LOGINS
+
+
+# Workshop staff in the demo hold what the manuals ask for, so every step can be tried.
+DEMO_QUALIFICATIONS = {
+    "technician": (
+        "hv_awareness",
+        "hv_qualified",
+        "hv_live",
+        "eol_operator",
+        "conversion_honda_jazz",
+        "conversion_toyota_vios",
+        "conversion_isuzu_dmax",
+    ),
+    "technician2": (
+        "hv_awareness",
+        "hv_qualified",
+        "conversion_toyota_vios",
+        "conversion_honda_jazz",
+        "conversion_isuzu_dmax",
+    ),
+    "supervisor": (
+        "hv_awareness",
+        "hv_qualified",
+        "hv_live",
+        "eol_operator",
+        "conversion_honda_jazz",
+        "conversion_toyota_vios",
+        "conversion_isuzu_dmax",
+    ),
+    "inspector": ("inspector",),
+}
+
+
+def _grant_demo_qualifications() -> None:
+    for username, codes in DEMO_QUALIFICATIONS.items():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        held = accounts.valid_qualifications(user)
+        for code in codes:
+            if code not in held:
+                accounts.grant_qualification(user, code, note="demo")
+
+
+DEMO_JOBS = [
+    # (manual id, kit id, intake fields)
+    (
+        "toyota-vios-ncp93",
+        "vios-ev1",
+        dict(
+            vin="MR053REH105123456",
+            plate="1กข 2569",
+            province="BKK",
+            year=2011,
+            colour="เทา",
+            engine_number="1NZ-4821733",
+            odometer_km=187400,
+            curb_weight_kg=1075,
+            owner_name="มานพ รักษ์โลก",
+            owner_phone="081 555 0101",
+        ),
+    ),
+    (
+        "honda-jazz-ge",
+        "jazz-ev1",
+        dict(
+            vin="MRHGE8840BP123457",
+            plate="2ขค 4455",
+            province="NBI",
+            year=2011,
+            colour="ขาว",
+            engine_number="L15A7-5533021",
+            odometer_km=143250,
+            curb_weight_kg=1040,
+            owner_name="สุดา แสงทอง",
+            owner_phone="089 222 0202",
+        ),
+    ),
+]
+
+
+def _open_demo_jobs(centre: Centre) -> None:
+    from workshop.jobs.models import Job, Vehicle
+    from workshop.jobs.services import Intake, open_job
+    from workshop.kits.loader import load_kits
+    from workshop.manuals.loader import load_manuals
+
+    manuals, kits = load_manuals(), load_kits()
+    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+    for manual_id, kit_id, fields in DEMO_JOBS:
+        if manual_id not in manuals:
+            continue
+        exists = db.session.scalar(
+            sa.select(Job.id).join(Vehicle).where(Vehicle.vin == fields["vin"])
+        )
+        if exists:
+            continue
+        manual = manuals[manual_id]
+        intake = Intake(make=manual.model.make, model=manual.model.model, **fields)
+        open_job(centre, intake, manual, supervisor, kit=kits.get(kit_id))
