@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from workshop.accounts.access import requires
 from workshop.accounts.models import Role
@@ -53,3 +54,47 @@ def list_events():
         args=args,
         bad_dates=bad_dates,
     )
+
+
+ACTION_LABELS = {
+    "login": _l("logged in"),
+    "logout": _l("logged out"),
+    "login.failed": _l("failed login"),
+    "login.refused_locked": _l("login refused: account locked"),
+    "centre.create": _l("created a centre"),
+    "centre.update": _l("changed a centre"),
+    "user.create": _l("created a user"),
+    "user.update": _l("changed a user"),
+    "user.password_change": _l("changed their password"),
+    "user.password_reset": _l("reset a password"),
+    "user.locale": _l("changed language"),
+    "qualification.grant": _l("granted a qualification"),
+    "qualification.revoke": _l("revoked a qualification"),
+    "job.open": _l("opened a job"),
+    "job.submit": _l("sent a job for inspection"),
+    "job.cancel": _l("cancelled a job"),
+    "step.sign": _l("signed a step"),
+    "step.correct": _l("corrected a step"),
+    "step.countersign": _l("countersigned a step"),
+    "photo.upload": _l("uploaded a photo"),
+}
+
+
+@bp.app_template_filter("audit_action")
+def audit_action(action: str) -> str:
+    """A readable, translated name for an audit action (the code itself for unknown ones)."""
+    label = ACTION_LABELS.get(action)
+    return f"{label} ({action})" if label else action
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value) -> str:
+    """An audit detail value as text: lists joined, old/new pairs shown as 'old → new'."""
+    if isinstance(value, list):
+        if len(value) == 2 and not any(isinstance(v, dict) for v in value):
+            old, new = (", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
+            return f"{old} → {new}"
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
