@@ -397,3 +397,21 @@ def test_submit_for_inspection_needs_every_step(app, create_job, create_worker, 
     assert job.status == JobStatus.AWAITING_INSPECTION
     with pytest.raises(JobError, match="not open"):
         services.sign_step(job, "intake-01", tech, {"odometer_km": "1"}, base_seq=1, reason="x")
+
+
+def test_step_records_cannot_be_edited_or_deleted(app, create_job, create_worker, tmp_path):
+    from workshop.audit.models import AppendOnlyError
+
+    job = create_job()
+    tech = create_worker()
+    services.add_photo(job, "intake-01", "vin_photo", png_bytes(), tech, tmp_path)
+    record = sign(job, "intake-01", tech, {"odometer_km": "100"})
+    record.values = {"odometer_km": 1.0}
+    with pytest.raises(AppendOnlyError, match="StepRecord records are append-only"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(db.session.get(StepRecord, record.id))
+    with pytest.raises(AppendOnlyError):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(StepRecord, record.id).values == {"odometer_km": 100.0}

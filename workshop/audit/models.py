@@ -29,12 +29,29 @@ class AuditEvent(db.Model):
 
 
 class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or delete an audit event."""
+    """Raised when code tries to change or delete a record that is evidence."""
+
+
+_APPEND_ONLY: set[type] = {AuditEvent}
+
+
+def append_only(cls):
+    """Class decorator: rows of this model may be added, never changed or deleted."""
+    _APPEND_ONLY.add(cls)
+    return cls
+
+
+def _columns_changed(obj) -> bool:
+    # Relationship bookkeeping (a new countersign pointing at a record) is not a change of the
+    # record itself; only its own columns count.
+    state = sa.inspect(obj)
+    return any(state.attrs[attr.key].history.has_changes() for attr in state.mapper.column_attrs)
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_audit_changes(session, flush_context, instances):
-    # The database refuses too (triggers in the migration); this gives a clear Python error first.
+def _refuse_changes_to_evidence(session, flush_context, instances):
+    # For audit events the database refuses too (triggers in the migration); this gives a
+    # clear Python error first, for every append-only model.
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AppendOnlyError("audit events are append-only")
+        if type(obj) in _APPEND_ONLY and (obj in session.deleted or _columns_changed(obj)):
+            raise AppendOnlyError(f"{type(obj).__name__} records are append-only")

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import Centre, User
+from workshop.audit.models import append_only
 from workshop.columns import UTCDateTime, created_at, intpk
 from workshop.extensions import db
 
@@ -89,6 +90,7 @@ class Job(db.Model):
         return f"{self.centre.code}-{self.number:05d}"
 
 
+@append_only
 class StepRecord(db.Model):
     """A signature of one manual step with every value entered. Append-only.
 
@@ -122,6 +124,7 @@ class StepRecord(db.Model):
     photos: Mapped[list["Photo"]] = relationship(back_populates="record")
 
 
+@append_only
 class Countersign(db.Model):
     """A second, different, qualified person confirming a step record. Append-only."""
 
