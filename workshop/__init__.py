@@ -83,9 +83,13 @@ def _register_blueprints(app: Flask) -> None:
     from workshop.accounts.views import bp as accounts_bp
     from workshop.audit.views import bp as audit_bp
     from workshop.core.views import bp as core_bp
+    from workshop.eol.views import bp as eol_bp
     from workshop.jobs.views import bp as jobs_bp
+    from workshop.kits.views import bp as kits_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(eol_bp)
+    app.register_blueprint(kits_bp)

@@ -78,6 +78,10 @@ def create_user_command(username, full_name, roles, centre_code, all_centres, pa
     click.echo(f"created user {user.username} ({', '.join(sorted(roles))})")
 
 
+# Simulated runs in the demo go this many times faster than a real car's physical waits.
+DEMO_TIME_SCALE = 5.0
+
+
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -97,8 +101,25 @@ def demo_command(host, port, no_serve):
         click.echo(f"  {login.username:<12} {login.password:<18} {login.role.value}")
     if no_serve:
         return
+    import threading
+
+    from workshop.eol.bench import run_agent
+
+    app = current_app._get_current_object()
+    # The demo's bench is the vehicle simulator, served by an agent thread next to the web
+    # server (in production the agent is its own process: `workshop bench`).
+    for bench in app.config["EOL_BENCHES"].values():
+        if bench.get("simulate"):
+            bench.setdefault("time_scale", 1.0)
+            bench["time_scale"] = max(bench["time_scale"], DEMO_TIME_SCALE)
+    stop = threading.Event()
+    threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop}, daemon=True).start()
+    click.echo(f"Simulated EOL bench running ({DEMO_TIME_SCALE:g}x real time).")
     click.echo(f"Open http://{host}:{port}/ in a browser.")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
 
 
 @cli.command("serve")
@@ -176,3 +197,25 @@ def _register_feature_commands() -> None:
 
 
 _register_feature_commands()
+
+
+@cli.command("bench")
+@click.option("--bench", "benches", multiple=True, help="Bench name(s) to serve (default: all).")
+@click.option("--once", is_flag=True, help="Run what is queued now, then exit.")
+def bench_command(benches, once):
+    """Run the bench agent: it owns the CAN adapter and executes queued EOL runs."""
+    import logging
+
+    from workshop.audit.services import Actor, set_actor
+    from workshop.eol.bench import agent_name, run_agent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    app = current_app._get_current_object()
+    set_actor(Actor(None, f"bench {agent_name()}", "bench"))
+    try:
+        done = run_agent(app, list(benches) or None, once=once)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        return
+    click.echo(f"{done} run(s) executed")

@@ -28,6 +28,13 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
     TRUSTED_PROXIES = 0
+    # EOL test benches: name -> python-can settings (interface, channel, bitrate) of the adapter
+    # the bench agent owns, or a simulated vehicle (simulate=True) on a virtual bus. A real
+    # bench in instance/config.py: EOL_BENCHES = {"BAY-1": {"interface": "pcan",
+    # "channel": "PCAN_USBBUS1", "bitrate": 500000}}.
+    EOL_BENCHES = {
+        "SIM-1": {"simulate": True, "channel": "sim1", "time_scale": 1.0},
+    }
 
 
 def normalise_database_url(url: str) -> str:

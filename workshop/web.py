@@ -16,6 +16,10 @@ from workshop.extensions import db, login_manager
 NAV = [
     ("core.home", _l("Home")),
     ("jobs.list_jobs", _l("Jobs")),
+    ("kits.stock_levels", _l("Stock")),
+    ("kits.search_serial", _l("Serials")),
+    ("kits.catalogue", _l("Kits")),
+    ("kits.cost_report", _l("Costs")),
     ("accounts.list_centres", _l("Centres")),
     ("accounts.list_users", _l("Users")),
     ("audit.list_events", _l("Audit log")),

@@ -42,6 +42,31 @@ EXPECTED = {
     "jobs.photo": {T, S, INS, A},
     "jobs.submit_job": {S},
     "jobs.cancel_job": {S},
+    "eol.job_runs": {T, S, INS, A},
+    "eol.start_run": {T, S},
+    "eol.show_run": {T, S, INS, A},
+    "eol.run_status": {T, S, INS, A},
+    "eol.cancel_run": {T, S},
+    "eol.download_trace": {T, S, INS, A},
+    "eol.check_trace": {T, S, INS, A},
+    "kits.catalogue": {T, S, INS, A},
+    "kits.show_kit": {T, S, INS, A},
+    "kits.kit_bom_csv": {T, S, INS, A},
+    "kits.stock_levels": {T, S},
+    "kits.stock_csv": {T, S},
+    "kits.receive_delivery": {S},
+    "kits.show_delivery": {T, S, INS, A},
+    "kits.show_component": {T, S, INS, A},
+    "kits.move_component": {S},
+    "kits.search_serial": {T, S, INS, A},
+    "kits.vehicle_trace": {S, INS, A},
+    "kits.battery_register": {S, INS, A},
+    "kits.cost_sheet": {S, INS, A},
+    "kits.cost_sheet_csv": {S, INS, A},
+    "kits.add_cost_line": {S},
+    "kits.consume_stock": {S},
+    "kits.cost_report": {S, INS, A},
+    "kits.cost_report_csv": {S, INS, A},
 }
 
 
@@ -61,6 +86,23 @@ def ARGS(world):
         "jobs.photo": {"job_id": world["job"].id, "photo_id": world["photo"].id},
         "jobs.submit_job": {"job_id": world["job"].id},
         "jobs.cancel_job": {"job_id": world["job"].id},
+        "eol.job_runs": {"job_id": world["job"].id},
+        "eol.start_run": {"job_id": world["job"].id},
+        "eol.show_run": {"run_id": world["run"].id},
+        "eol.run_status": {"run_id": world["run"].id},
+        "eol.cancel_run": {"run_id": world["run"].id},
+        "eol.download_trace": {"run_id": world["run"].id},
+        "kits.show_kit": {"kit_id": "jazz-ev1"},
+        "kits.kit_bom_csv": {"kit_id": "jazz-ev1"},
+        "kits.show_delivery": {"delivery_id": world["delivery"].id},
+        "kits.show_component": {"component_id": world["component"].id},
+        "kits.move_component": {"component_id": world["component"].id},
+        "kits.vehicle_trace": {"vehicle_id": world["job"].vehicle_id},
+        "kits.battery_register": {"vehicle_id": world["job"].vehicle_id, "fmt": "json"},
+        "kits.cost_sheet": {"job_id": world["job"].id},
+        "kits.cost_sheet_csv": {"job_id": world["job"].id},
+        "kits.add_cost_line": {"job_id": world["job"].id},
+        "kits.consume_stock": {"job_id": world["job"].id},
     }
 
 
@@ -105,8 +147,29 @@ def world(app, create_centre, create_user):
     photo = jobs.add_photo(
         job, "intake-01", "vin_photo", png_bytes(), users[T], app.config["UPLOAD_FOLDER"]
     )
+    from decimal import Decimal
+
+    from workshop.kits import stock
+    from workshop.kits.models import Component
+
+    delivery = stock.receive_delivery(
+        centre,
+        users[S],
+        supplier="Cells Co.",
+        invoice_number="INV-1",
+        lines=[stock.ReceiveLine("jazz-ev1", "JZ1-BAT-0001", Decimal("1500.00"), serials=("C1",))],
+    )
+    from workshop.columns import utcnow
+    from workshop.eol.models import EolRun
+
+    run = EolRun(job_id=job.id, centre_id=centre.id, kit_id="jazz-ev1", bench="SIM-1",
+                 sequences=["ecu"], requested_by=users[T], requested_at=utcnow())
+    db.session.add(run)
     db.session.commit()
     return {
+        "run": run,
+        "delivery": delivery,
+        "component": db.session.scalar(db.select(Component)),
         "centre": centre,
         "other": other,
         "users": users,

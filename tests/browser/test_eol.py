@@ -1,0 +1,69 @@
+"""An operator runs the EOL sequences from the tablet and watches them finish."""
+
+import threading
+
+import pytest
+
+from workshop.accounts.services import grant_qualification
+from workshop.eol.bench import run_agent
+from workshop.extensions import db
+from workshop.jobs import services as jobs
+from workshop.kits.loader import load_kits
+from workshop.manuals.loader import load_manuals
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def bench(app):
+    app.config["EOL_BENCHES"] = {
+        "SIM-B": {"simulate": True, "channel": "browser", "time_scale": 40.0}
+    }
+    stop = threading.Event()
+    thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+
+
+def test_operator_runs_eol_and_sees_the_verdict(
+    app, bench, create_centre, create_user, live_server, new_page, log_in, shot
+):
+    centre = create_centre(code="EOLB1")
+    operator = create_user("technician", centre=centre, username="operator")
+    grant_qualification(operator, "eol_operator")
+    supervisor = create_user("supervisor", centre=centre)
+    job = jobs.open_job(
+        centre,
+        jobs.Intake(
+            vin="MR053REH105000777",
+            plate="1กข 77",
+            province="BKK",
+            make="Toyota",
+            model="Vios",
+            year=2011,
+            colour="เทา",
+            engine_number="1NZ",
+            odometer_km=1,
+            curb_weight_kg=1075,
+            owner_name="O",
+            owner_phone="0812345678",
+        ),
+        load_manuals()["toyota-vios-ncp93"],
+        supervisor,
+        kit=load_kits()["vios-ev1"],
+    )
+    db.session.commit()
+    page = new_page("landscape")
+    log_in(page, "operator")
+    page.goto(f"{live_server}/jobs/{job.id}")
+    page.click("#eol-link")
+    shot(page, "eol-job-runs")
+    page.click("#start-run")
+    page.wait_for_url("**/eol/runs/*")
+    page.locator("#verdict .outcome-pass").wait_for(timeout=60_000)
+    assert page.locator(".check-row").count() > 10
+    assert page.locator(".check-fail, .check-error").count() == 0
+    assert page.locator("svg.chart").count() >= 2
+    shot(page, "eol-run-passed")

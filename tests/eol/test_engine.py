@@ -1,0 +1,268 @@
+"""The EOL engine against the simulator: healthy kits pass, each fault fails exactly its check,
+bus failures abort with the results so far."""
+
+import json
+import shutil
+import threading
+import uuid
+
+import can
+import pytest
+
+from workshop.eol.definitions import kit_specs_root, load_kit
+from workshop.eol.engine import (
+    CHECKS,
+    SEQUENCES,
+    Measurement,
+    Outcome,
+    RunOutcome,
+    plan_checks,
+    run_eol,
+)
+from workshop.eol.simulator import FAULTS, VehicleSimulator
+
+# Vehicle seconds per wall second: the brake sequence holds vacuum for 30 vehicle seconds.
+SCALE = 40.0
+
+# What the technician must read for each fault (a fragment of the failing check's message).
+FAULT_MESSAGES = {
+    "lost_heartbeat": "frame received in 2 s (expected one every",
+    "alive_counter_gap": "alive counter jumped from",
+    "hvil_open": "HVIL is OPEN",
+    "active_fault_code": "1 active fault code(s) (first: P0C73)",
+    "ignored_drive_mode": "drive mode City requested, ECU still reports POWER after 1 s",
+    "inverter_no_response": "inverter torque feedback 0.0 Nm 0.5 s after a",
+    "cell_overvoltage": "cell 37 at 3.72 V is above 3.65 V",
+    "cell_undervoltage": "cell 63 at 2.41 V is below 2.50 V",
+    "cell_imbalance": "exceeds 50 mV (cell 12 at",
+    "over_temperature": "sensor 7 at 58.0 °C is above 45 °C",
+    "soc_implausible": "SOC 5 % is implausible",
+    "isolation_fault": "isolation resistance 20.0 kΩ is below 36.5 kΩ",
+    "no_balancing_status": "no balancing status",
+    "charge_limit_out_of_range": "charge current limit 40.0 A is above the charger's 13.5 A",
+    "stuck_contactor": "1 s after the open request: welded contactor?",
+    "precharge_failure": "precharge did not complete within 5 s; DC link 0 V of 330 V",
+    "premature_contactor_close": "main contactor closed while",
+    "silent_bms_alarm": "BMS did not raise its cell over-voltage, cell under-voltage, "
+                        "over-temperature, over-current alarms within 1 s",
+    "dead_pump": "vacuum reached only",
+    "vacuum_leak": "kPa in 30 s",
+    "pump_threshold_low": "s after a full pedal press (needs 54 kPa)",
+    "brake_switch_stuck": "brake switch still RELEASED 0.2 s after the pedal was pressed",
+    "regen_disabled": "no regenerative torque requested while braking at 30 km/h",
+    "regen_not_cut": "0.3 s after the brake pedal was released",
+}
+
+
+@pytest.fixture
+def run_vehicle(tmp_path):
+    """Return a callable running the engine against a simulated vehicle on a private channel."""
+
+    def run(kit, faults=(), sequences=None, scale=SCALE, **kwargs):
+        kit = load_kit(kit) if isinstance(kit, str) else kit
+        channel = f"eng-{uuid.uuid4().hex}"
+        kwargs.setdefault("trace_path", tmp_path / f"{channel}.blf")
+        with (
+            can.Bus(interface="virtual", channel=channel, receive_own_messages=False) as bus,
+            VehicleSimulator(kit, channel=channel, faults=list(faults), time_scale=scale) as sim,
+        ):
+            result = run_eol(kit, bus, sequences, time_scale=scale, **kwargs)
+        assert sim.error is None
+        return result
+
+    return run
+
+
+def outcomes(result):
+    return {c.check_id: c.outcome for c in result.checks}
+
+
+@pytest.mark.parametrize("kit_id", ["jazz-ev1", "vios-ev1", "dmax-ev2"])
+def test_healthy_vehicle_passes_every_check(run_vehicle, kit_id):
+    result = run_vehicle(kit_id)
+    failing = {c.check_id: c.message for c in result.checks if c.outcome is not Outcome.PASS}
+    assert failing == {}
+    assert result.outcome is RunOutcome.PASS and result.passed
+    assert [c.check_id for c in result.checks] == list(CHECKS)
+    assert result.trace is not None and result.trace.frames > 1000
+    precharge = result.result("bms.precharge")
+    assert {m.name for m in precharge.measurements} == {"precharge_time", "current_at_close"}
+    assert all(m.outcome is Outcome.PASS for c in result.checks for m in c.measurements)
+
+
+@pytest.mark.parametrize("kit_id", ["jazz-ev1", "dmax-ev2"])
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_exactly_its_check(run_vehicle, kit_id, fault):
+    expected = FAULTS[fault]
+    result = run_vehicle(kit_id, faults=[fault], sequences=[expected.sequence])
+    failed = [c for c in result.checks if c.outcome is not Outcome.PASS
+              and c.outcome is not Outcome.SKIPPED]
+    assert [c.check_id for c in failed] == [expected.check_id], [
+        (c.check_id, c.outcome.value, c.message) for c in result.checks]
+    (check,) = failed
+    assert check.outcome is Outcome.FAIL
+    assert FAULT_MESSAGES[fault] in check.message
+    assert "Traceback" not in check.message
+    assert any(m.outcome is Outcome.FAIL for m in check.measurements) or check.measurements == []
+    for other in result.checks:
+        if other.outcome is Outcome.SKIPPED:
+            assert other.message.startswith("skipped because '")
+    assert result.outcome is RunOutcome.FAIL
+
+
+def test_a_kit_added_as_data_only_runs(run_vehicle, tmp_path):
+    """A new third-party BMS: other names and scaling, yet no code change."""
+    kit_dir = tmp_path / "ranger-ev2"
+    shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
+    dbc = (kit_dir / "vehicle.dbc").read_text(encoding="cp1252")
+    dbc = dbc.replace("BMU_U_Cell", "Batt_CellVolt_").replace('(0.0001,0) [0|6.5535] "V"',
+                                                               '(0.1,0) [0|6553.5] "mV"')
+    (kit_dir / "vehicle.dbc").write_text(dbc, encoding="cp1252")
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('kit = "dmax-ev2"', 'kit = "ranger-ev2"').replace("BMU_U_Cell{index:03d}",
+                                                                        "Batt_CellVolt_{index:03d}")
+    (kit_dir / "eol.toml").write_text(eol)
+    kit = load_kit(kit_dir)
+    assert kit.indexed("cell_voltage")[0].factor == pytest.approx(0.001)
+    result = run_vehicle(kit, sequences=["bms"], check_ids=["bms.cell_voltage", "bms.cell_spread"])
+    assert outcomes(result) == {"bms.cell_voltage": Outcome.PASS, "bms.cell_spread": Outcome.PASS}
+    faulty = run_vehicle(kit, faults=["cell_overvoltage"], check_ids=["bms.cell_voltage"])
+    assert "cell 37 at 3.72 V is above 3.65 V" in faulty.result("bms.cell_voltage").message
+
+
+def test_unmapped_name_skips_its_check(run_vehicle, tmp_path):
+    kit_dir = tmp_path / "jazz-ev1"
+    shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('balancing_active = { message = "BMS_Balancing", signal = "BMS_BalancingActive" }\n', "")
+    (kit_dir / "eol.toml").write_text(eol)
+    result = run_vehicle(load_kit(kit_dir),
+                         check_ids=["bms.balancing", "bms.charge_current_limit"])
+    balancing = result.result("bms.balancing")
+    assert balancing.outcome is Outcome.SKIPPED
+    assert balancing.message == "this kit does not map balancing_active in its eol.toml"
+    assert result.outcome is RunOutcome.PASS
+
+
+def test_no_traffic_aborts_with_the_reason(tmp_path):
+    kit = load_kit("jazz-ev1")
+    seen = []
+    with can.Bus(interface="virtual", channel=f"dead-{uuid.uuid4().hex}") as bus:
+        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=seen.append,
+                         trace_path=tmp_path / "dead.blf")
+    assert result.outcome is RunOutcome.ABORTED
+    assert "no CAN traffic" in result.abort_reason
+    assert result.checks == [] and seen == []
+    assert result.trace.path.exists() and len(result.trace.sha256) == 64
+
+
+class FlakyBus:
+    """A bus whose adapter can be unplugged mid-run."""
+
+    def __init__(self, bus):
+        self.bus = bus
+        self.unplugged = False
+
+    def send(self, msg, timeout=None):
+        if self.unplugged:
+            raise can.CanOperationError("device not found")
+        self.bus.send(msg, timeout)
+
+    def recv(self, timeout=None):
+        if self.unplugged:
+            raise can.CanOperationError("device not found")
+        return self.bus.recv(timeout)
+
+
+def test_adapter_gone_mid_run_keeps_results_so_far(tmp_path):
+    kit = load_kit("jazz-ev1")
+    channel = f"flaky-{uuid.uuid4().hex}"
+    with (
+        can.Bus(interface="virtual", channel=channel) as real,
+        VehicleSimulator(kit, channel=channel, time_scale=SCALE),
+    ):
+        bus = FlakyBus(real)
+
+        def unplug_after_second(result):
+            if result.check_id == "ecu.alive_counter":
+                bus.unplugged = True
+
+        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=unplug_after_second,
+                         trace_path=tmp_path / "flaky.blf")
+    assert result.outcome is RunOutcome.ABORTED
+    assert result.abort_reason == "CAN adapter error: device not found"
+    assert [c.outcome for c in result.checks] == [Outcome.PASS, Outcome.PASS, Outcome.ERROR]
+    assert result.checks[-1].message == "run aborted: CAN adapter error: device not found"
+    assert result.trace.frames > 0
+
+
+def test_bus_off_aborts(tmp_path):
+    kit = load_kit("jazz-ev1")
+    channel = f"busoff-{uuid.uuid4().hex}"
+    with (
+        can.Bus(interface="virtual", channel=channel) as bus,
+        can.Bus(interface="virtual", channel=channel) as controller,
+        VehicleSimulator(kit, channel=channel, time_scale=SCALE),
+    ):
+        def bus_off(result):
+            controller.send(can.Message(arbitration_id=0x40, is_error_frame=True, dlc=8))
+
+        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=bus_off,
+                         trace_path=tmp_path / "busoff.blf")
+    assert result.outcome is RunOutcome.ABORTED
+    assert "bus-off" in result.abort_reason
+    assert result.checks[0].outcome is Outcome.PASS
+
+
+def test_should_abort_stops_the_run(run_vehicle):
+    stop = threading.Event()
+    result = run_vehicle("jazz-ev1", sequences=["ecu"],
+                         on_check=lambda r: stop.set(),
+                         should_abort=lambda: "cancelled by the trainer" if stop.is_set() else None)
+    assert result.outcome is RunOutcome.ABORTED
+    assert result.abort_reason == "cancelled by the trainer"
+    assert result.checks[0].outcome is Outcome.PASS
+    assert len(result.checks) < len(plan_checks(sequences=["ecu"]))
+
+
+def test_progress_callbacks_see_every_check_in_order_and_cannot_break_the_run(run_vehicle):
+    started, finished = [], []
+
+    def broken(result):
+        finished.append(result.check_id)
+        raise RuntimeError("database is down")
+
+    result = run_vehicle("dmax-ev2", sequences=["ecu"], on_check=broken,
+                         on_check_started=lambda info: started.append(info.check_id))
+    ids = [c.check_id for c in result.checks]
+    assert started == finished == ids == [c.check_id for c in plan_checks(sequences=["ecu"])]
+    assert result.outcome is RunOutcome.PASS
+
+
+def test_result_is_plain_data(run_vehicle):
+    result = run_vehicle("jazz-ev1", check_ids=["bms.cell_voltage", "ecu.heartbeat"])
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["outcome"] == "pass" and data["kit_id"] == "jazz-ev1"
+    cells = next(c for c in data["checks"] if c["check_id"] == "bms.cell_voltage")
+    assert len(cells["series"]["cell_voltage"]) == 100
+    assert cells["title_th"] and cells["measurements"][0]["limits_text"] == "2.5 – 3.65 V"
+    assert data["trace"]["sha256"] == result.trace.sha256
+
+
+def test_plan_checks():
+    assert [c.sequence for c in plan_checks()] == sorted(
+        (c.sequence for c in CHECKS.values()), key=SEQUENCES.index)
+    assert {c.check_id for c in plan_checks(passive_only=True)} >= {"ecu.heartbeat", "bms.isolation"}
+    assert all(c.passive for c in plan_checks(passive_only=True))
+    with pytest.raises(ValueError, match="unknown sequence"):
+        plan_checks(sequences=["gearbox"])
+    with pytest.raises(ValueError, match="unknown check"):
+        plan_checks(check_ids=["bms.nonsense"])
+
+
+def test_measurement_texts():
+    assert Measurement("v", 3.71, "V", 2.5, 3.65).limits_text == "2.5 – 3.65 V"
+    assert Measurement("i", 0.2, "A", high=1.0).limits_text == "≤ 1 A"
+    assert Measurement("r", 2500.0, "kΩ", low=36.5).limits_text == "≥ 36.5 kΩ"
+    assert Measurement("h", "CLOSED", expected="CLOSED").limits_text == "= CLOSED"
+    assert Measurement("t", None, "s", high=5.0).value_text == "—"

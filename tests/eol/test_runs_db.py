@@ -1,0 +1,272 @@
+"""EOL runs through the database: queueing, the bench agent, the simulator, aborts, the screens."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import ON_POSTGRES
+from workshop.accounts.services import grant_qualification
+from workshop.columns import utcnow
+from workshop.eol import runs
+from workshop.eol.bench import run_agent
+from workshop.eol.models import EolCheck, EolRun, RunStatus
+from workshop.extensions import db
+from workshop.jobs import services as jobs
+from workshop.kits.loader import load_kits
+from workshop.manuals.loader import load_manuals
+
+FAST = {"simulate": True, "channel": "ttest", "time_scale": 40.0}
+
+
+@pytest.fixture
+def eol_app(app):
+    app.config["EOL_BENCHES"] = {
+        "SIM-T": dict(FAST),
+        "DEAD": {"interface": "virtual", "channel": "nobody-here"},
+    }
+    return app
+
+
+@pytest.fixture
+def operator(create_user, create_centre):
+    centre = create_centre(code="EOL01")
+    user = create_user("technician", centre=centre, username="operator")
+    for code in ("eol_operator", "conversion_honda_jazz"):
+        grant_qualification(user, code)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def jazz_job(operator, create_user):
+    supervisor = create_user("supervisor", centre=operator.centre)
+    job = jobs.open_job(
+        operator.centre,
+        jobs.Intake(
+            vin="MRHGE8840BP200001",
+            plate="9กข 9",
+            province="BKK",
+            make="Honda",
+            model="Jazz",
+            year=2011,
+            colour="ขาว",
+            engine_number="L15A",
+            odometer_km=1,
+            curb_weight_kg=1040,
+            owner_name="O",
+            owner_phone="0812345678",
+        ),
+        load_manuals()["honda-jazz-ge"],
+        supervisor,
+        kit=load_kits()["jazz-ev1"],
+    )
+    db.session.commit()
+    return job
+
+
+@pytest.fixture
+def queue_run(eol_app, jazz_job, operator):
+    def make(bench="SIM-T", sequences=runs.SEQUENCE_NAMES, faults=()):
+        run = runs.queue_run(
+            jazz_job, operator, bench, sequences, eol_app.config["EOL_BENCHES"], faults=faults
+        )
+        db.session.commit()
+        return run
+
+    return make
+
+
+def test_full_run_on_the_simulated_bench_passes(eol_app, queue_run):
+    run = queue_run()
+    assert run.status == RunStatus.QUEUED
+    assert run_agent(eol_app, once=True) == 1
+    db.session.rollback()
+    run = db.session.get(EolRun, run.id)
+    assert run.status == RunStatus.PASS, [
+        (c.check_id, c.message) for c in run.checks if c.outcome != "pass"
+    ]
+    assert len(run.checks) == run.checks_planned > 10
+    assert {c.sequence for c in run.checks} == {"ecu", "bms", "brakes"}
+    path = runs.trace_path(eol_app.config["UPLOAD_FOLDER"], run.trace_sha256)
+    import hashlib
+
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == run.trace_sha256
+    assert run.trace_frames > 1000
+    assert runs.latest_complete_run(run_job(run)) == run
+
+
+def run_job(run):
+    from workshop.jobs.models import Job
+
+    return db.session.get(Job, run.job_id)
+
+
+def test_injected_fault_fails_its_check(eol_app, queue_run):
+    run = queue_run(sequences=["brakes"], faults=["vacuum_leak"])
+    run_agent(eol_app, once=True)
+    db.session.rollback()
+    run = db.session.get(EolRun, run.id)
+    assert run.status == RunStatus.FAIL
+    failed = [c for c in run.checks if c.outcome == "fail"]
+    assert failed and all(c.sequence == "brakes" for c in failed)
+    assert any("leak" in c.message.lower() for c in failed)
+
+
+def test_no_traffic_aborts_with_reason_and_keeps_results(eol_app, queue_run):
+    run = queue_run(bench="DEAD", sequences=["ecu"])
+    run_agent(eol_app, benches=["DEAD"], once=True)
+    db.session.rollback()
+    run = db.session.get(EolRun, run.id)
+    assert run.status == RunStatus.ABORTED
+    assert "no CAN traffic" in run.abort_reason
+
+
+def test_unusable_adapter_aborts_clearly(eol_app, queue_run):
+    eol_app.config["EOL_BENCHES"]["BROKEN"] = {"interface": "no-such-interface", "channel": "x"}
+    run = queue_run(bench="BROKEN")
+    run_agent(eol_app, benches=["BROKEN"], once=True)
+    db.session.rollback()
+    run = db.session.get(EolRun, run.id)
+    assert run.status == RunStatus.ABORTED and "could not open the CAN adapter" in run.abort_reason
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(bench="NOPE"), "unknown test bench"),
+        (dict(sequences=[]), "at least one sequence"),
+        (dict(sequences=["coffee"]), "at least one sequence"),
+    ],
+)
+def test_queue_refusals(eol_app, jazz_job, operator, change, message):
+    args = dict(bench="SIM-T", sequences=["ecu"]) | change
+    with pytest.raises(runs.EolRunError, match=message):
+        runs.queue_run(
+            jazz_job, operator, args["bench"], args["sequences"], eol_app.config["EOL_BENCHES"]
+        )
+
+
+def test_only_qualified_operators_of_the_centre(eol_app, jazz_job, create_user, create_centre):
+    benches = eol_app.config["EOL_BENCHES"]
+    unqualified = create_user("technician", centre=jazz_job.centre)
+    with pytest.raises(runs.EolRunError, match="EOL test operator"):
+        runs.queue_run(jazz_job, unqualified, "SIM-T", ["ecu"], benches)
+    stranger = create_user("technician", centre=create_centre(code="FAR02"))
+    grant_qualification(stranger, "eol_operator")
+    with pytest.raises(runs.EolRunError, match="centre"):
+        runs.queue_run(jazz_job, stranger, "SIM-T", ["ecu"], benches)
+
+
+def test_one_run_at_a_time_per_job(eol_app, queue_run):
+    queue_run()
+    with pytest.raises(runs.EolRunError, match="already queued"):
+        queue_run()
+
+
+def test_stale_running_run_is_aborted(eol_app, queue_run):
+    run = queue_run()
+    claimed = runs.claim_next_run("dead-agent", ["SIM-T"])
+    assert claimed.id == run.id and claimed.status == RunStatus.RUNNING
+    claimed.heartbeat_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    (reaped,) = runs.reap_stale_runs()
+    db.session.commit()
+    assert reaped.status == RunStatus.ABORTED and "stopped responding" in reaped.abort_reason
+
+
+def test_a_run_is_claimed_once(eol_app, queue_run):
+    run = queue_run()
+    first = runs.claim_next_run("agent-a", ["SIM-T"])
+    second = runs.claim_next_run("agent-b", ["SIM-T"])
+    assert first.id == run.id and second is None
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent writers (PostgreSQL)")
+def test_concurrent_agents_claim_each_run_once(eol_app, queue_run, jazz_job):
+    run_id = queue_run().id
+    got, barrier = [], threading.Barrier(4)
+
+    def agent(name):
+        with eol_app.app_context():
+            barrier.wait()
+            claimed = runs.claim_next_run(name, ["SIM-T"])
+            got.append(claimed.id if claimed else None)
+
+    threads = [threading.Thread(target=agent, args=(f"a{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got.count(run_id) == 1
+
+
+def test_cancel_a_queued_run(eol_app, queue_run, operator):
+    run = queue_run()
+    runs.request_cancel(run, operator)
+    db.session.commit()
+    assert run.status == RunStatus.ABORTED and "cancelled" in run.abort_reason
+    with pytest.raises(runs.EolRunError, match="already finished"):
+        runs.request_cancel(run, operator)
+
+
+# --- screens -----------------------------------------------------------------------------
+
+
+def test_operator_starts_a_run_and_reads_the_report(eol_app, client, auth, jazz_job, operator):
+    auth.login(operator.username)
+    page = client.get(f"/jobs/{jazz_job.id}/eol")
+    assert page.status_code == 200 and "SIM-T" in page.text
+    r = client.post(f"/jobs/{jazz_job.id}/eol", data={"bench": "SIM-T", "sequence": ["bms"]})
+    assert r.status_code == 302
+    run_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    status = client.get(f"/eol/runs/{run_id}/status").json
+    assert status["status"] == "queued" and status["checks"] == []
+    run_agent(eol_app, once=True)
+    status = client.get(f"/eol/runs/{run_id}/status").json
+    assert status["finished"] and status["status"] == "pass"
+    report = client.get(f"/eol/runs/{run_id}")
+    assert report.status_code == 200 and "<svg" in report.text
+    trace = client.get(f"/eol/runs/{run_id}/trace")
+    assert trace.status_code == 200 and trace.data[:4] == b"LOGG"
+    trace.close()
+
+
+def test_unqualified_user_cannot_start(eol_app, client, auth, jazz_job, create_user):
+    user = create_user("technician", centre=jazz_job.centre)
+    auth.login(user.username)
+    r = client.post(f"/jobs/{jazz_job.id}/eol", data={"bench": "SIM-T", "sequence": ["ecu"]})
+    assert r.status_code == 302
+    assert "EOL" in client.get(r.headers["Location"]).text
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(EolRun.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("empty.blf", b"", "empty"),
+        ("junk.blf", b"this is not a BLF file at all" * 10, "BLF"),
+        ("notes.txt", b"hello", "unsupported trace file type"),
+        (
+            "truncated.asc",
+            b"date Mon Nov 23 10:00:00 am 2026\nbase hex  timestamps absolute\n   0.0010 1  1A0x  Rx   d 8 00",
+            "",
+        ),
+    ],
+)
+def test_bad_trace_upload_is_refused_and_stores_nothing(
+    eol_app, client, auth, operator, name, data, message
+):
+    auth.login(operator.username)
+    r = client.post(
+        "/eol/traces",
+        data={"kit": "jazz-ev1", "trace": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200
+    assert "flash-error" in r.text and message in r.text
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(EolCheck.id))) == 0

@@ -1,0 +1,159 @@
+"""The bench agent: the only process that opens a CAN bus.
+
+It claims queued runs for its benches, opens the adapter named in the bench's configuration (or
+starts the vehicle simulator on a virtual bus), runs the engine and writes every check to the
+database as it finishes, then keeps the BLF trace as evidence.
+"""
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+
+import can
+
+from workshop.eol.definitions import EolDefinitionError, load_kit
+from workshop.eol.engine import plan_checks, run_eol
+from workshop.eol.models import EolRun
+from workshop.eol.runs import (
+    abort_run,
+    claim_next_run,
+    finish_run,
+    heartbeat,
+    reap_stale_runs,
+    record_check,
+)
+from workshop.eol.simulator import VehicleSimulator
+from workshop.extensions import db
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY_S = 1.0
+
+
+def agent_name() -> str:
+    """host:pid — names the agent in the run record and the audit log."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _open_bus(config: dict, run: EolRun) -> can.BusABC:
+    if config.get("simulate"):
+        # One virtual channel per run, so parallel simulated runs never hear each other.
+        return can.Bus(interface="virtual", channel=f"{config.get('channel', 'sim')}-run{run.id}")
+    kwargs = {"interface": config["interface"], "channel": config["channel"]}
+    if config.get("bitrate"):
+        kwargs["bitrate"] = int(config["bitrate"])
+    return can.Bus(**kwargs)
+
+
+def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
+    """Run a claimed ``run`` on the bench described by ``config`` and store everything."""
+    try:
+        kit = load_kit(run.kit_id)
+        run.checks_planned = len(plan_checks(kit, run.sequences))
+        db.session.commit()
+    except EolDefinitionError as exc:
+        abort_run(run, f"the kit's EOL definition cannot be used: {exc}")
+        db.session.commit()
+        return run
+    try:
+        bus = _open_bus(config, run)
+    except (can.CanError, OSError, ValueError, ImportError) as exc:
+        abort_run(
+            run,
+            f"could not open the CAN adapter ({config.get('interface')} "
+            f"{config.get('channel')}): {exc}",
+        )
+        db.session.commit()
+        return run
+
+    position = {"n": 0}
+    last_beat = {"t": 0.0}
+
+    def on_check(result):
+        position["n"] += 1
+        record_check(run, result, position["n"])
+        db.session.commit()
+
+    def should_abort():
+        if time.monotonic() - last_beat["t"] < HEARTBEAT_EVERY_S:
+            return None
+        last_beat["t"] = time.monotonic()
+        return "cancelled by the operator" if heartbeat(run) else None
+
+    fd, trace_tmp = tempfile.mkstemp(suffix=".blf", prefix=f"eol-run{run.id}-")
+    os.close(fd)
+    simulator = None
+    try:
+        if config.get("simulate"):
+            simulator = VehicleSimulator(
+                kit,
+                channel=f"{config.get('channel', 'sim')}-run{run.id}",
+                faults=list(run.faults),
+                time_scale=run.time_scale,
+            )
+            simulator.start()
+        result = run_eol(
+            kit,
+            bus,
+            run.sequences,
+            time_scale=run.time_scale,
+            on_check=on_check,
+            should_abort=should_abort,
+            trace_path=trace_tmp,
+        )
+    except Exception as exc:  # the run must end recorded, whatever broke
+        log.exception("EOL run %s failed", run.id)
+        db.session.rollback()
+        abort_run(run, f"the bench failed: {exc}")
+        db.session.commit()
+        return run
+    finally:
+        if simulator is not None:
+            simulator.stop()
+        bus.shutdown()
+    finish_run(run, result, trace_folder)
+    db.session.commit()
+    if os.path.exists(trace_tmp):
+        os.unlink(trace_tmp)
+    return run
+
+
+def run_agent(
+    app,
+    benches: list[str] | None = None,
+    *,
+    once: bool = False,
+    poll_s: float = 1.0,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve queued runs for ``benches`` (default: all configured) until stopped.
+
+    Returns the number of runs executed. With ``once``, returns after the first idle poll.
+    """
+    stop = stop or threading.Event()
+    configured = app.config["EOL_BENCHES"]
+    names = benches or list(configured)
+    unknown = [b for b in names if b not in configured]
+    if unknown:
+        raise ValueError(
+            f"unknown bench(es) {', '.join(unknown)}; configured: {', '.join(configured)}"
+        )
+    me = agent_name()
+    done = 0
+    trace_folder = app.config["UPLOAD_FOLDER"]
+    while not stop.is_set():
+        with app.app_context():
+            reap_stale_runs()
+            db.session.commit()
+            run = claim_next_run(me, names)
+            if run is not None:
+                log.info("bench %s: running EOL run %s", run.bench, run.id)
+                execute_run(run, configured[run.bench], trace_folder)
+                done += 1
+                continue
+        if once:
+            break
+        stop.wait(poll_s)
+    return done

@@ -1,0 +1,1761 @@
+"""EOL test engine: the ECU, BMS and brake sequences, run on a CAN bus or over a recorded trace.
+
+OpenHTF-style: a sequence is a list of checks (phases); each check records measurements whose
+limits come from the kit's data, and ends with an :class:`Outcome`. The bus is injected (a real
+adapter, or the simulator on a ``virtual`` channel), so the same checks run everywhere.
+
+The engine is the active side: it sends the stimuli defined in the kit's DBC (key-on, drive-mode
+requests, torque request, pedal robot, BMS alarm self-test, contactor override) and judges the
+vehicle's answers by the frames' own timestamps, not by when this process got round to reading
+them. Every time limit is in *vehicle seconds*; ``time_scale`` > 1 runs a simulator faster than
+real time and the engine divides its real waits by the same factor.
+
+Entry points: :func:`run_eol` (live), :func:`plan_checks`, and ``traces.evaluate_trace``
+(offline, passive checks only).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import can
+
+from workshop.eol.definitions import Binding, KitDefinition
+from workshop.eol.traces import TraceInfo, TraceRecorder
+
+log = logging.getLogger(__name__)
+
+SEQUENCES = ("ecu", "bms", "brakes")
+
+# Waits end when the bus itself has passed the deadline (a frame stamped later arrives), so a
+# slow host delays a verdict but never changes it. This wall-clock margin is only the fallback
+# for a bus that is alive yet has nothing newer to say.
+GRACE_REAL_S = 2.0
+# Frames stamped this long before they reach us mean the host cannot keep up with the bus
+# (or with a simulator's time scale): no verdict from such a run can be trusted.
+MAX_LAG_REAL_S = 10.0
+# A frame timestamp this far from the host clock comes from an adapter with its own time base;
+# such a bus is timed by arrival instead.
+CLOCK_MISMATCH_S = 5.0
+# Silence longer than this (wall-clock, whatever the time scale) means the bus is gone.
+MIN_SILENCE_REAL_S = 1.0
+BUS_OFF_FLAG = 0x40  # SocketCAN CAN_ERR_BUSOFF in an error frame's id
+MAX_ERROR_FRAMES = 100
+
+
+class Outcome(StrEnum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class RunOutcome(StrEnum):
+    """Outcome of a whole run."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    ABORTED = "aborted"
+
+
+@dataclass
+class Measurement:
+    """One measured value with its limits (None = no limit on that side) and verdict."""
+
+    name: str
+    value: float | int | str | None
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    expected: str | None = None
+    outcome: Outcome = Outcome.PASS
+
+    @property
+    def limits_text(self) -> str:
+        """The limits as a technician reads them: '2.50 – 3.65 V', '≤ 1 A', '= CLOSED'."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.expected is not None:
+            return f"= {self.expected}"
+        if self.low is not None and self.high is not None:
+            return f"{_g(self.low)} – {_g(self.high)}{unit}"
+        if self.high is not None:
+            return f"≤ {_g(self.high)}{unit}"
+        if self.low is not None:
+            return f"≥ {_g(self.low)}{unit}"
+        return ""
+
+    @property
+    def value_text(self) -> str:
+        """The value with its unit ('3.71 V'), or '—' when nothing was measured."""
+        if self.value is None:
+            return "—"
+        if isinstance(self.value, str):
+            return self.value
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{_g(self.value)}{unit}"
+
+    def to_dict(self) -> dict:
+        """Plain-data form for JSON / the database."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "low": self.low,
+            "high": self.high,
+            "expected": self.expected,
+            "outcome": self.outcome.value,
+            "limits_text": self.limits_text,
+        }
+
+
+@dataclass
+class CheckResult:
+    """The record of one check: what was measured, against what, and what it means."""
+
+    check_id: str
+    sequence: str
+    title_en: str
+    title_th: str
+    outcome: Outcome
+    message: str
+    measurements: list[Measurement] = field(default_factory=list)
+    series: dict[str, list] = field(default_factory=dict)
+    started_at: datetime | None = None
+    duration_s: float = 0.0
+    vehicle_duration_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        """Plain-data form for JSON / the database."""
+        return {
+            "check_id": self.check_id,
+            "sequence": self.sequence,
+            "title_en": self.title_en,
+            "title_th": self.title_th,
+            "outcome": self.outcome.value,
+            "message": self.message,
+            "measurements": [m.to_dict() for m in self.measurements],
+            "series": self.series,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "duration_s": round(self.duration_s, 3),
+            "vehicle_duration_s": round(self.vehicle_duration_s, 3),
+        }
+
+
+@dataclass
+class RunResult:
+    """A whole run: every check result so far, the outcome, and the trace kept as evidence."""
+
+    kit_id: str
+    sequences: list[str]
+    outcome: RunOutcome
+    checks: list[CheckResult]
+    started_at: datetime
+    finished_at: datetime
+    time_scale: float = 1.0
+    abort_reason: str | None = None
+    trace: TraceInfo | None = None
+    eol_sha256: str = ""
+    dbc_sha256: str = ""
+    source: str = "bus"
+
+    @property
+    def passed(self) -> bool:
+        """Whether the run passed."""
+        return self.outcome is RunOutcome.PASS
+
+    def result(self, check_id: str) -> CheckResult:
+        """The result of one check (KeyError if it did not run)."""
+        for check in self.checks:
+            if check.check_id == check_id:
+                return check
+        raise KeyError(check_id)
+
+    def to_dict(self) -> dict:
+        """Plain-data form for JSON / the database."""
+        return {
+            "kit_id": self.kit_id,
+            "sequences": self.sequences,
+            "outcome": self.outcome.value,
+            "abort_reason": self.abort_reason,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "time_scale": self.time_scale,
+            "source": self.source,
+            "eol_sha256": self.eol_sha256,
+            "dbc_sha256": self.dbc_sha256,
+            "trace": self.trace.to_dict() if self.trace else None,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+class BusFailure(Exception):
+    """The bus is unusable (no traffic, bus-off, adapter gone): the run is aborted."""
+
+
+class RunStopped(Exception):
+    """``should_abort`` asked the run to stop."""
+
+
+class _Precondition(Exception):
+    """The check could not be performed (ERROR), as opposed to failed (FAIL)."""
+
+
+class _Skip(Exception):
+    """The check does not apply right now (SKIPPED)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Check registry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """A check as declared: id, titles, what it needs from the kit, what it depends on."""
+
+    check_id: str
+    sequence: str
+    title_en: str
+    title_th: str
+    needs: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    passive: bool
+    func: Callable = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """Plain-data form (for a progress list before the run starts)."""
+        return {
+            "check_id": self.check_id,
+            "sequence": self.sequence,
+            "title_en": self.title_en,
+            "title_th": self.title_th,
+            "passive": self.passive,
+        }
+
+
+CHECKS: dict[str, CheckInfo] = {}
+
+
+def _check(check_id, title_en, title_th, *, needs=(), depends_on=(), passive=False):
+    def register(func):
+        CHECKS[check_id] = CheckInfo(check_id, check_id.split(".")[0], title_en, title_th,
+                                     tuple(needs), tuple(depends_on), passive, func)
+        return func
+
+    return register
+
+
+def plan_checks(
+    kit: KitDefinition | None = None,
+    sequences: Iterable[str] | None = None,
+    *,
+    passive_only: bool = False,
+    check_ids: Iterable[str] | None = None,
+) -> list[CheckInfo]:
+    """The checks a run will execute, in order (all kits share the list; a kit that lacks a
+    signal gets that check SKIPPED, not removed)."""
+    wanted = list(sequences) if sequences else list(SEQUENCES)
+    unknown = [s for s in wanted if s not in SEQUENCES]
+    if unknown:
+        raise ValueError(f"unknown sequence(s) {', '.join(unknown)}; use {', '.join(SEQUENCES)}")
+    only = set(check_ids) if check_ids else None
+    if only:
+        missing = only - set(CHECKS)
+        if missing:
+            raise ValueError(f"unknown check(s) {', '.join(sorted(missing))}")
+    return [
+        info
+        for seq in SEQUENCES
+        if seq in wanted
+        for info in CHECKS.values()
+        if info.sequence == seq
+        and (not passive_only or info.passive)
+        and (only is None or info.check_id in only)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The tester: frames in, semantic values out; stimuli out; waits in vehicle time
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A frame that satisfied a wait: its vehicle time and the value."""
+
+    t: float
+    value: Any
+
+
+@dataclass
+class Observation:
+    """Samples collected over a window of vehicle time."""
+
+    start: float
+    end: float
+    samples: dict[str, list[tuple[float, Any]]]
+
+    def values(self, key: str) -> list[Any]:
+        """The values of one key in arrival order."""
+        return [v for _, v in self.samples.get(key, [])]
+
+
+class Tester:
+    """Decodes frames into semantic values, sends stimuli and waits, live or over a trace."""
+
+    def __init__(
+        self,
+        kit: KitDefinition,
+        *,
+        bus: can.BusABC | None = None,
+        frames: Sequence[can.Message] | None = None,
+        time_scale: float = 1.0,
+        recorder: TraceRecorder | None = None,
+        should_abort: Callable[[], Any] | None = None,
+        grace_s: float = GRACE_REAL_S,
+    ):
+        if (bus is None) == (frames is None):
+            raise ValueError("give the tester either a bus or recorded frames")
+        self.kit = kit
+        self.limits = kit.limits
+        self.live = bus is not None
+        self.bus = bus
+        self.time_scale = float(time_scale)
+        self.recorder = recorder
+        self.should_abort = should_abort
+        self.grace_s = grace_s
+        self.latest: dict[str, tuple[float, Any]] = {}
+        self._collectors: list[tuple[set[str] | None, dict[str, list]]] = []
+        # frame id -> (message, {signal name: [(key, converter)]}, [keys of whole-message names])
+        self._index: dict[tuple[int, bool], tuple[Any, dict[str, list], list[str]]] = {}
+        for binding in kit.all_bindings():
+            if binding.semantic.sender != "vehicle":
+                continue
+            key = (binding.message.frame_id, binding.message.is_extended_frame)
+            entry = self._index.setdefault(key, (binding.message, {}, []))
+            if binding.signal is None:
+                entry[2].append(binding.key)
+            else:
+                entry[1].setdefault(binding.signal.name, []).append((binding.key, binding.to_engine))
+        # message name -> [(signal, binding or None)] for building tester frames
+        self._command_layout: dict[str, list[tuple[Any, Binding | None]]] = {}
+        self._tester_ids = {
+            (m.frame_id, m.is_extended_frame) for m in kit.database.messages
+            if kit.is_tester_message(m)
+        }
+        self._commands: dict[str, Any] = {}
+        self._command_messages: dict[str, Any] = {}
+        self.t0 = time.time()
+        self._last_rx_real = self.t0
+        self._next_cyclic_real = math.inf
+        self._last_abort_poll = 0.0
+        self._error_frames = 0
+        self._host_clock = False
+        self.lag_s = 0.0
+        self.max_lag_s = 0.0
+        self.frames_seen = 0
+        self.decode_errors = 0
+        if frames is not None:
+            self._frames = sorted(frames, key=lambda m: m.timestamp)
+            self._frame_t0 = self._frames[0].timestamp if self._frames else 0.0
+            self._pos = 0
+            self._offline_now = 0.0
+
+    # -- clock ------------------------------------------------------------------------------
+    def now(self) -> float:
+        """Vehicle time now (live: wall clock scaled; offline: time of the last frame read)."""
+        if self.live:
+            return (time.time() - self.t0) * self.time_scale
+        return self._offline_now
+
+    def vtime(self, timestamp: float) -> float:
+        """Vehicle time of a frame timestamp."""
+        if self.live:
+            return (timestamp - self.t0) * self.time_scale
+        return (timestamp - self._frame_t0) * self.time_scale
+
+    def rewind(self) -> None:
+        """Offline only: start reading the trace from its beginning again, forgetting values."""
+        self._pos = 0
+        self._offline_now = 0.0
+        self.latest.clear()
+
+    # -- stimuli ----------------------------------------------------------------------------
+    def start_session(self, initial: dict[str, Any]) -> None:
+        """Set the initial command values and start the cyclic tester frames."""
+        for name, value in initial.items():
+            if self.kit.has(name):
+                binding = self.kit.binding(name)
+                if binding.semantic.kind == "state" and not binding.has_state(str(value)):
+                    continue
+                self._commands[name] = value
+                self._command_messages[binding.message.name] = binding.message
+        for message in self._command_messages.values():
+            self._send_message(message)
+        period = self.kit.run.command_period_s
+        if period > 0:
+            self._next_cyclic_real = time.time() + max(period / self.time_scale, 0.005)
+
+    def command(self, **values: Any) -> float:
+        """Send stimuli by semantic name (``key_switch="on"``); returns the vehicle send time."""
+        if not self.live:
+            raise RuntimeError("a recorded trace cannot be stimulated")
+        messages = {}
+        for name, value in values.items():
+            binding = self.kit.binding(name)
+            self._commands[name] = value
+            messages[binding.message.name] = binding.message
+            self._command_messages[binding.message.name] = binding.message
+        sent_at = None
+        for message in messages.values():
+            stamp = self._send_message(message)
+            sent_at = stamp if sent_at is None else sent_at
+        return self.vtime(sent_at)
+
+    def _send_message(self, message) -> float:
+        layout = self._command_layout.get(message.name)
+        if layout is None:
+            by_signal = {
+                b.signal.name: b for b in self.kit.all_bindings()
+                if b.semantic.sender == "tester" and b.message is message
+            }
+            layout = [(signal, by_signal.get(signal.name)) for signal in message.signals]
+            self._command_layout[message.name] = layout
+        data = {}
+        for signal, binding in layout:
+            value = None
+            if binding is not None and binding.semantic.name in self._commands:
+                value = binding.to_dbc(self._commands[binding.semantic.name])
+            if value is None:
+                value = signal.initial if signal.initial is not None else 0
+            if signal.minimum is not None:
+                value = max(value, signal.minimum)
+            if signal.maximum is not None:
+                value = min(value, signal.maximum)
+            data[signal.name] = value
+        payload = message.encode(data, scaling=True, strict=False)
+        frame = can.Message(
+            arbitration_id=message.frame_id,
+            is_extended_id=message.is_extended_frame,
+            data=payload,
+            timestamp=time.time(),
+            is_rx=False,
+        )
+        try:
+            self.bus.send(frame)
+        except can.CanError as exc:
+            raise BusFailure(f"CAN adapter error while sending {message.name}: {exc}") from exc
+        # Reactions are timed from *after* the frame was handed over: anything stamped later
+        # was produced by a vehicle that could already have seen it.
+        sent = time.time()
+        if self.recorder is not None:
+            self.recorder.record(frame)
+        return sent
+
+    # -- receiving --------------------------------------------------------------------------
+    def _process(self, msg: can.Message) -> list[tuple[str, float, Any]]:
+        entry = self._index.get((msg.arbitration_id, msg.is_extended_id))
+        if entry is None:
+            return []
+        message, by_signal, whole = entry
+        t = self.vtime(msg.timestamp)
+        try:
+            decoded = message.decode(msg.data, decode_choices=False)
+        except Exception:  # a frame that does not match the DBC is counted, not fatal
+            self.decode_errors += 1
+            return []
+        updates = [(key, t, None) for key in whole]
+        for name, raw in decoded.items():
+            for key, convert in by_signal.get(name, ()):
+                updates.append((key, t, convert(raw)))
+        for key, ts, value in updates:
+            self.latest[key] = (ts, value)
+        for keys, sink in self._collectors:
+            for key, ts, value in updates:
+                if keys is None or key in keys:
+                    sink.setdefault(key, []).append((ts, value))
+        return updates
+
+    def _next(self, real_deadline: float) -> can.Message | None:
+        """Live: the next vehicle frame before ``real_deadline`` (None if none)."""
+        while True:
+            now = time.time()
+            if self.should_abort is not None and now - self._last_abort_poll > 0.05:
+                self._last_abort_poll = now
+                reason = self.should_abort()
+                if reason:
+                    raise RunStopped(reason if isinstance(reason, str) else "stopped by the operator")
+            if now >= self._next_cyclic_real:
+                for message in self._command_messages.values():
+                    self._send_message(message)
+                period = max(self.kit.run.command_period_s / self.time_scale, 0.005)
+                self._next_cyclic_real = max(self._next_cyclic_real + period, now)
+            silence = max(self.kit.run.no_traffic_timeout_s / self.time_scale, MIN_SILENCE_REAL_S)
+            timeout = min(real_deadline, self._next_cyclic_real, self._last_rx_real + silence) - now
+            try:
+                msg = self.bus.recv(timeout=max(timeout, 0.0))
+            except can.CanError as exc:
+                raise BusFailure(f"CAN adapter error: {exc}") from exc
+            now = time.time()
+            if msg is None:
+                if now - self._last_rx_real > silence:
+                    # One more short listen: after this process was descheduled the queue can
+                    # look empty for a moment although the bus is fine.
+                    try:
+                        msg = self.bus.recv(timeout=0.2)
+                    except can.CanError as exc:
+                        raise BusFailure(f"CAN adapter error: {exc}") from exc
+                    now = time.time()
+                if msg is None and now - self._last_rx_real > silence:
+                    raise BusFailure(
+                        f"no CAN traffic for {now - self._last_rx_real:.1f} s: vehicle off, "
+                        f"wrong bitrate or adapter unplugged"
+                    )
+                if msg is None:
+                    if now >= real_deadline:
+                        return None
+                    continue
+            if msg.is_error_frame:
+                self._error_frames += 1
+                if msg.arbitration_id & BUS_OFF_FLAG:
+                    raise BusFailure("CAN controller is bus-off: check wiring, termination, bitrate")
+                if self._error_frames > MAX_ERROR_FRAMES:
+                    raise BusFailure(f"{self._error_frames} CAN error frames: the bus is unusable")
+                continue
+            if (msg.arbitration_id, msg.is_extended_id) in self._tester_ids:
+                continue  # our own frames echoed back are not vehicle traffic
+            self._last_rx_real = now
+            self._error_frames = 0
+            if self.frames_seen == 0 and abs(msg.timestamp - now) > CLOCK_MISMATCH_S:
+                self._host_clock = True
+                log.info("adapter timestamps are not on the host clock; timing by arrival")
+            if self._host_clock:
+                msg.timestamp = now
+            self.lag_s = max(0.0, now - msg.timestamp)
+            self.max_lag_s = max(self.max_lag_s, self.lag_s)
+            if self.lag_s > MAX_LAG_REAL_S:
+                raise BusFailure(f"CAN frames arrive {self.lag_s:.0f} s after their timestamps: "
+                                 f"this computer cannot keep up (lower the time scale)")
+            self.frames_seen += 1
+            if self.recorder is not None:
+                self.recorder.record(msg)
+            return msg
+
+    def pump(self, until: float, stop: Callable[[list], bool] | None = None) -> bool:
+        """Read frames until vehicle time ``until`` (or ``stop(updates)`` is true: returns True).
+
+        Returns when a frame stamped after ``until`` arrives, or (live) when the wall clock has
+        passed ``until`` plus the grace for delivery delay.
+        """
+        if not self.live:
+            while self._pos < len(self._frames):
+                msg = self._frames[self._pos]
+                t = self.vtime(msg.timestamp)
+                if t > until:
+                    self._offline_now = until
+                    return False
+                self._pos += 1
+                self._offline_now = t
+                if msg.is_error_frame:
+                    continue
+                updates = self._process(msg)
+                if stop is not None and updates and stop(updates):
+                    return True
+            self._offline_now = max(self._offline_now, until)
+            return False
+        while True:
+            # The fallback deadline moves with the delivery lag: a slow host delays a verdict,
+            # it never cuts a window short.
+            msg = self._next(self.t0 + until / self.time_scale + self.grace_s + self.lag_s)
+            if msg is None:
+                return False
+            updates = self._process(msg)
+            if stop is not None and updates and stop(updates):
+                return True
+            if self.vtime(msg.timestamp) > until:
+                return False
+
+    def sleep(self, duration: float) -> None:
+        """Keep the bus serviced for ``duration`` vehicle seconds."""
+        target = self.now() + duration
+        if self.live:
+            real_deadline = self.t0 + target / self.time_scale
+            while time.time() < real_deadline:
+                msg = self._next(real_deadline)
+                if msg is not None:
+                    self._process(msg)
+        else:
+            self.pump(target)
+
+    def observe(self, duration: float, keys: Iterable[str] | None = None) -> Observation:
+        """Collect every sample of ``keys`` stamped within the next ``duration`` seconds."""
+        start = self.now()
+        end = start + duration
+        sink: dict[str, list] = {}
+        entry = (set(keys) if keys is not None else None, sink)
+        self._collectors.append(entry)
+        try:
+            self.pump(end)
+        finally:
+            self._collectors.remove(entry)
+        inside = {k: [(t, v) for t, v in s if start <= t <= end] for k, s in sink.items()}
+        return Observation(start, end, inside)
+
+    def wait_for(
+        self,
+        key: str,
+        predicate: Callable[[Any], bool],
+        timeout: float,
+        since: float | None = None,
+        record: dict[str, list] | None = None,
+    ) -> Hit | None:
+        """The first sample of ``key`` stamped at or after ``since`` that satisfies
+        ``predicate``, within ``timeout`` vehicle seconds; None if none."""
+        hits = self.wait_all({key: predicate}, timeout, since, record)
+        return hits.get(key)
+
+    def wait_all(
+        self,
+        conditions: dict[str, Callable[[Any], bool]],
+        timeout: float,
+        since: float | None = None,
+        record: dict[str, list] | None = None,
+    ) -> dict[str, Hit]:
+        """First hit of each condition (key → predicate); returns when all hit or on timeout."""
+        start = self.now() if since is None else since
+        hits: dict[str, Hit] = {}
+
+        def stop(updates):
+            for key, t, value in updates:
+                if t < start:
+                    continue
+                if record is not None and key in record:
+                    record[key].append((round(t - start, 3), value))
+                if key in conditions and key not in hits and conditions[key](value):
+                    hits[key] = Hit(t, value)
+            return len(hits) == len(conditions)
+
+        self.pump(start + timeout, stop)
+        return hits
+
+    def fresh(self, key: str, timeout: float | None = None) -> Hit | None:
+        """The next sample of ``key`` (waits up to ``timeout``, default three message periods)."""
+        if timeout is None:
+            timeout = self.default_timeout(key)
+        return self.wait_for(key, lambda _v: True, timeout)
+
+    def default_timeout(self, key: str) -> float:
+        """Three periods of the message carrying ``key`` (at least one second)."""
+        base = key.split("[", 1)[0]
+        found = self.kit.bindings.get(base)
+        binding = found[0] if isinstance(found, tuple) else found
+        cycle = (binding.message.cycle_time or 100) / 1000.0 if binding is not None else 0.1
+        return max(1.0, 3 * cycle)
+
+    def collect_indexed(self, semantic: str, timeout: float, max_age: float | None = None):
+        """Latest value of every element of an indexed name: a list (element 1 first) with
+        None where nothing arrived. Samples older than ``max_age`` are refreshed; with no
+        ``max_age`` every element is read anew."""
+        bindings = self.kit.indexed(semantic)
+        start = self.now()
+        values: dict[str, Any] = {}
+        if max_age is not None:
+            for b in bindings:
+                sample = self.latest.get(b.key)
+                if sample is not None and sample[0] >= start - max_age:
+                    values[b.key] = sample[1]
+        wanted = {b.key for b in bindings}
+
+        def stop(updates):
+            for key, t, value in updates:
+                if key in wanted and t >= start:
+                    values[key] = value
+            return len(values) == len(wanted)
+
+        if len(values) < len(wanted):
+            self.pump(start + timeout, stop)
+        return [values.get(b.key) for b in bindings]
+
+
+# --------------------------------------------------------------------------------------------
+# Recording one check
+# --------------------------------------------------------------------------------------------
+
+
+class Report:
+    """What a check found: measurements, failure messages, notes, chart series."""
+
+    def __init__(self):
+        self.measurements: list[Measurement] = []
+        self.failures: list[str] = []
+        self.notes: list[str] = []
+        self.series: dict[str, list] = {}
+
+    def measure(
+        self,
+        name: str,
+        value: Any,
+        unit: str = "",
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        expected: str | None = None,
+        ok: bool | None = None,
+        fail: str | None = None,
+        digits: int = 2,
+        quiet: bool = False,
+    ) -> Measurement:
+        """Record a measurement; its outcome comes from ``ok`` or else from the limits.
+
+        ``fail`` is the technician's sentence when it fails; ``quiet`` leaves the sentence to
+        the caller (who words several failures as one)."""
+        shown = round(value, digits) if isinstance(value, float) else value
+        if ok is None:
+            if value is None:
+                ok = False
+            elif isinstance(value, (int, float)):
+                ok = (low is None or value >= low) and (high is None or value <= high)
+            else:
+                ok = True
+        m = Measurement(name, shown, unit, low, high, expected,
+                        Outcome.PASS if ok else Outcome.FAIL)
+        self.measurements.append(m)
+        if not ok and not quiet:
+            self.failures.append(fail or f"{name} {m.value_text} is outside {m.limits_text}")
+        return m
+
+    def fail(self, message: str) -> None:
+        """Record a failure that is not tied to one measurement."""
+        self.failures.append(message)
+
+    def note(self, message: str) -> None:
+        """Add a line to the pass message."""
+        self.notes.append(message)
+
+
+def _g(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:.0f}"
+    if magnitude >= 100:
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    if magnitude >= 1:
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
+def _v2(value: float, limit: float) -> str:
+    """Two decimals, or three when two would make the value look equal to its limit."""
+    text = f"{value:.2f}"
+    return f"{value:.3f}" if text == f"{limit:.2f}" else text
+
+
+def _ranges(numbers: list[int]) -> str:
+    parts, start, prev = [], None, None
+    for n in sorted(numbers):
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            parts.append(f"{start}" if start == prev else f"{start}–{prev}")
+            start = prev = n
+    if start is not None:
+        parts.append(f"{start}" if start == prev else f"{start}–{prev}")
+    return ", ".join(parts)
+
+
+def _dtc(code: int) -> str:
+    """SAE J2012 text of a 16-bit DTC (0x0C73 → P0C73)."""
+    letter = "PCBU"[(code >> 14) & 0x3]
+    return f"{letter}{(code >> 12) & 0x3}{code & 0xFFF:03X}"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by checks
+# --------------------------------------------------------------------------------------------
+
+
+def _ensure_ready(ctx: Tester) -> None:
+    """Bring the vehicle to READY (key on) or stop the check as not performable."""
+    b = ctx.kit.binding("vehicle_state")
+    limit = ctx.limits.ecu.ready_within_s
+    current = ctx.fresh("vehicle_state")
+    if current is not None and b.is_state(current.value, "ready"):
+        return
+    t = ctx.command(key_switch="on")
+    if ctx.wait_for("vehicle_state", lambda v: b.is_state(v, "ready"), limit, since=t) is None:
+        state = b.describe(ctx.latest.get("vehicle_state", (0, None))[1])
+        raise _Precondition(f"vehicle did not reach READY within {limit:g} s of key-on "
+                            f"(state {state}); cannot run this check")
+
+
+def _latest(ctx: Tester, key: str) -> Any:
+    return ctx.latest.get(key, (0.0, None))[1]
+
+
+def _at_rest(ctx: Tester) -> float | None:
+    """Pack current if the kit reports it; raises _Skip when the pack is not at rest."""
+    if not ctx.kit.has("pack_current"):
+        return None
+    hit = ctx.fresh("pack_current")
+    if hit is None:
+        raise _Precondition(f"no pack current ({ctx.kit.binding('pack_current').label}) received")
+    limit = ctx.limits.bms.rest_current_max_a
+    if abs(hit.value) > limit:
+        raise _Skip(f"pack not at rest ({hit.value:.1f} A flowing; judged below {limit:g} A)")
+    return hit.value
+
+
+def _interp(table: list[tuple[float, float]], x: float) -> float:
+    if x <= table[0][0]:
+        return table[0][1]
+    for (x1, y1), (x2, y2) in zip(table, table[1:], strict=False):
+        if x <= x2:
+            return y1 + (y2 - y1) * (x - x1) / (x2 - x1)
+    return table[-1][1]
+
+
+def _missing_cells(ctx: Tester, semantic: str, values: list, noun: str, timeout: float) -> str:
+    bindings = ctx.kit.indexed(semantic)
+    missing = [i + 1 for i, v in enumerate(values) if v is None]
+    messages = sorted({bindings[i - 1].message.name for i in missing})
+    where = ", ".join(messages[:3]) + (", ..." if len(messages) > 3 else "")
+    return (f"no reading for {noun} {_ranges(missing)} ({where} not received in {timeout:g} s)")
+
+
+# --------------------------------------------------------------------------------------------
+# ECU sequence
+# --------------------------------------------------------------------------------------------
+
+
+@_check("ecu.heartbeat", "ECU heartbeat present and on time", "สัญญาณชีพ ECU มีและตรงรอบเวลา",
+        needs=("ecu_heartbeat",), passive=True)
+def check_heartbeat(ctx: Tester, r: Report) -> None:
+    """The heartbeat arrives, its mean period is within tolerance and it never pauses."""
+    lim = ctx.limits.ecu
+    b = ctx.kit.binding("ecu_heartbeat")
+    nominal = b.period_s
+    obs = ctx.observe(lim.heartbeat_window_s, ["ecu_heartbeat"])
+    times = [t for t, _ in obs.samples.get("ecu_heartbeat", [])]
+    r.measure("frames", len(times), "", digits=0, ok=len(times) >= 2,
+              fail=(f"no {b.message.name} frame received in {lim.heartbeat_window_s:g} s "
+                    f"(expected one every {nominal * 1000:.0f} ms)") if not times else
+              f"only one {b.message.name} frame in {lim.heartbeat_window_s:g} s")
+    if len(times) < 2:
+        return
+    low, high = nominal * (1 - lim.heartbeat_period_tolerance), nominal * (1 + lim.heartbeat_period_tolerance)
+    mean = (times[-1] - times[0]) / (len(times) - 1)
+    r.measure("heartbeat_period", mean * 1000, "ms", low * 1000, high * 1000, digits=1,
+              fail=f"heartbeat period {mean * 1000:.0f} ms is outside "
+                   f"{low * 1000:.0f}–{high * 1000:.0f} ms")
+    gaps = [b2 - a for a, b2 in zip(times, times[1:], strict=False)]
+    gaps += [times[0] - obs.start, obs.end - times[-1]]
+    longest = max(gaps)
+    allowed = nominal * lim.heartbeat_max_gap_factor
+    r.measure("longest_gap", longest * 1000, "ms", high=allowed * 1000, digits=0,
+              fail=f"heartbeat missing for {longest * 1000:.0f} ms "
+                   f"(longest allowed gap {allowed * 1000:.0f} ms)")
+    r.note(f"{len(times)} frames, period {mean * 1000:.0f} ms")
+
+
+@_check("ecu.alive_counter", "Alive counter increments without gaps",
+        "ตัวนับ alive เพิ่มทีละหนึ่งไม่ขาดช่วง",
+        needs=("alive_counter",), depends_on=("ecu.heartbeat",), passive=True)
+def check_alive_counter(ctx: Tester, r: Report) -> None:
+    """Each heartbeat's counter is the previous one plus one (modulo its range)."""
+    b = ctx.kit.binding("alive_counter")
+    window = ctx.limits.ecu.alive_counter_window_s
+    values = ctx.observe(window, ["alive_counter"]).values("alive_counter")
+    if len(values) < 3:
+        r.fail(f"only {len(values)} alive-counter values in {window:g} s; cannot judge the counter")
+        return
+    errors = []
+    for a, c in zip(values, values[1:], strict=False):
+        if (c - a) % b.modulo != 1:
+            errors.append((a, c))
+    first = errors[0] if errors else None
+    what = ""
+    if first is not None:
+        kind = "stuck at" if first[0] == first[1] else "jumped from"
+        what = (f"alive counter {kind} {first[0]}" + ("" if first[0] == first[1] else f" to {first[1]}")
+                + f" ({len(errors)} error(s) in {len(values)} frames)")
+    r.measure("counter_errors", len(errors), "", high=0, digits=0, fail=what)
+    r.note(f"{len(values)} frames, counter wraps at {b.modulo}")
+
+
+@_check("ecu.hvil", "High-voltage interlock (HVIL) closed", "วงจรอินเตอร์ล็อกแรงสูง (HVIL) ปิดครบ",
+        needs=("hvil",), passive=True)
+def check_hvil(ctx: Tester, r: Report) -> None:
+    """The HVIL loop reports closed."""
+    b = ctx.kit.binding("hvil")
+    hit = ctx.fresh("hvil")
+    if hit is None:
+        r.fail(f"no HVIL status ({b.label}) received")
+        return
+    closed = b.is_state(hit.value, "closed")
+    r.measure("hvil", b.describe(hit.value), expected=b.describe(b.state_value("closed")), ok=closed,
+              fail=f"HVIL is {b.describe(hit.value)}: a high-voltage connector or the service "
+                   f"plug is not seated")
+
+
+@_check("ecu.no_faults", "No active fault codes", "ไม่มีรหัสข้อผิดพลาดค้าง",
+        needs=("fault_count",), passive=True)
+def check_no_faults(ctx: Tester, r: Report) -> None:
+    """The ECU reports no active DTC."""
+    b = ctx.kit.binding("fault_count")
+    hit = ctx.fresh("fault_count")
+    if hit is None:
+        r.fail(f"no fault-code status ({b.label}) received")
+        return
+    count = int(hit.value)
+    first = ""
+    if count and ctx.kit.has("fault_code"):
+        code = _latest(ctx, "fault_code")
+        if code:
+            first = f" (first: {_dtc(int(code))})"
+    r.measure("active_fault_codes", count, "", high=ctx.limits.ecu.max_active_faults, digits=0,
+              fail=f"ECU reports {count} active fault code(s){first}: read them with the "
+                   f"diagnostic tool and repair before the EOL test")
+
+
+@_check("ecu.ready", "Vehicle reaches READY after key-on", "รถเข้าสถานะ READY หลังเปิดกุญแจ",
+        needs=("vehicle_state", "key_switch"), depends_on=("ecu.hvil",))
+def check_ready(ctx: Tester, r: Report) -> None:
+    """Key off, then key on: the vehicle state reaches READY within the limit."""
+    lim = ctx.limits.ecu
+    b = ctx.kit.binding("vehicle_state")
+    t_off = ctx.command(key_switch="off")
+    if ctx.wait_for("vehicle_state", lambda v: not b.is_state(v, "ready"), lim.key_off_within_s,
+                    since=t_off) is None:
+        raise _Precondition(f"vehicle still {b.describe(_latest(ctx, 'vehicle_state'))} "
+                            f"{lim.key_off_within_s:g} s after key-off; cannot time key-on")
+    trail: dict[str, list] = {"vehicle_state": []}
+    t_on = ctx.command(key_switch="on")
+    hit = ctx.wait_for("vehicle_state", lambda v: b.is_state(v, "ready"), lim.ready_within_s,
+                       since=t_on, record=trail)
+    r.series["vehicle_state"] = [(t, b.describe(v)) for t, v in trail["vehicle_state"]]
+    if hit is None:
+        r.measure("time_to_ready", None, "s", high=lim.ready_within_s, digits=2,
+                  fail=f"vehicle state still {b.describe(_latest(ctx, 'vehicle_state'))} "
+                       f"{lim.ready_within_s:g} s after key-on (needs READY)")
+        return
+    elapsed = hit.t - t_on
+    r.measure("time_to_ready", elapsed, "s", high=lim.ready_within_s, digits=2,
+              fail=f"vehicle reached READY only after {elapsed:.1f} s "
+                   f"(limit {lim.ready_within_s:g} s)")
+
+
+@_check("ecu.drive_modes", "Drive modes Commute, Power, City acknowledged",
+        "เปลี่ยนโหมดขับขี่ Commute, Power, City และได้รับการตอบรับ",
+        needs=("drive_mode", "drive_mode_request", "vehicle_state", "key_switch"),
+        depends_on=("ecu.ready",))
+def check_drive_modes(ctx: Tester, r: Report) -> None:
+    """Each drive mode request is acknowledged in the ECU status within the limit."""
+    _ensure_ready(ctx)
+    limit = ctx.limits.ecu.drive_mode_ack_within_s
+    b = ctx.kit.binding("drive_mode")
+    # Power first: Commute is the usual default, so asking for it first would prove nothing.
+    for mode in ("power", "city", "commute"):
+        t = ctx.command(drive_mode_request=mode)
+        hit = ctx.wait_for("drive_mode", lambda v, m=mode: b.is_state(v, m), limit, since=t)
+        label = mode.capitalize()
+        if hit is None:
+            r.measure(f"{mode}_ack_time", None, "s", high=limit,
+                      fail=f"drive mode {label} requested, ECU still reports "
+                           f"{b.describe(_latest(ctx, 'drive_mode'))} after {limit:g} s")
+        else:
+            r.measure(f"{mode}_ack_time", hit.t - t, "s", high=limit,
+                      fail=f"drive mode {label} acknowledged only after {hit.t - t:.2f} s "
+                           f"(limit {limit:g} s)")
+    if ctx.kit.binding("drive_mode_request").has_state("none"):
+        ctx.command(drive_mode_request="none")
+
+
+@_check("ecu.torque_response", "Inverter answers a torque request", "อินเวอร์เตอร์ตอบสนองคำสั่งแรงบิด",
+        needs=("torque_command", "torque_feedback", "vehicle_state", "key_switch"),
+        depends_on=("ecu.ready",))
+def check_torque_response(ctx: Tester, r: Report) -> None:
+    """A torque request is followed by matching inverter feedback within the limit."""
+    lim = ctx.limits.ecu
+    _ensure_ready(ctx)
+    target, tol, limit = lim.torque_test_nm, lim.torque_tolerance_nm, lim.torque_feedback_within_s
+    conditions = {"torque_feedback": lambda v: abs(v - target) <= tol}
+    if ctx.kit.has("torque_request"):
+        conditions["torque_request"] = lambda v: abs(v - target) <= tol
+    trail: dict[str, list] = {"torque_feedback": []}
+    t = ctx.command(torque_command=target)
+    hits = ctx.wait_all(conditions, limit, since=t, record=trail)
+    r.series["torque_feedback"] = trail["torque_feedback"]
+    feedback = hits.get("torque_feedback")
+    if feedback is None:
+        if "torque_request" in conditions and "torque_request" not in hits:
+            b = ctx.kit.binding("torque_request")
+            message = (f"ECU did not pass the {target:g} Nm request on ({b.label} "
+                       f"{_latest(ctx, 'torque_request') or 0:.1f} Nm after {limit:g} s)")
+        else:
+            message = (f"inverter torque feedback {_latest(ctx, 'torque_feedback') or 0:.1f} Nm "
+                       f"{limit:g} s after a {target:g} Nm request (needs {target:g} ± {tol:g} Nm)")
+        r.measure("torque_response_time", None, "s", high=limit, fail=message)
+    else:
+        r.measure("torque_response_time", feedback.t - t, "s", high=limit)
+        r.measure("torque_feedback", feedback.value, "Nm", target - tol, target + tol, digits=1)
+    t = ctx.command(torque_command=0.0)
+    back = ctx.wait_for("torque_feedback", lambda v: abs(v) <= tol, 2 * limit, since=t)
+    if back is None and feedback is not None:
+        r.fail(f"torque feedback still {_latest(ctx, 'torque_feedback'):.1f} Nm "
+               f"{2 * limit:g} s after the request returned to 0")
+
+
+# --------------------------------------------------------------------------------------------
+# BMS sequence
+# --------------------------------------------------------------------------------------------
+
+
+@_check("bms.pack_voltage", "Pack voltage within the pack window", "แรงดันแพ็กอยู่ในช่วงที่กำหนด",
+        needs=("pack_voltage",), passive=True)
+def check_pack_voltage(ctx: Tester, r: Report) -> None:
+    """Pack voltage within the window and consistent with the sum of the cells."""
+    lim = ctx.limits.bms
+    b = ctx.kit.binding("pack_voltage")
+    keys = ["pack_voltage"]
+    if ctx.kit.has("cell_voltage"):
+        keys += [c.key for c in ctx.kit.indexed("cell_voltage")]
+    obs = ctx.observe(lim.observe_s, keys)
+    values = obs.values("pack_voltage")
+    if not values:
+        r.fail(f"no pack voltage ({b.label}) received in {lim.observe_s:g} s")
+        return
+    mean = statistics.fmean(values)
+    low, high = lim.pack_voltage_v
+    side = "below" if mean < low else "above"
+    r.measure("pack_voltage", mean, "V", low, high, digits=1,
+              fail=f"pack voltage {mean:.1f} V is {side} {low if mean < low else high:g} V")
+    if ctx.kit.has("cell_voltage"):
+        cells = [obs.samples.get(c.key) for c in ctx.kit.indexed("cell_voltage")]
+        if all(cells):
+            total = sum(s[-1][1] for s in cells)
+            r.measure("pack_minus_cell_sum", mean - total, "V", -lim.pack_vs_cells_tolerance_v,
+                      lim.pack_vs_cells_tolerance_v, digits=1,
+                      fail=f"pack voltage {mean:.1f} V disagrees with the sum of the cells "
+                           f"{total:.1f} V: check the voltage sense wiring")
+
+
+@_check("bms.cell_voltage", "Every cell within its voltage window", "แรงดันทุกเซลล์อยู่ในช่วงที่กำหนด",
+        needs=("cell_voltage",), passive=True)
+def check_cell_voltage(ctx: Tester, r: Report) -> None:
+    """Every cell reports, and every cell is inside the cell window."""
+    lim = ctx.limits.bms
+    timeout = lim.cell_broadcast_timeout_s
+    values = ctx.collect_indexed("cell_voltage", timeout)
+    r.series["cell_voltage"] = [round(v, 4) if v is not None else None for v in values]
+    if any(v is None for v in values):
+        r.fail(_missing_cells(ctx, "cell_voltage", values, "cells", timeout))
+        return
+    low, high = lim.cell_voltage_v
+    vmin, vmax = min(values), max(values)
+    bad = sorted(
+        ((i + 1, v) for i, v in enumerate(values) if v < low or v > high),
+        key=lambda item: -max(item[1] - high, low - item[1]),
+    )
+    messages = [
+        f"cell {i} at {_v2(v, high if v > high else low)} V is "
+        + (f"above {high:.2f} V" if v > high else f"below {low:.2f} V")
+        for i, v in bad
+    ]
+    summary = "; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)" if len(messages) > 3 else "")
+    r.measure("cell_voltage_min", vmin, "V", low, high, digits=3, fail=summary)
+    r.measure("cell_voltage_max", vmax, "V", low, high, digits=3, fail=summary)
+    r.failures = list(dict.fromkeys(r.failures))
+    r.note(f"all {len(values)} cells {vmin:.3f}–{vmax:.3f} V")
+
+
+@_check("bms.cell_spread", "Cell spread at rest", "ความต่างแรงดันเซลล์ขณะพัก",
+        needs=("cell_voltage",), depends_on=("bms.cell_voltage",), passive=True)
+def check_cell_spread(ctx: Tester, r: Report) -> None:
+    """Highest minus lowest cell at rest stays within the limit."""
+    lim = ctx.limits.bms
+    _at_rest(ctx)
+    values = ctx.collect_indexed("cell_voltage", lim.cell_broadcast_timeout_s,
+                                 max_age=lim.cell_broadcast_timeout_s)
+    if any(v is None for v in values):
+        r.fail(_missing_cells(ctx, "cell_voltage", values, "cells", lim.cell_broadcast_timeout_s))
+        return
+    imax = max(range(len(values)), key=values.__getitem__)
+    imin = min(range(len(values)), key=values.__getitem__)
+    spread = (values[imax] - values[imin]) * 1000
+    limit = lim.cell_spread_max_v * 1000
+    r.measure("cell_spread", spread, "mV", high=limit, digits=0,
+              fail=f"cell spread {spread:.0f} mV exceeds {limit:g} mV (cell {imax + 1} at "
+                   f"{values[imax]:.3f} V, cell {imin + 1} at {values[imin]:.3f} V): balance the pack")
+
+
+@_check("bms.temperatures", "Temperature sensors in range and plausible",
+        "เซ็นเซอร์อุณหภูมิอยู่ในช่วงและสมเหตุสมผล",
+        needs=("cell_temperature",), passive=True)
+def check_temperatures(ctx: Tester, r: Report) -> None:
+    """Every sensor inside the window and close to the others (a broken sensor stands out)."""
+    lim = ctx.limits.bms
+    timeout = lim.cell_broadcast_timeout_s
+    values = ctx.collect_indexed("cell_temperature", timeout)
+    r.series["cell_temperature"] = values
+    if any(v is None for v in values):
+        r.fail(_missing_cells(ctx, "cell_temperature", values, "sensors", timeout))
+        return
+    low, high = lim.temperature_c
+    median = statistics.median(values)
+    messages, out = [], set()
+    for i, v in enumerate(values, start=1):
+        if v > high or v < low:
+            out.add(i)
+            side = f"above {high:g} °C" if v > high else f"below {low:g} °C"
+            messages.append(f"sensor {i} at {v:.1f} °C is {side}")
+    deviations = [abs(v - median) for v in values]
+    for i, d in enumerate(deviations, start=1):
+        if d > lim.temperature_max_deviation_c and i not in out:
+            messages.append(f"sensor {i} reads {values[i - 1]:.1f} °C, {d:.1f} °C away from the "
+                            f"others (median {median:.1f} °C): check the sensor")
+    summary = "; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)" if len(messages) > 3 else "")
+    r.measure("temperature_min", min(values), "°C", low, high, digits=1, fail=summary)
+    r.measure("temperature_max", max(values), "°C", low, high, digits=1, fail=summary)
+    r.measure("temperature_deviation", max(deviations), "°C",
+              high=lim.temperature_max_deviation_c, digits=1, fail=summary)
+    r.failures = list(dict.fromkeys(r.failures))
+    r.note(f"{len(values)} sensors {min(values):.1f}–{max(values):.1f} °C")
+
+
+@_check("bms.soc", "State of charge plausible against cell voltage",
+        "ค่า SOC สอดคล้องกับแรงดันเซลล์", needs=("soc", "cell_voltage"), passive=True)
+def check_soc(ctx: Tester, r: Report) -> None:
+    """Reported SOC within tolerance of the SOC the resting cell voltage implies."""
+    lim = ctx.limits.bms
+    _at_rest(ctx)
+    hit = ctx.fresh("soc")
+    if hit is None:
+        r.fail(f"no SOC ({ctx.kit.binding('soc').label}) received")
+        return
+    values = ctx.collect_indexed("cell_voltage", lim.cell_broadcast_timeout_s,
+                                 max_age=lim.cell_broadcast_timeout_s)
+    known = [v for v in values if v is not None]
+    if not known:
+        raise _Precondition("no cell voltages received; cannot judge the SOC")
+    median = statistics.median(known)
+    expected = _interp(lim.soc_ocv_table, median)
+    tol = lim.soc_tolerance_pct
+    r.measure("soc", hit.value, "%", max(0.0, expected - tol), min(100.0, expected + tol), digits=1,
+              fail=f"SOC {hit.value:.0f} % is implausible: the cells rest at {median:.3f} V, "
+                   f"which means about {expected:.0f} % (± {tol:g} %)")
+
+
+@_check("bms.isolation", "Isolation resistance", "ความต้านทานฉนวน",
+        needs=("isolation_resistance",), passive=True)
+def check_isolation(ctx: Tester, r: Report) -> None:
+    """Isolation at least the kit's ohm-per-volt times the maximum pack voltage."""
+    lim = ctx.limits.bms
+    b = ctx.kit.binding("isolation_resistance")
+    values = ctx.observe(lim.observe_s, ["isolation_resistance"]).values("isolation_resistance")
+    if not values:
+        r.fail(f"no isolation resistance ({b.label}) received in {lim.observe_s:g} s")
+        return
+    lowest = min(values) / 1000
+    limit = lim.isolation_min_ohm / 1000
+    reference = lim.isolation_reference_voltage_v or lim.pack_voltage_v[1]
+    r.measure("isolation_resistance", lowest, "kΩ", low=limit, digits=1,
+              fail=f"isolation resistance {lowest:.1f} kΩ is below {limit:g} kΩ "
+                   f"({lim.isolation_min_ohm_per_v:g} Ω/V × {reference:g} V): find the HV "
+                   f"leak to chassis before driving")
+
+
+@_check("bms.balancing", "Balancing status reported", "รายงานสถานะการบาลานซ์เซลล์",
+        needs=("balancing_active",), passive=True)
+def check_balancing(ctx: Tester, r: Report) -> None:
+    """The BMS reports whether it is balancing."""
+    b = ctx.kit.binding("balancing_active")
+    timeout = ctx.default_timeout("balancing_active")
+    hit = ctx.fresh("balancing_active", timeout)
+    if hit is None:
+        r.measure("balancing_active", None, fail=f"no balancing status: {b.message.name} not "
+                                                 f"received in {timeout:g} s")
+        return
+    r.measure("balancing_active", "ACTIVE" if hit.value else "IDLE", expected="reported", ok=True)
+    if ctx.kit.has("balancing_cells"):
+        cells = _latest(ctx, "balancing_cells")
+        if cells is not None:
+            r.measure("balancing_cells", int(cells), "cells", digits=0)
+
+
+@_check("bms.charge_current_limit", "Charge current limit within the charger's range",
+        "ขีดจำกัดกระแสชาร์จอยู่ในช่วงของเครื่องชาร์จ",
+        needs=("charge_current_limit",), passive=True)
+def check_charge_current_limit(ctx: Tester, r: Report) -> None:
+    """The charge current limit message is present and inside the charger's range."""
+    b = ctx.kit.binding("charge_current_limit")
+    low, high = ctx.limits.bms.charge_current_limit_a
+    timeout = ctx.default_timeout("charge_current_limit")
+    hit = ctx.fresh("charge_current_limit", timeout)
+    if hit is None:
+        r.measure("charge_current_limit", None, "A", low, high,
+                  fail=f"no charge current limit: {b.message.name} not received in {timeout:g} s")
+        return
+    value = hit.value
+    side = f"above the charger's {high:g} A" if value > high else f"below {low:g} A"
+    r.measure("charge_current_limit", value, "A", low, high, digits=1,
+              fail=f"charge current limit {value:.1f} A is {side}")
+
+
+@_check("bms.contactors_open", "Main contactor opens on request", "คอนแทคเตอร์หลักเปิดตามคำสั่ง",
+        needs=("contactor_request", "contactor_state"))
+def check_contactors_open(ctx: Tester, r: Report) -> None:
+    """Asked to open, the main contactor reports open (a welded one does not)."""
+    limit = ctx.limits.bms.contactor_open_within_s
+    b = ctx.kit.binding("contactor_state")
+    t = ctx.command(contactor_request="open")
+    hit = ctx.wait_for("contactor_state", lambda v: b.is_state(v, "open"), limit, since=t)
+    if hit is None:
+        r.measure("contactor_open_time", None, "s", high=limit,
+                  fail=f"main contactor still {b.describe(_latest(ctx, 'contactor_state'))} "
+                       f"{limit:g} s after the open request: welded contactor? Do not drive")
+        return
+    r.measure("contactor_open_time", hit.t - t, "s", high=limit)
+
+
+@_check("bms.precharge", "Precharge completes; contactor closes below 1 A",
+        "พรีชาร์จเสร็จตามเวลา คอนแทคเตอร์ต่อเมื่อกระแสต่ำ",
+        needs=("contactor_request", "contactor_state", "pack_current"),
+        depends_on=("bms.contactors_open",))
+def check_precharge(ctx: Tester, r: Report) -> None:
+    """From open, precharge finishes in time and the main contactor closes with low current."""
+    lim = ctx.limits.bms
+    contactor = ctx.kit.binding("contactor_state")
+    precharge = ctx.kit.binding("precharge_state") if ctx.kit.has("precharge_state") else None
+    if ctx.kit.has("dc_link_voltage"):
+        # Time the precharge from a discharged DC link, or it proves nothing.
+        safe = lim.precharge_start_link_max_v
+        if ctx.wait_for("dc_link_voltage", lambda v: v <= safe, lim.link_discharge_within_s) is None:
+            raise _Precondition(f"DC link still {_latest(ctx, 'dc_link_voltage'):.0f} V "
+                                f"{lim.link_discharge_within_s:g} s after opening (must fall "
+                                f"below {safe:g} V): check the discharge circuit")
+    t0 = ctx.command(contactor_request="close")
+    state: dict[str, Any] = {"current": _latest(ctx, "pack_current"), "closed": None,
+                             "done": None, "failed": None}
+    curve: list = []
+
+    def watch(updates):
+        frame_keys = {k: (t, v) for k, t, v in updates if t >= t0}
+        if not frame_keys:
+            return False
+        if "contactor_state" in frame_keys and state["closed"] is None:
+            t, v = frame_keys["contactor_state"]
+            if contactor.is_state(v, "closed"):
+                # the current in *earlier* frames is what flowed when the contactor closed
+                state["closed"] = (t, state["current"])
+        if "pack_current" in frame_keys and state["closed"] is None:
+            state["current"] = frame_keys["pack_current"][1]
+        if "dc_link_voltage" in frame_keys:
+            t, v = frame_keys["dc_link_voltage"]
+            curve.append((round(t - t0, 3), round(v, 1)))
+        if precharge is not None and "precharge_state" in frame_keys:
+            t, v = frame_keys["precharge_state"]
+            if precharge.is_state(v, "done") and state["done"] is None:
+                state["done"] = t
+            if precharge.has_state("failed") and precharge.is_state(v, "failed"):
+                state["failed"] = t
+                return True
+        return state["closed"] is not None and (precharge is None or state["done"] is not None)
+
+    ctx.pump(t0 + lim.precharge_within_s, watch)
+    r.series["dc_link_voltage"] = curve
+    finished = state["done"] if state["done"] is not None else (
+        state["closed"][0] if state["closed"] else None)
+    link = _latest(ctx, "dc_link_voltage") if ctx.kit.has("dc_link_voltage") else None
+    pack = _latest(ctx, "pack_voltage") if ctx.kit.has("pack_voltage") else None
+    link_text = f"; DC link {link:.0f} V of {pack:.0f} V" if link is not None and pack else ""
+    if state["failed"] is not None and finished is None:
+        r.measure("precharge_time", None, "s", high=lim.precharge_within_s,
+                  fail=f"precharge FAILED after {state['failed'] - t0:.1f} s{link_text}: "
+                       f"check the precharge resistor and relay")
+    elif finished is None:
+        r.measure("precharge_time", None, "s", high=lim.precharge_within_s,
+                  fail=f"precharge did not complete within {lim.precharge_within_s:g} s"
+                       f"{link_text}: check the precharge resistor and relay")
+    else:
+        r.measure("precharge_time", finished - t0, "s", high=lim.precharge_within_s,
+                  fail=f"precharge took {finished - t0:.1f} s (limit {lim.precharge_within_s:g} s)")
+    if state["closed"] is not None:
+        current = state["closed"][1]
+        limit = lim.contactor_close_current_max_a
+        if current is None:
+            r.fail("main contactor closed before any pack current was reported")
+        else:
+            r.measure("current_at_close", abs(current), "A", high=limit, digits=2,
+                      fail=f"main contactor closed while {abs(current):.2f} A was flowing "
+                           f"(must be below {limit:g} A): precharge ended too early")
+    ctx.command(contactor_request="none" if ctx.kit.binding("contactor_request").has_state("none")
+                else "open")
+
+
+_ALARMS = (
+    ("cell_overvoltage", "alarm_cell_overvoltage", "cell over-voltage"),
+    ("cell_undervoltage", "alarm_cell_undervoltage", "cell under-voltage"),
+    ("over_temperature", "alarm_over_temperature", "over-temperature"),
+    ("over_current", "alarm_over_current", "over-current"),
+)
+
+
+@_check("bms.alarm_reporting", "BMS raises its CAN alarms", "BMS ส่งสัญญาณเตือนทาง CAN",
+        needs=("alarm_test",))
+def check_alarm_reporting(ctx: Tester, r: Report) -> None:
+    """For each alarm self-test the kit supports: the alarm is raised in time, then cleared."""
+    lim = ctx.limits.bms
+    test = ctx.kit.binding("alarm_test")
+    testable = [a for a in _ALARMS if ctx.kit.has(a[1]) and test.has_state(a[0])]
+    if not testable:
+        raise _Skip("this kit maps no BMS alarm self-test")
+    if ctx.kit.has("alarm_test_cell"):
+        ctx.command(alarm_test_cell=lim.alarm_test_cell)
+    silent: list[tuple[str, str]] = []
+    for kind, flag, text in testable:
+        b = ctx.kit.binding(flag)
+        before = ctx.fresh(flag)
+        if before is None:
+            r.measure(f"{kind}_alarm_time", None, "s", high=lim.alarm_within_s,
+                      fail=f"no alarm status ({b.label}) received")
+            continue
+        if before.value:
+            # A genuine condition already raised it: the BMS is reporting, which is the point.
+            r.measure(f"{kind}_alarm_time", 0.0, "s", high=lim.alarm_within_s)
+            r.note(f"{text} alarm already active (a genuine condition)")
+            continue
+        t = ctx.command(alarm_test=kind)
+        hit = ctx.wait_for(flag, bool, lim.alarm_within_s, since=t)
+        t_end = ctx.command(alarm_test="none")
+        if hit is None:
+            r.measure(f"{kind}_alarm_time", None, "s", high=lim.alarm_within_s, quiet=True)
+            silent.append((text, b.label))
+            continue
+        r.measure(f"{kind}_alarm_time", hit.t - t, "s", high=lim.alarm_within_s,
+                  fail=f"BMS raised the {text} alarm only after {hit.t - t:.2f} s "
+                       f"(limit {lim.alarm_within_s:g} s)")
+        if ctx.wait_for(flag, lambda v: not v, lim.alarm_clear_within_s, since=t_end) is None:
+            r.fail(f"{text} alarm stayed active {lim.alarm_clear_within_s:g} s after the "
+                   f"self-test ended")
+    if silent:
+        names = ", ".join(text for text, _ in silent)
+        where = ", ".join(dict.fromkeys(label for _, label in silent))
+        plural = "s" if len(silent) > 1 else ""
+        r.failures.insert(0, f"BMS did not raise its {names} alarm{plural} within "
+                             f"{lim.alarm_within_s:g} s of the self-test request ({where})")
+
+
+# --------------------------------------------------------------------------------------------
+# Brake sequence
+# --------------------------------------------------------------------------------------------
+
+
+@_check("brakes.vacuum_build", "Vacuum pump builds vacuum from atmospheric",
+        "ปั๊มสุญญากาศสร้างแรงดูดจากความดันบรรยากาศ",
+        needs=("brake_vacuum", "pump_mode", "brake_pedal"))
+def check_vacuum_build(ctx: Tester, r: Report) -> None:
+    """Deplete the booster (pump off, pedal strokes), then time the pump to the minimum."""
+    lim = ctx.limits.brakes
+    ctx.command(pump_mode="off", brake_pedal=0.0)
+    hit = ctx.fresh("brake_vacuum")
+    if hit is None:
+        raise _Precondition(f"no vacuum reading ({ctx.kit.binding('brake_vacuum').label})")
+    vacuum, strokes = hit.value, 0
+    while vacuum > lim.atmospheric_max_kpa and strokes < lim.vent_strokes_max:
+        ctx.command(brake_pedal=100.0)
+        ctx.sleep(lim.vent_stroke_s)
+        ctx.command(brake_pedal=0.0)
+        ctx.sleep(lim.vent_stroke_s)
+        strokes += 1
+        hit = ctx.fresh("brake_vacuum")
+        vacuum = hit.value if hit is not None else vacuum
+    if vacuum > lim.atmospheric_max_kpa:
+        ctx.command(pump_mode="auto")
+        raise _Precondition(f"could not bring the booster to atmospheric pressure: still "
+                            f"{vacuum:.1f} kPa after {strokes} pedal strokes with the pump off")
+    r.measure("start_vacuum", vacuum, "kPa", high=lim.atmospheric_max_kpa, digits=1)
+    trail: dict[str, list] = {"brake_vacuum": [], "pump_running": []}
+    t = ctx.command(pump_mode="auto")
+    hit = ctx.wait_for("brake_vacuum", lambda v: v >= lim.vacuum_min_kpa,
+                       lim.vacuum_build_within_s, since=t, record=trail)
+    r.series["brake_vacuum"] = [(t_, round(v, 1)) for t_, v in trail["brake_vacuum"]]
+    if hit is None:
+        reached = _latest(ctx, "brake_vacuum") or 0.0
+        pump_note = ""
+        if ctx.kit.has("pump_running") and not any(v for _, v in trail["pump_running"]):
+            pump_note = "; the pump never ran"
+        r.measure("build_time", None, "s", high=lim.vacuum_build_within_s,
+                  fail=f"vacuum reached only {reached:.1f} kPa after {lim.vacuum_build_within_s:g} s "
+                       f"(needs {lim.vacuum_min_kpa:g} kPa){pump_note}")
+        return
+    r.measure("build_time", hit.t - t, "s", high=lim.vacuum_build_within_s, digits=1,
+              fail=f"vacuum took {hit.t - t:.1f} s to reach {lim.vacuum_min_kpa:g} kPa "
+                   f"(limit {lim.vacuum_build_within_s:g} s)")
+
+
+@_check("brakes.vacuum_hold", "Booster holds vacuum (leak test)", "หม้อลมเบรกคงแรงดูด (ทดสอบการรั่ว)",
+        needs=("brake_vacuum", "pump_mode"), depends_on=("brakes.vacuum_build",))
+def check_vacuum_hold(ctx: Tester, r: Report) -> None:
+    """With the pump stopped after its cycle, the vacuum falls no faster than the limit."""
+    lim = ctx.limits.brakes
+    ctx.command(pump_mode="auto")
+    if ctx.kit.has("pump_running"):
+        if ctx.wait_for("pump_running", lambda v: not v, lim.pump_settle_within_s) is None:
+            raise _Precondition(f"the pump kept running for {lim.pump_settle_within_s:g} s; "
+                                f"cannot start the leak test")
+    else:
+        ctx.sleep(lim.pump_settle_within_s / 4)
+    ctx.command(pump_mode="off")
+    samples = ctx.observe(lim.leak_window_s, ["brake_vacuum"]).samples.get("brake_vacuum", [])
+    ctx.command(pump_mode="auto")
+    r.series["brake_vacuum"] = [(round(t - samples[0][0], 2), round(v, 1)) for t, v in samples]
+    if len(samples) < 3:
+        r.fail(f"only {len(samples)} vacuum readings in {lim.leak_window_s:g} s")
+        return
+    ts = [t for t, _ in samples]
+    vs = [v for _, v in samples]
+    slope = statistics.linear_regression(ts, vs).slope
+    rate = max(0.0, -slope)
+    drop = vs[0] - vs[-1]
+    r.measure("leak_rate", rate, "kPa/s", high=lim.leak_rate_max_kpa_per_s, digits=3,
+              fail=f"vacuum fell {drop:.1f} kPa in {lim.leak_window_s:g} s ({rate:.2f} kPa/s, "
+                   f"limit {lim.leak_rate_max_kpa_per_s:g} kPa/s): leak in the booster, check "
+                   f"valve or hose")
+    r.measure("vacuum_drop", drop, "kPa", digits=1)
+
+
+@_check("brakes.vacuum_recovery", "Vacuum recovers after a full pedal press",
+        "แรงดูดกลับคืนหลังเหยียบเบรกสุด",
+        needs=("brake_vacuum", "brake_pedal"), depends_on=("brakes.vacuum_build",))
+def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
+    """After a full press and release the pump restores the minimum vacuum in time."""
+    lim = ctx.limits.brakes
+    ctx.command(pump_mode="auto", brake_pedal=0.0)
+    if ctx.wait_for("brake_vacuum", lambda v: v >= lim.vacuum_min_kpa,
+                    lim.vacuum_build_within_s) is None:
+        raise _Precondition(f"vacuum not at {lim.vacuum_min_kpa:g} kPa before the pedal press")
+    ctx.command(brake_pedal=100.0)
+    ctx.sleep(lim.full_press_s)
+    trail: dict[str, list] = {"brake_vacuum": []}
+    t = ctx.command(brake_pedal=0.0)
+    after = ctx.fresh("brake_vacuum")
+    if after is None:
+        raise _Precondition("no vacuum reading after the pedal press")
+    r.measure("vacuum_after_press", after.value, "kPa", digits=1)
+    if after.value >= lim.vacuum_min_kpa:
+        r.measure("recovery_time", 0.0, "s", high=lim.recovery_within_s)
+        return
+    hit = ctx.wait_for("brake_vacuum", lambda v: v >= lim.vacuum_min_kpa, lim.recovery_within_s,
+                       since=t, record=trail)
+    r.series["brake_vacuum"] = [(t_, round(v, 1)) for t_, v in trail["brake_vacuum"]]
+    if hit is None:
+        r.measure("recovery_time", None, "s", high=lim.recovery_within_s,
+                  fail=f"vacuum still {_latest(ctx, 'brake_vacuum'):.1f} kPa "
+                       f"{lim.recovery_within_s:g} s after a full pedal press (needs "
+                       f"{lim.vacuum_min_kpa:g} kPa): the pump did not restore it")
+        return
+    r.measure("recovery_time", hit.t - t, "s", high=lim.recovery_within_s, digits=1)
+
+
+@_check("brakes.brake_switch", "Brake switch follows the pedal", "สวิตช์เบรกทำงานตามแป้นเบรก",
+        needs=("brake_switch", "brake_pedal"))
+def check_brake_switch(ctx: Tester, r: Report) -> None:
+    """Press: the switch turns on in time; release: it turns off in time."""
+    lim = ctx.limits.brakes
+    limit = lim.brake_switch_within_s
+    ctx.command(brake_pedal=0.0)
+    if ctx.wait_for("brake_switch", lambda v: not v, 1.0) is None:
+        r.fail("brake switch reports PRESSED with the pedal released")
+        return
+    t = ctx.command(brake_pedal=lim.pedal_test_pct)
+    hit = ctx.wait_for("brake_switch", bool, limit, since=t)
+    r.measure("switch_on_delay", None if hit is None else hit.t - t, "s", high=limit, digits=3,
+              fail=f"brake switch still RELEASED {limit:g} s after the pedal was pressed: "
+                   f"check the switch and its adjustment" if hit is None else
+              f"brake switch closed only {hit.t - t:.2f} s after the pedal was pressed")
+    t = ctx.command(brake_pedal=0.0)
+    hit = ctx.wait_for("brake_switch", lambda v: not v, limit, since=t)
+    r.measure("switch_off_delay", None if hit is None else hit.t - t, "s", high=limit, digits=3,
+              fail=f"brake switch still PRESSED {limit:g} s after the pedal was released"
+              if hit is None else
+              f"brake switch opened only {hit.t - t:.2f} s after the pedal was released")
+
+
+def _start_regen(ctx: Tester) -> Hit | None:
+    lim = ctx.limits.brakes
+    _ensure_ready(ctx)
+    ctx.command(speed_simulation=lim.regen_speed_kph)
+    ctx.sleep(0.1)
+    t = ctx.command(brake_pedal=lim.pedal_test_pct)
+    hit = ctx.wait_for("regen_torque", lambda v: v >= lim.regen_min_nm, lim.regen_within_s, since=t)
+    return None if hit is None else Hit(hit.t - t, hit.value)
+
+
+@_check("brakes.regen_request", "Regenerative torque requested when braking",
+        "สั่งแรงบิดคืนพลังงานเมื่อเบรก",
+        needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
+        depends_on=("brakes.brake_switch",))
+def check_regen_request(ctx: Tester, r: Report) -> None:
+    """Braking while moving makes the ECU request regenerative torque in time."""
+    lim = ctx.limits.brakes
+    try:
+        hit = _start_regen(ctx)
+        if hit is None:
+            r.measure("regen_delay", None, "s", high=lim.regen_within_s,
+                      fail=f"no regenerative torque requested while braking at "
+                           f"{lim.regen_speed_kph:g} km/h ({_latest(ctx, 'regen_torque') or 0:.1f} "
+                           f"Nm after {lim.regen_within_s:g} s, needs at least {lim.regen_min_nm:g} Nm)")
+            return
+        r.measure("regen_delay", hit.t, "s", high=lim.regen_within_s, digits=3)
+        r.measure("regen_torque", hit.value, "Nm", low=lim.regen_min_nm, digits=1)
+    finally:
+        ctx.command(brake_pedal=0.0, speed_simulation=0.0)
+
+
+@_check("brakes.regen_cut", "Regenerative torque cut on release and at standstill",
+        "ตัดแรงบิดคืนพลังงานเมื่อปล่อยเบรกและเมื่อรถหยุด",
+        needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
+        depends_on=("brakes.regen_request",))
+def check_regen_cut(ctx: Tester, r: Report) -> None:
+    """Regen must stop when the pedal is released and when the vehicle stops."""
+    lim = ctx.limits.brakes
+    limit, ceiling = lim.regen_cut_within_s, lim.regen_cut_max_nm
+    try:
+        if _start_regen(ctx) is None:
+            raise _Precondition("could not start regeneration to test the cut")
+        t = ctx.command(brake_pedal=0.0)
+        hit = ctx.wait_for("regen_torque", lambda v: v <= ceiling, limit, since=t)
+        r.measure("cut_after_release", None if hit is None else hit.t - t, "s", high=limit,
+                  digits=3,
+                  fail=f"regenerative torque still {_latest(ctx, 'regen_torque'):.1f} Nm "
+                       f"{limit:g} s after the brake pedal was released")
+        ctx.command(brake_pedal=lim.pedal_test_pct)
+        if ctx.wait_for("regen_torque", lambda v: v >= lim.regen_min_nm, lim.regen_within_s) is None:
+            r.note("regeneration did not restart for the standstill test")
+            return
+        t = ctx.command(speed_simulation=0.0)
+        hit = ctx.wait_for("regen_torque", lambda v: v <= ceiling, limit, since=t)
+        r.measure("cut_at_standstill", None if hit is None else hit.t - t, "s", high=limit,
+                  digits=3,
+                  fail=f"regenerative torque still {_latest(ctx, 'regen_torque'):.1f} Nm "
+                       f"{limit:g} s after the vehicle stopped")
+    finally:
+        ctx.command(brake_pedal=0.0, speed_simulation=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+_INITIAL_COMMANDS = {
+    "eol_session": True,
+    "key_switch": "off",
+    "drive_mode_request": "none",
+    "torque_command": 0.0,
+    "speed_simulation": 0.0,
+    "contactor_request": "none",
+    "alarm_test": "none",
+    "pump_mode": "auto",
+    "brake_pedal": 0.0,
+}
+_SAFE_COMMANDS = {**_INITIAL_COMMANDS, "eol_session": False}
+
+
+def run_eol(
+    kit: KitDefinition,
+    bus: can.BusABC,
+    sequences: Iterable[str] | None = None,
+    *,
+    time_scale: float = 1.0,
+    on_check: Callable[[CheckResult], Any] | None = None,
+    on_check_started: Callable[[CheckInfo], Any] | None = None,
+    should_abort: Callable[[], Any] | None = None,
+    trace_path: str | Path | None = None,
+    check_ids: Iterable[str] | None = None,
+) -> RunResult:
+    """Run the kit's EOL sequences on ``bus`` and return every result.
+
+    ``on_check(result)`` is called after each check (progress); ``should_abort()`` is polled
+    and a truthy return (a reason string, or True) stops the run as ABORTED. The raw CAN trace
+    (every frame seen and sent) is written as BLF to ``trace_path`` (default: a temporary
+    file) and returned with its SHA-256 in ``RunResult.trace``.
+    """
+    if time_scale <= 0:
+        raise ValueError("time_scale must be positive")
+    plan = plan_checks(kit, sequences, check_ids=check_ids)
+    recorder = TraceRecorder(trace_path)
+    tester = Tester(kit, bus=bus, time_scale=time_scale, recorder=recorder,
+                    should_abort=should_abort)
+    started = datetime.now(UTC)
+    results: list[CheckResult] = []
+    abort_reason = None
+    try:
+        tester.start_session(_INITIAL_COMMANDS)
+        startup = max(kit.run.startup_timeout_s / time_scale, MIN_SILENCE_REAL_S)
+        if tester._next(time.time() + startup) is None:
+            raise BusFailure(f"no CAN traffic within {startup:.1f} s of starting: vehicle off, "
+                             f"wrong bitrate or adapter unplugged")
+        _execute(tester, plan, results, on_check, on_check_started)
+    except (BusFailure, RunStopped) as exc:
+        abort_reason = str(exc)
+    finally:
+        if abort_reason is None or "adapter" not in abort_reason:
+            try:
+                tester.command(**{k: v for k, v in _SAFE_COMMANDS.items() if kit.has(k)
+                                  and (kit.binding(k).semantic.kind != "state"
+                                       or kit.binding(k).has_state(str(v)))})
+            except (BusFailure, can.CanError, Exception) as exc:  # noqa: BLE001
+                log.warning("could not return the vehicle to its safe state: %s", exc)
+        trace = recorder.close()
+    outcome = _run_outcome(results, abort_reason)
+    return RunResult(
+        kit_id=kit.kit_id,
+        sequences=sorted({c.sequence for c in plan}, key=SEQUENCES.index),
+        outcome=outcome,
+        checks=results,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        time_scale=time_scale,
+        abort_reason=abort_reason,
+        trace=trace,
+        eol_sha256=kit.eol_sha256,
+        dbc_sha256=kit.dbc_sha256,
+    )
+
+
+def _run_outcome(results: list[CheckResult], abort_reason: str | None) -> RunOutcome:
+    if abort_reason is not None:
+        return RunOutcome.ABORTED
+    outcomes = {c.outcome for c in results}
+    if Outcome.FAIL in outcomes:
+        return RunOutcome.FAIL
+    if Outcome.ERROR in outcomes:
+        return RunOutcome.ERROR
+    return RunOutcome.PASS
+
+
+def _notify(callback, payload) -> None:
+    if callback is None:
+        return
+    try:
+        callback(payload)
+    except Exception:  # a progress writer failing must not leave the car in test mode
+        log.exception("EOL progress callback failed")
+
+
+def _execute(tester: Tester, plan: list[CheckInfo], results: list[CheckResult],
+             on_check, on_check_started, offline: bool = False) -> None:
+    """Run the planned checks in order, appending results (raises BusFailure / RunStopped)."""
+    by_id: dict[str, CheckResult] = {}
+    for info in plan:
+        _notify(on_check_started, info)
+        started, real0, v0 = datetime.now(UTC), time.monotonic(), tester.now()
+        missing = [n for n in info.needs if not tester.kit.has(n)]
+        failed_deps = [d for d in info.depends_on if d in by_id and by_id[d].outcome is not Outcome.PASS]
+        report = Report()
+        outcome, message = None, ""
+        if offline and not info.passive:
+            outcome, message = Outcome.SKIPPED, "needs a live vehicle (the test sends stimuli)"
+        elif missing:
+            outcome = Outcome.SKIPPED
+            message = f"this kit does not map {', '.join(missing)} in its eol.toml"
+        elif failed_deps:
+            dep = by_id[failed_deps[0]]
+            outcome = Outcome.SKIPPED
+            verb = {Outcome.FAIL: "failed", Outcome.ERROR: "could not be performed",
+                    Outcome.SKIPPED: "was skipped"}[dep.outcome]
+            message = f"skipped because '{dep.title_en}' {verb}"
+        else:
+            if offline:
+                tester.rewind()
+            try:
+                info.func(tester, report)
+            except _Skip as exc:
+                outcome, message = Outcome.SKIPPED, str(exc)
+            except _Precondition as exc:
+                outcome, message = Outcome.ERROR, str(exc)
+            except (BusFailure, RunStopped) as exc:
+                result = _result(info, Outcome.ERROR, f"run aborted: {exc}", report, started,
+                                 real0, v0, tester)
+                results.append(result)
+                _notify(on_check, result)
+                raise
+            except Exception as exc:  # a bug must not hide the other results; log it in full
+                log.exception("EOL check %s crashed", info.check_id)
+                outcome, message = Outcome.ERROR, f"internal error in this check ({type(exc).__name__}: {exc})"
+        if outcome is None:
+            if report.failures:
+                outcome = Outcome.FAIL
+                shown = [f for f in report.failures if f]
+                message = "; ".join(shown[:3]) + (f" (and {len(shown) - 3} more)" if len(shown) > 3 else "")
+            else:
+                outcome = Outcome.PASS
+                passed = [f"{m.name.replace('_', ' ')} {m.value_text}" for m in report.measurements
+                          if m.value is not None][:3]
+                message = "; ".join(report.notes or passed) or "passed"
+        result = _result(info, outcome, message, report, started, real0, v0, tester)
+        by_id[info.check_id] = result
+        results.append(result)
+        _notify(on_check, result)
+
+
+def _result(info, outcome, message, report, started, real0, v0, tester) -> CheckResult:
+    return CheckResult(
+        check_id=info.check_id,
+        sequence=info.sequence,
+        title_en=info.title_en,
+        title_th=info.title_th,
+        outcome=outcome,
+        message=message,
+        measurements=report.measurements,
+        series=report.series,
+        started_at=started,
+        duration_s=time.monotonic() - real0,
+        vehicle_duration_s=max(0.0, tester.now() - v0),
+    )
+
+
+def evaluate_frames(
+    kit: KitDefinition,
+    frames: Sequence[can.Message],
+    *,
+    time_scale: float = 1.0,
+    on_check: Callable[[CheckResult], Any] | None = None,
+    source: str = "trace",
+) -> RunResult:
+    """Evaluate the passive checks on recorded frames (active checks are SKIPPED)."""
+    started = datetime.now(UTC)
+    tester = Tester(kit, frames=frames, time_scale=time_scale)
+    plan = plan_checks(kit)
+    results: list[CheckResult] = []
+    _execute(tester, plan, results, on_check, None, offline=True)
+    return RunResult(
+        kit_id=kit.kit_id,
+        sequences=list(SEQUENCES),
+        outcome=_run_outcome(results, None),
+        checks=results,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        time_scale=time_scale,
+        eol_sha256=kit.eol_sha256,
+        dbc_sha256=kit.dbc_sha256,
+        source=source,
+    )

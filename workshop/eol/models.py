@@ -1,0 +1,99 @@
+"""EOL runs queued from a job, executed by a bench agent, and their check results."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from workshop.accounts.models import User
+from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.extensions import db
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run is: waiting for a bench, on the bench, or finished with an outcome."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    ABORTED = "aborted"
+
+
+FINISHED = frozenset({RunStatus.PASS, RunStatus.FAIL, RunStatus.ERROR, RunStatus.ABORTED})
+
+
+class EolRun(db.Model):
+    """One end-of-line test run of a job's vehicle on a bench."""
+
+    __tablename__ = "eol_runs"
+
+    id: Mapped[intpk]
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    kit_id: Mapped[str] = mapped_column(sa.String(64))
+    bench: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sequences: Mapped[list] = mapped_column(sa.JSON)
+    # Faults the simulator injects (demo benches and training drills); empty on a real vehicle.
+    faults: Mapped[list] = mapped_column(sa.JSON, default=list)
+    simulated: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[RunStatus] = mapped_column(
+        sa.Enum(
+            RunStatus, values_callable=lambda e: [m.value for m in e], native_enum=False, length=16
+        ),
+        default=RunStatus.QUEUED,
+        index=True,
+    )
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[created_at]
+    agent: Mapped[str] = mapped_column(sa.String(128), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    abort_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    checks_planned: Mapped[int] = mapped_column(default=0)
+    time_scale: Mapped[float] = mapped_column(default=1.0)
+    trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    trace_frames: Mapped[int] = mapped_column(default=0)
+    eol_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    dbc_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    requested_by: Mapped[User] = relationship()
+    checks: Mapped[list["EolCheck"]] = relationship(
+        back_populates="run", order_by="EolCheck.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def finished(self) -> bool:
+        """True once the run has an outcome."""
+        return self.status in FINISHED
+
+
+class EolCheck(db.Model):
+    """The result of one check of a run, written as soon as the check finishes."""
+
+    __tablename__ = "eol_checks"
+    __table_args__ = (sa.UniqueConstraint("run_id", "check_id"),)
+
+    id: Mapped[intpk]
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("eol_runs.id"), index=True)
+    position: Mapped[int]
+    check_id: Mapped[str] = mapped_column(sa.String(64))
+    sequence: Mapped[str] = mapped_column(sa.String(16))
+    title_th: Mapped[str] = mapped_column(sa.String(200))
+    title_en: Mapped[str] = mapped_column(sa.String(200))
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    measurements: Mapped[list] = mapped_column(sa.JSON, default=list)
+    series: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    duration_s: Mapped[float] = mapped_column(default=0.0)
+    finished_at: Mapped[created_at]
+
+    run: Mapped[EolRun] = relationship(back_populates="checks")
+
+    def title(self, locale: str = "th") -> str:
+        """The check's title in Thai or English."""
+        return self.title_en if locale == "en" else self.title_th

@@ -1,0 +1,234 @@
+"""Domain rules of EOL runs: queueing from a job, claiming by a bench agent, recording results.
+
+The web app only queues and reads; a bench agent (``workshop bench``) owns the CAN adapter,
+claims a queued run and writes each check as it finishes. The caller commits.
+"""
+
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from workshop.accounts.models import User
+from workshop.accounts.services import holds_qualification
+from workshop.audit.services import record_event
+from workshop.columns import utcnow
+from workshop.eol.models import FINISHED, EolCheck, EolRun, RunStatus
+from workshop.extensions import db
+
+SEQUENCE_NAMES = ("ecu", "bms", "brakes")
+OPERATOR_QUALIFICATION = "eol_operator"
+# A running run whose agent has not written for this long is taken as dead.
+STALE_AFTER = timedelta(seconds=60)
+
+
+class EolRunError(ValueError):
+    """A request the EOL rules refuse; the message is shown to the operator."""
+
+
+def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=()) -> EolRun:
+    """Queue a run of ``sequences`` for ``job`` on ``bench`` (one of ``benches``)."""
+    from workshop.jobs.models import JobStatus
+
+    if bench not in benches:
+        raise EolRunError(_l("unknown test bench %(bench)s", bench=bench))
+    sequences = [s for s in SEQUENCE_NAMES if s in set(sequences)]
+    if not sequences:
+        raise EolRunError(_l("choose at least one sequence"))
+    if not job.kit_id:
+        raise EolRunError(_l("the job has no kit: its CAN database is unknown"))
+    if job.status != JobStatus.OPEN:
+        raise EolRunError(_l("this job is not open for work"))
+    if user.centre_id != job.centre_id:
+        raise EolRunError(_l("only staff of the job's centre can run its tests"))
+    if not holds_qualification(user, OPERATOR_QUALIFICATION):
+        raise EolRunError(_l("you need a valid EOL test operator qualification"))
+    busy = db.session.scalar(
+        sa.select(EolRun.id).where(
+            EolRun.job_id == job.id, EolRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING])
+        )
+    )
+    if busy:
+        raise EolRunError(_l("a test run of this job is already queued or running"))
+    config = benches[bench]
+    run = EolRun(
+        job_id=job.id,
+        centre_id=job.centre_id,
+        kit_id=job.kit_id,
+        bench=bench,
+        sequences=sequences,
+        faults=list(faults) if config.get("simulate") else [],
+        simulated=bool(config.get("simulate")),
+        requested_by=user,
+        requested_at=utcnow(),
+        time_scale=float(config.get("time_scale", 1.0)) if config.get("simulate") else 1.0,
+    )
+    db.session.add(run)
+    db.session.flush()
+    record_event(
+        "eol.queue", run, details={"job": job.reference, "bench": bench, "sequences": sequences}
+    )
+    return run
+
+
+def claim_next_run(agent: str, benches) -> EolRun | None:
+    """Atomically take the oldest queued run for one of ``benches``; None when there is none.
+
+    The conditional UPDATE is the lock: of several agents racing for the same run (several
+    processes, several hosts on PostgreSQL), exactly one sees its row updated.
+    """
+    while True:
+        candidate = db.session.scalar(
+            sa.select(EolRun.id)
+            .where(EolRun.status == RunStatus.QUEUED, EolRun.bench.in_(list(benches)))
+            .order_by(EolRun.requested_at, EolRun.id)
+            .limit(1)
+        )
+        if candidate is None:
+            db.session.rollback()
+            return None
+        now = utcnow()
+        claimed = db.session.execute(
+            sa.update(EolRun)
+            .where(EolRun.id == candidate, EolRun.status == RunStatus.QUEUED)
+            .values(status=RunStatus.RUNNING, agent=agent, claimed_at=now, heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if claimed == 1:
+            run = db.session.get(EolRun, candidate)
+            db.session.refresh(run)
+            return run
+
+
+def heartbeat(run: EolRun) -> bool:
+    """Mark the run alive; returns True when someone asked to cancel it."""
+    db.session.execute(
+        sa.update(EolRun)
+        .where(EolRun.id == run.id)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(db.session.scalar(sa.select(EolRun.cancel_requested).where(EolRun.id == run.id)))
+
+
+def record_check(run: EolRun, result, position: int) -> EolCheck:
+    """Store one finished check of a running run (called by the bench agent as it goes)."""
+    data = result.to_dict()
+    check = EolCheck(
+        run_id=run.id,
+        position=position,
+        check_id=data["check_id"],
+        sequence=data["sequence"],
+        title_th=data["title_th"][:200],
+        title_en=data["title_en"][:200],
+        outcome=data["outcome"],
+        message=data["message"],
+        measurements=data["measurements"],
+        series=data["series"],
+        duration_s=data["duration_s"],
+        finished_at=utcnow(),
+    )
+    db.session.add(check)
+    db.session.execute(
+        sa.update(EolRun)
+        .where(EolRun.id == run.id)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return check
+
+
+def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
+    """Close a run with its engine result and keep its trace under ``trace_folder``."""
+    run.status = RunStatus(result.outcome.value)
+    run.abort_reason = result.abort_reason or ""
+    run.finished_at = utcnow()
+    run.eol_sha256, run.dbc_sha256 = result.eol_sha256, result.dbc_sha256
+    if result.trace is not None:
+        run.trace_sha256 = result.trace.sha256
+        run.trace_frames = result.trace.frames
+        target = trace_path(trace_folder, result.trace.sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.move(str(result.trace.path), target)
+        elif Path(result.trace.path) != target and Path(result.trace.path).exists():
+            os.unlink(result.trace.path)
+    record_event(
+        "eol.finish",
+        run,
+        centre_id=run.centre_id,
+        details={
+            "outcome": run.status.value,
+            "abort_reason": run.abort_reason,
+            "trace_sha256": run.trace_sha256,
+        },
+    )
+    return run
+
+
+def abort_run(run: EolRun, reason: str) -> EolRun:
+    """End a run as aborted with ``reason``; the checks already written stay."""
+    if run.status in FINISHED:
+        return run
+    run.status = RunStatus.ABORTED
+    run.abort_reason = reason
+    run.finished_at = utcnow()
+    record_event("eol.abort", run, centre_id=run.centre_id, details={"reason": reason})
+    return run
+
+
+def request_cancel(run: EolRun, user: User) -> None:
+    """Ask the bench to stop a run; a queued run is cancelled at once."""
+    if run.status in FINISHED:
+        raise EolRunError(_l("this run has already finished"))
+    if run.status == RunStatus.QUEUED:
+        abort_run(run, f"cancelled by {user.full_name} before it started")
+    else:
+        run.cancel_requested = True
+        record_event("eol.cancel", run, centre_id=run.centre_id)
+
+
+def reap_stale_runs(now: datetime | None = None) -> list[EolRun]:
+    """Abort running runs whose bench agent stopped writing (it died or lost the database)."""
+    now = now or utcnow()
+    stale = list(
+        db.session.scalars(
+            sa.select(EolRun).where(
+                EolRun.status == RunStatus.RUNNING, EolRun.heartbeat_at < now - STALE_AFTER
+            )
+        )
+    )
+    for run in stale:
+        abort_run(
+            run, f"the bench agent {run.agent} stopped responding; results obtained so far are kept"
+        )
+    return stale
+
+
+def trace_path(folder: str | Path, sha256: str) -> Path:
+    """Where a run's BLF trace is kept: ``<folder>/traces/ab/abcd….blf``."""
+    return Path(folder) / "traces" / sha256[:2] / f"{sha256}.blf"
+
+
+def job_runs(job) -> list[EolRun]:
+    """Every run of a job, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(EolRun)
+            .where(EolRun.job_id == job.id)
+            .order_by(EolRun.requested_at.desc(), EolRun.id.desc())
+        )
+    )
+
+
+def latest_complete_run(job) -> EolRun | None:
+    """The newest finished run of a job that covered all three sequences (for certificates)."""
+    for run in job_runs(job):
+        if run.finished and set(run.sequences) == set(SEQUENCE_NAMES):
+            return run
+    return None

@@ -1,0 +1,882 @@
+"""Vehicle simulator: EV ECU, BMS (100 cells) and brake-pump nodes that speak a kit's DBC.
+
+It stands in for a converted car in demos, tests and training. It encodes and decodes frames
+only through the kit's bindings (the same data the engine uses, read the other way), so it
+speaks whatever DBC the kit has. Physics are simple but plausible: an RC precharge curve, a
+vacuum pump with hysteresis and a leaking booster, cells with a seeded spread.
+
+Time: everything inside is *vehicle* time. ``time_scale`` runs the vehicle faster than the wall
+clock (tests use 20-50); frames are stamped with the wall-clock instant their vehicle time maps
+to, so a busy CPU delays frames but never distorts the periods and latencies they show.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import can
+
+from workshop.eol.definitions import Binding, KitDefinition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An injectable fault and the one check that must catch it."""
+
+    name: str
+    check_id: str
+    title_en: str
+    title_th: str
+    description_en: str
+    description_th: str
+
+    @property
+    def sequence(self) -> str:
+        """The sequence ('ecu', 'bms', 'brakes') of the check that catches it."""
+        return self.check_id.split(".", 1)[0]
+
+
+_FAULT_LIST = [
+    Fault(
+        "lost_heartbeat",
+        "ecu.heartbeat",
+        "Lost ECU heartbeat",
+        "สัญญาณชีพ ECU หาย",
+        "The EV ECU stops sending its heartbeat frame.",
+        "EV ECU หยุดส่งเฟรมสัญญาณชีพ (heartbeat)",
+    ),
+    Fault(
+        "alive_counter_gap",
+        "ecu.alive_counter",
+        "Alive counter skips",
+        "ตัวนับ alive กระโดด",
+        "The ECU's alive counter skips a value every fifth frame.",
+        "ตัวนับ alive ของ ECU ข้ามค่าทุก ๆ เฟรมที่ห้า",
+    ),
+    Fault(
+        "hvil_open",
+        "ecu.hvil",
+        "HVIL open",
+        "วงจร HVIL เปิด",
+        "A high-voltage connector is not seated: the interlock loop is open.",
+        "ขั้วต่อไฟฟ้าแรงสูงเสียบไม่สุด วงจรอินเตอร์ล็อก (HVIL) เปิด",
+    ),
+    Fault(
+        "active_fault_code",
+        "ecu.no_faults",
+        "Active fault code",
+        "มีรหัสข้อผิดพลาดค้าง",
+        "The ECU holds an active DTC (P0C73, motor coolant pump).",
+        "ECU มีรหัสข้อผิดพลาด (DTC) ค้างอยู่ (P0C73 ปั๊มน้ำหล่อเย็นมอเตอร์)",
+    ),
+    Fault(
+        "ignored_drive_mode",
+        "ecu.drive_modes",
+        "Drive-mode request ignored",
+        "ไม่ตอบสนองการเปลี่ยนโหมดขับขี่",
+        "The ECU ignores requests for City mode.",
+        "ECU ไม่ตอบสนองคำขอเปลี่ยนเป็นโหมด City",
+    ),
+    Fault(
+        "inverter_no_response",
+        "ecu.torque_response",
+        "Inverter does not respond",
+        "อินเวอร์เตอร์ไม่ตอบสนอง",
+        "The inverter ignores torque requests and reports 0 Nm.",
+        "อินเวอร์เตอร์ไม่ตอบสนองคำสั่งแรงบิด รายงาน 0 Nm",
+    ),
+    Fault(
+        "cell_overvoltage",
+        "bms.cell_voltage",
+        "Cell over-voltage",
+        "แรงดันเซลล์สูงเกิน",
+        "Cell 37 sits at 3.72 V.",
+        "เซลล์ที่ 37 มีแรงดัน 3.72 V",
+    ),
+    Fault(
+        "cell_undervoltage",
+        "bms.cell_voltage",
+        "Cell under-voltage",
+        "แรงดันเซลล์ต่ำเกิน",
+        "Cell 63 sits at 2.41 V.",
+        "เซลล์ที่ 63 มีแรงดัน 2.41 V",
+    ),
+    Fault(
+        "cell_imbalance",
+        "bms.cell_spread",
+        "Cells out of balance",
+        "เซลล์ไม่สมดุล",
+        "Cell 12 is 80 mV above the others (still inside the cell window).",
+        "เซลล์ที่ 12 สูงกว่าเซลล์อื่น 80 mV (ยังอยู่ในช่วงแรงดันเซลล์)",
+    ),
+    Fault(
+        "over_temperature",
+        "bms.temperatures",
+        "Over-temperature",
+        "อุณหภูมิสูงเกิน",
+        "Temperature sensor 7 reads 58 °C.",
+        "เซ็นเซอร์อุณหภูมิที่ 7 อ่านได้ 58 °C",
+    ),
+    Fault(
+        "soc_implausible",
+        "bms.soc",
+        "Implausible SOC",
+        "ค่า SOC ไม่สมเหตุสมผล",
+        "The BMS reports 5 % SOC while the cells rest at about 60 %.",
+        "BMS รายงาน SOC 5 % ขณะที่แรงดันเซลล์บ่งชี้ประมาณ 60 %",
+    ),
+    Fault(
+        "isolation_fault",
+        "bms.isolation",
+        "Isolation fault",
+        "ฉนวนไฟฟ้ารั่ว",
+        "HV isolation has dropped to 20 kΩ.",
+        "ความต้านทานฉนวนไฟฟ้าแรงสูงลดลงเหลือ 20 kΩ",
+    ),
+    Fault(
+        "no_balancing_status",
+        "bms.balancing",
+        "No balancing status",
+        "ไม่รายงานสถานะการบาลานซ์",
+        "The BMS never sends its balancing status.",
+        "BMS ไม่ส่งสถานะการบาลานซ์เซลล์",
+    ),
+    Fault(
+        "charge_limit_out_of_range",
+        "bms.charge_current_limit",
+        "Charge limit out of range",
+        "ขีดจำกัดกระแสชาร์จเกินช่วง",
+        "The BMS allows 40 A, more than the on-board charger's 13.5 A.",
+        "BMS อนุญาตกระแสชาร์จ 40 A เกินกว่าเครื่องชาร์จ 13.5 A",
+    ),
+    Fault(
+        "stuck_contactor",
+        "bms.contactors_open",
+        "Welded main contactor",
+        "คอนแทคเตอร์หลักติดค้าง",
+        "The main contactor is welded closed and does not open.",
+        "คอนแทคเตอร์หลักเชื่อมติด ไม่เปิดเมื่อสั่ง",
+    ),
+    Fault(
+        "precharge_failure",
+        "bms.precharge",
+        "Precharge failure",
+        "พรีชาร์จล้มเหลว",
+        "The precharge resistor is open: the DC link never charges.",
+        "ตัวต้านทานพรีชาร์จขาด แรงดัน DC link ไม่ขึ้น",
+    ),
+    Fault(
+        "premature_contactor_close",
+        "bms.precharge",
+        "Contactor closes too early",
+        "คอนแทคเตอร์ต่อเร็วเกินไป",
+        "The BMS closes the main contactor at half the pack voltage, with current flowing.",
+        "BMS ต่อคอนแทคเตอร์หลักที่แรงดันครึ่งหนึ่งของแพ็ก ขณะที่ยังมีกระแสไหล",
+    ),
+    Fault(
+        "silent_bms_alarm",
+        "bms.alarm_reporting",
+        "Silent BMS alarm",
+        "BMS ไม่แจ้งเตือน",
+        "The BMS never raises its CAN alarms.",
+        "BMS ไม่ส่งสัญญาณเตือนทาง CAN",
+    ),
+    Fault(
+        "dead_pump",
+        "brakes.vacuum_build",
+        "Dead vacuum pump",
+        "ปั๊มสุญญากาศไม่ทำงาน",
+        "The electric vacuum pump does not run.",
+        "ปั๊มสุญญากาศไฟฟ้าไม่ทำงาน",
+    ),
+    Fault(
+        "vacuum_leak",
+        "brakes.vacuum_hold",
+        "Vacuum leak",
+        "สุญญากาศรั่ว",
+        "The booster or its hose leaks 0.8 kPa/s.",
+        "หม้อลมเบรกหรือท่อรั่ว 0.8 kPa/s",
+    ),
+    Fault(
+        "pump_threshold_low",
+        "brakes.vacuum_recovery",
+        "Pump switch-on threshold too low",
+        "ตั้งค่าจุดเริ่มปั๊มต่ำเกินไป",
+        "The pump controller only restarts below 35 kPa, so vacuum does not recover after a "
+        "pedal press.",
+        "ตัวควบคุมปั๊มเริ่มทำงานเมื่อต่ำกว่า 35 kPa เท่านั้น สุญญากาศจึงไม่ฟื้นหลังเหยียบเบรก",
+    ),
+    Fault(
+        "brake_switch_stuck",
+        "brakes.brake_switch",
+        "Brake switch stuck",
+        "สวิตช์เบรกค้าง",
+        "The brake switch stays released whatever the pedal does.",
+        "สวิตช์เบรกค้างที่ตำแหน่งปล่อย ไม่ว่าจะเหยียบเบรกหรือไม่",
+    ),
+    Fault(
+        "regen_disabled",
+        "brakes.regen_request",
+        "No regenerative braking",
+        "ไม่มีการเบรกแบบคืนพลังงาน",
+        "The ECU never requests regenerative torque.",
+        "ECU ไม่สั่งแรงบิดเบรกคืนพลังงาน",
+    ),
+    Fault(
+        "regen_not_cut",
+        "brakes.regen_cut",
+        "Regeneration not cut",
+        "ไม่ตัดการคืนพลังงาน",
+        "The ECU keeps requesting regenerative torque after the pedal is released.",
+        "ECU ยังสั่งแรงบิดคืนพลังงานต่อหลังปล่อยแป้นเบรก",
+    ),
+]
+
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+
+# Physics constants (vehicle units). Chosen so a healthy car passes the default limits with
+# margin and each fault crosses exactly one limit.
+CELL_NOMINAL_V = 3.300
+CELL_SPREAD_V = 0.020  # seeded spread is clipped to +-20 mV, so the healthy spread stays < 50 mV
+TEMP_NOMINAL_C = 30.0
+PRECHARGE_R_OHM = 100.0
+PRECHARGE_RC_S = 0.6
+PRECHARGE_CLOSE_FRACTION = 0.95
+PRECHARGE_TIMEOUT_S = 6.0
+IDLE_LOAD_A = 0.4
+SOC_PCT = 62.0
+ISOLATION_OHM = 2_500_000.0
+CHARGE_LIMIT_A = 12.0
+ALARM_DEBOUNCE_S = 0.2
+BMS_ALARM_LIMITS = {"cell_ov": 3.65, "cell_uv": 2.50, "over_temp": 55.0, "over_current": 200.0}
+VACUUM_MAX_KPA = 85.0
+PUMP_TAU_S = 5.0
+PUMP_ON_KPA = 60.0
+PUMP_OFF_KPA = 75.0
+LEAK_KPA_S = 0.02
+PEDAL_CONSUMPTION = 0.45  # fraction of vacuum a full stroke lets in
+BRAKE_SWITCH_PCT = 5.0
+REGEN_NM = 30.0
+REGEN_MIN_SPEED_KPH = 5.0
+INVERTER_TAU_S = 0.06
+STEP_S = 0.02  # integration step; the fastest dynamics (inverter, debounce) are >= 15 ms
+
+
+class _Vehicle:
+    """The physical state of the simulated car; advanced in vehicle seconds."""
+
+    def __init__(self, cells: int, sensors: int, faults: set[str], seed: int):
+        rng = random.Random(seed)
+        self.t = 0.0
+        # tester inputs (semantic values)
+        self.cmd: dict[str, Any] = {
+            "eol_session": False,
+            "key_switch": "off",
+            "drive_mode_request": "none",
+            "torque_command": 0.0,
+            "speed_simulation": 0.0,
+            "contactor_request": "none",
+            "alarm_test": "none",
+            "alarm_test_cell": 1,
+            "pump_mode": "auto",
+            "brake_pedal": 0.0,
+        }
+        # ECU
+        self.vehicle_state = "off"
+        self.drive_mode = "commute"
+        self.mode_request_at: float | None = None
+        self.alive = 0
+        self.torque_request = 0.0
+        self.torque_feedback = 0.0
+        self.regen = 0.0
+        # BMS
+        offsets = [
+            max(-CELL_SPREAD_V, min(CELL_SPREAD_V, rng.gauss(0, 0.006))) for _ in range(cells)
+        ]
+        self.base_cells = [round(CELL_NOMINAL_V + o, 4) for o in offsets]
+        self.base_temps = [
+            round(TEMP_NOMINAL_C + rng.uniform(-1.5, 1.5), 1) for _ in range(sensors)
+        ]
+        self.cells: list[float] = []
+        self.temps: list[float] = []
+        self.faults: set[str] = set()
+        self.set_faults(faults)
+        self.main_closed = "stuck_contactor" in faults
+        self.precharge = "idle"
+        self.precharge_started = 0.0
+        self.link_v = self.pack_ocv if self.main_closed else 0.0
+        self.current = 0.0
+        self.alarm_since: dict[str, float | None] = dict.fromkeys(BMS_ALARM_LIMITS)
+        self.alarms: dict[str, bool] = dict.fromkeys(BMS_ALARM_LIMITS, False)
+        # brakes
+        self.vacuum = 0.0
+        self.pump_on = False
+        self.pedal = 0.0
+        self.pedal_changed = 0.0
+        self.brake_switch = False
+
+    def set_faults(self, faults: set[str]) -> None:
+        """Apply the injected faults; measurement faults change the cells and sensors."""
+        if faults == self.faults and self.cells:
+            return
+        self.faults = set(faults)
+        cells, temps = list(self.base_cells), list(self.base_temps)
+        if "cell_overvoltage" in faults and len(cells) >= 37:
+            cells[36] = 3.72
+        if "cell_undervoltage" in faults and len(cells) >= 63:
+            cells[62] = 2.41
+        if "cell_imbalance" in faults and len(cells) >= 12:
+            cells[11] = round(max(self.base_cells) + 0.080, 4)
+        if "over_temperature" in faults and len(temps) >= 7:
+            temps[6] = 58.0
+        self.cells, self.temps = cells, temps
+        self._max_cell, self._min_cell = max(cells, default=0.0), min(cells, default=0.0)
+        self._max_temp = max(temps, default=0.0)
+        self._pack_ocv = sum(cells)
+
+    @property
+    def pack_ocv(self) -> float:
+        return self._pack_ocv
+
+    @property
+    def pack_voltage(self) -> float:
+        return self.pack_ocv - 0.05 * self.current
+
+    # -- inputs -----------------------------------------------------------------------------
+    def command(self, name: str, value: Any) -> None:
+        """Apply one tester command at the current vehicle time."""
+        if name == "brake_pedal":
+            value = max(0.0, min(100.0, float(value)))
+            if value > self.pedal:
+                # Each extra bit of stroke lets atmosphere into the booster.
+                self.vacuum -= self.vacuum * PEDAL_CONSUMPTION * (value - self.pedal) / 100.0
+            if value != self.pedal:
+                self.pedal_changed = self.t
+            self.pedal = value
+        if name == "drive_mode_request" and value != self.cmd.get(name):
+            self.mode_request_at = self.t
+        self.cmd[name] = value
+
+    # -- physics ----------------------------------------------------------------------------
+    def advance(self, to_t: float) -> None:
+        """Integrate all nodes up to vehicle time ``to_t``."""
+        while self.t < to_t - 1e-9:
+            dt = min(STEP_S, to_t - self.t)
+            self.t += dt
+            self._step(dt)
+
+    def _step(self, dt: float) -> None:
+        faults, cmd = self.faults, self.cmd
+        key_on = cmd["key_switch"] == "on"
+        hvil_ok = "hvil_open" not in faults
+        speed = float(cmd["speed_simulation"])
+
+        # BMS contactors: the tester's override wins over the ECU's request.
+        override = cmd["contactor_request"]
+        want_closed = override == "close" or (override in ("none", None) and key_on and hvil_ok)
+        welded = "stuck_contactor" in faults
+        pack = self.pack_ocv
+        if welded:
+            self.main_closed = True
+            self.link_v = pack
+        if want_closed and not self.main_closed:
+            if self.precharge not in ("active", "failed"):
+                self.precharge, self.precharge_started = "active", self.t
+            if self.precharge == "active":
+                if "precharge_failure" not in faults:
+                    self.link_v += (pack - self.link_v) * (1 - math.exp(-dt / PRECHARGE_RC_S))
+                fraction = (
+                    0.5 if "premature_contactor_close" in faults else PRECHARGE_CLOSE_FRACTION
+                )
+                if self.link_v >= fraction * pack:
+                    self.main_closed, self.precharge = True, "done"
+                elif self.t - self.precharge_started > PRECHARGE_TIMEOUT_S:
+                    self.precharge = "failed"
+        elif not want_closed:
+            if not welded:
+                self.main_closed = False
+                self.link_v *= math.exp(-dt / 2.0)  # bleed resistor
+            self.precharge = "idle"
+        if self.main_closed and not welded:
+            self.link_v = pack
+        if self.precharge == "active" and not self.main_closed:
+            self.current = (pack - self.link_v) / PRECHARGE_R_OHM
+        elif self.main_closed:
+            self.current = IDLE_LOAD_A
+        else:
+            self.current = 0.0
+
+        # ECU state machine
+        if not key_on:
+            self.vehicle_state = "off"
+        elif not hvil_ok:
+            self.vehicle_state = "standby"
+        elif self.main_closed and self.precharge != "failed":
+            self.vehicle_state = "ready"
+        elif self.precharge == "failed":
+            self.vehicle_state = "fault"
+        else:
+            self.vehicle_state = "precharge"
+        request = cmd["drive_mode_request"]
+        if (
+            request in ("commute", "power", "city")
+            and request != self.drive_mode
+            and self.mode_request_at is not None
+            and self.t - self.mode_request_at >= 0.05
+            and not (request == "city" and "ignored_drive_mode" in faults)
+        ):
+            self.drive_mode = request
+        ready = self.vehicle_state == "ready"
+        self.torque_request = float(cmd["torque_command"]) if ready else 0.0
+        target = 0.0 if "inverter_no_response" in faults else self.torque_request
+        self.torque_feedback += (target - self.torque_feedback) * (
+            1 - math.exp(-dt / INVERTER_TAU_S)
+        )
+
+        # Brakes: the switch follows the pedal after a short debounce.
+        if self.t - self.pedal_changed >= 0.015:
+            self.brake_switch = self.pedal > BRAKE_SWITCH_PCT and "brake_switch_stuck" not in faults
+        moving = speed > REGEN_MIN_SPEED_KPH
+        if "regen_disabled" in faults or not ready or not moving:
+            self.regen = 0.0
+        elif self.brake_switch:
+            self.regen = REGEN_NM
+        elif "regen_not_cut" not in faults:
+            self.regen = 0.0
+
+        # Vacuum pump with hysteresis; the tester may inhibit it.
+        on_below = 35.0 if "pump_threshold_low" in faults else PUMP_ON_KPA
+        if cmd["pump_mode"] == "off" or "dead_pump" in faults:
+            self.pump_on = False
+        elif self.vacuum < on_below:
+            self.pump_on = True
+        elif self.vacuum >= PUMP_OFF_KPA:
+            self.pump_on = False
+        if self.pump_on:
+            self.vacuum += (VACUUM_MAX_KPA - self.vacuum) * (1 - math.exp(-dt / PUMP_TAU_S))
+        leak = 0.8 if "vacuum_leak" in faults else LEAK_KPA_S
+        self.vacuum = max(0.0, self.vacuum - leak * dt * min(1.0, self.vacuum / 40.0))
+
+        # BMS alarms: a genuine condition or the tester's self-test, debounced.
+        test = cmd["alarm_test"]
+        conditions = {
+            "cell_ov": self._max_cell > BMS_ALARM_LIMITS["cell_ov"] or test == "cell_overvoltage",
+            "cell_uv": self._min_cell < BMS_ALARM_LIMITS["cell_uv"] or test == "cell_undervoltage",
+            "over_temp": self._max_temp > BMS_ALARM_LIMITS["over_temp"]
+            or test == "over_temperature",
+            "over_current": abs(self.current) > BMS_ALARM_LIMITS["over_current"]
+            or test == "over_current",
+        }
+        for name, active in conditions.items():
+            if active:
+                since = self.alarm_since[name]
+                if since is None:
+                    self.alarm_since[name] = self.t
+                elif self.t - since >= ALARM_DEBOUNCE_S:
+                    self.alarms[name] = "silent_bms_alarm" not in faults
+            else:
+                self.alarm_since[name] = None
+                self.alarms[name] = False
+
+    # -- outputs ----------------------------------------------------------------------------
+    def semantic_value(self, key: str, index: int | None) -> Any:
+        """The value of a vehicle-side semantic name right now (engine units / state names)."""
+        f = self.faults
+        match key:
+            case "alive_counter":
+                return self.alive
+            case "vehicle_state":
+                return self.vehicle_state
+            case "drive_mode":
+                return self.drive_mode
+            case "hvil":
+                return "open" if "hvil_open" in f else "closed"
+            case "fault_count":
+                return 1 if "active_fault_code" in f else 0
+            case "fault_code":
+                return 0x0C73 if "active_fault_code" in f else 0
+            case "vehicle_speed":
+                return float(self.cmd["speed_simulation"])
+            case "torque_request":
+                return self.torque_request
+            case "torque_feedback":
+                return self.torque_feedback
+            case "regen_torque":
+                return self.regen
+            case "pack_voltage":
+                return self.pack_voltage
+            case "pack_current":
+                return self.current
+            case "soc":
+                return 5.0 if "soc_implausible" in f else SOC_PCT
+            case "cell_voltage":
+                return self.cells[index - 1]
+            case "cell_temperature":
+                return self.temps[index - 1]
+            case "isolation_resistance":
+                return 20_000.0 if "isolation_fault" in f else ISOLATION_OHM
+            case "dc_link_voltage":
+                return self.link_v
+            case "contactor_state":
+                return "closed" if self.main_closed else "open"
+            case "precharge_state":
+                return self.precharge
+            case "balancing_active":
+                return False
+            case "balancing_cells":
+                return 0
+            case "charge_current_limit":
+                return 40.0 if "charge_limit_out_of_range" in f else CHARGE_LIMIT_A
+            case "alarm_cell_overvoltage":
+                return self.alarms["cell_ov"]
+            case "alarm_cell_undervoltage":
+                return self.alarms["cell_uv"]
+            case "alarm_over_temperature":
+                return self.alarms["over_temp"]
+            case "alarm_over_current":
+                return self.alarms["over_current"]
+            case "brake_vacuum":
+                return self.vacuum
+            case "pump_running":
+                return self.pump_on
+            case "brake_switch":
+                return self.brake_switch
+        return None
+
+
+@dataclass
+class _Plan:
+    """How to build one periodic message: its pages and, per signal, the bindings that feed it."""
+
+    message: Any
+    period: float
+    pages: list[int | None]
+    mux_signal: str | None
+    feeds: dict[str, list[Binding]]
+    suppressed_by: set[str]
+    counter: Binding | None
+    page_signals: list[tuple[int | None, list[Any]]] = field(default_factory=list)
+    payloads: dict[int | None, tuple[tuple, bytes]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for page in self.pages:
+            signals = [
+                s for s in self.message.signals
+                if self.mux_signal is None or s.name == self.mux_signal
+                or s.multiplexer_ids is None or page in s.multiplexer_ids
+            ]
+            self.page_signals.append((page, signals))
+
+
+class VehicleSimulator:
+    """Runs the simulated vehicle on a CAN bus in a background thread.
+
+    ``VehicleSimulator(kit, channel="bench1", faults=["vacuum_leak"], time_scale=20)`` opens a
+    python-can ``virtual`` bus on that channel; pass ``bus=`` to use an open bus instead (the
+    simulator then does not close it), or ``interface=`` for another python-can interface.
+    """
+
+    def __init__(
+        self,
+        kit: KitDefinition,
+        bus: can.BusABC | None = None,
+        *,
+        channel: str | None = None,
+        interface: str = "virtual",
+        faults: list[str] | tuple[str, ...] = (),
+        time_scale: float = 1.0,
+        seed: int = 1,
+        bus_kwargs: dict | None = None,
+    ):
+        if bus is None and channel is None:
+            raise ValueError("give the simulator a bus or a channel")
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        unknown = [f for f in faults if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        self.kit = kit
+        self.time_scale = float(time_scale)
+        self.seed = seed
+        self._bus = bus
+        self._owns_bus = bus is None
+        self._channel = channel
+        self._interface = interface
+        self._bus_kwargs = dict(bus_kwargs or {})
+        self._faults: set[str] = set(faults)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self.error: BaseException | None = None
+        self.frames_sent = 0
+        cells = len(kit.indexed("cell_voltage")) if kit.has("cell_voltage") else 100
+        sensors = len(kit.indexed("cell_temperature")) if kit.has("cell_temperature") else 20
+        self._vehicle = _Vehicle(cells, sensors, set(self._faults), seed)
+        self._plans = self._build_plans()
+        self._rx = self._build_rx()
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def faults(self) -> frozenset[str]:
+        """The faults currently injected."""
+        with self._lock:
+            return frozenset(self._faults)
+
+    def inject(self, name: str) -> None:
+        """Inject a fault while running (e.g. a trainer's drill)."""
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults.add(name)
+
+    def clear(self, name: str) -> None:
+        """Remove an injected fault while running."""
+        with self._lock:
+            self._faults.discard(name)
+
+    @property
+    def running(self) -> bool:
+        """Whether the simulator thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def vehicle_time(self) -> float:
+        """Seconds of vehicle time since start."""
+        return (time.time() - self._t0) * self.time_scale if self._t0 else 0.0
+
+    def start(self) -> VehicleSimulator:
+        """Open the bus (if needed) and start sending; returns self."""
+        if self.running:
+            return self
+        if self._bus is None:
+            kwargs = dict(self._bus_kwargs)
+            if self._interface == "virtual":
+                # Keep our timestamps: they carry the exact vehicle-time instant of each frame.
+                kwargs.setdefault("preserve_timestamps", True)
+                kwargs.setdefault("receive_own_messages", False)
+            self._bus = can.Bus(interface=self._interface, channel=self._channel, **kwargs)
+        self._stop.clear()
+        self._t0 = time.time()
+        self._thread = threading.Thread(target=self._run, name="eol-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sending and close the bus the simulator opened."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._owns_bus and self._bus is not None:
+            self._bus.shutdown()
+            self._bus = None
+
+    def __enter__(self) -> VehicleSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _build_plans(self) -> list[_Plan]:
+        feeds_by_message: dict[str, dict[str, list[Binding]]] = {}
+        for binding in self.kit.all_bindings():
+            if binding.semantic.sender != "vehicle" or binding.signal is None:
+                continue
+            per_message = feeds_by_message.setdefault(binding.message.name, {})
+            per_message.setdefault(binding.signal.name, []).append(binding)
+        suppress = {
+            "ecu_heartbeat": "lost_heartbeat",
+            "balancing_active": "no_balancing_status",
+        }
+        plans = []
+        for message in self.kit.database.messages:
+            if self.kit.is_tester_message(message):
+                continue
+            period = (message.cycle_time or 100) / 1000.0
+            mux_signal, pages = None, [None]
+            if message.is_multiplexed():
+                tree = message.signal_tree
+                for node in tree:
+                    if isinstance(node, dict):
+                        mux_signal = next(iter(node))
+                        pages = sorted(node[mux_signal])
+                        break
+            suppressed = set()
+            for binding in self.kit.all_bindings():
+                if binding.message is message and binding.semantic.name in suppress:
+                    suppressed.add(suppress[binding.semantic.name])
+            feeds = feeds_by_message.get(message.name, {})
+            counter = next(
+                (b for bs in feeds.values() for b in bs if b.semantic.name == "alive_counter"), None
+            )
+            plans.append(_Plan(message, period, pages, mux_signal, feeds, suppressed, counter))
+        return plans
+
+    def _build_rx(self) -> dict[tuple[int, bool], tuple[Any, list[Binding]]]:
+        rx: dict[tuple[int, bool], tuple[Any, list[Binding]]] = {}
+        for binding in self.kit.all_bindings():
+            if binding.semantic.sender != "tester":
+                continue
+            key = (binding.message.frame_id, binding.message.is_extended_frame)
+            rx.setdefault(key, (binding.message, []))[1].append(binding)
+        return rx
+
+    # -- thread -----------------------------------------------------------------------------
+    def _vnow(self) -> float:
+        return (time.time() - self._t0) * self.time_scale
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # keep the reason for whoever joins us; a bench must see it
+            self.error = exc
+            log.exception("vehicle simulator stopped")
+
+    def _loop(self) -> None:
+        bus = self._bus
+        heap = [(i * 0.0007, i, plan) for i, plan in enumerate(self._plans)]
+        heapq.heapify(heap)
+        pending: list[tuple[float, int, can.Message]] = []
+        received = 0
+        vehicle = self._vehicle
+        while not self._stop.is_set():
+            # A discrete-event loop in vehicle time: tester commands (at their timestamps) and
+            # frame emissions are handled strictly in time order, up to a cutoff read *before*
+            # the queue is drained. So physics never runs ahead of the frames already sent, a
+            # frame always shows the state at its own timestamp, and a frame stamped after a
+            # tester command (stamped once queued) always reflects it, however late we run.
+            cutoff = self._vnow()
+            while (msg := bus.recv(timeout=0)) is not None:
+                received += 1
+                heapq.heappush(pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg))
+            while True:
+                next_cmd = pending[0][0] if pending else math.inf
+                next_emit = heap[0][0]
+                if next_cmd <= next_emit and next_cmd <= cutoff:
+                    _, _, msg = heapq.heappop(pending)
+                    self._handle(msg)
+                elif next_emit <= cutoff:
+                    due, order, plan = heapq.heappop(heap)
+                    vehicle.advance(due)
+                    self._emit(plan, due)
+                    heapq.heappush(heap, (due + plan.period, order, plan))
+                else:
+                    break
+            upcoming = min(heap[0][0], pending[0][0] if pending else math.inf)
+            wait = (upcoming - self._vnow()) / self.time_scale
+            msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
+            if msg is not None:
+                received += 1
+                heapq.heappush(pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg))
+
+    def _handle(self, msg: can.Message) -> None:
+        if msg.is_error_frame or msg.is_remote_frame:
+            return
+        entry = self._rx.get((msg.arbitration_id, msg.is_extended_id))
+        if entry is None:
+            return
+        message, bindings = entry
+        try:
+            decoded = message.decode(msg.data, decode_choices=False)
+        except Exception:  # a malformed tester frame is ignored, as a real ECU would
+            return
+        vehicle = self._vehicle
+        # A command stamped before frames already sent takes effect now: time cannot rewind.
+        vehicle.advance(max(vehicle.t, (msg.timestamp - self._t0) * self.time_scale))
+        with self._lock:
+            vehicle.set_faults(self._faults)
+        for binding in bindings:
+            if binding.signal.name not in decoded:
+                continue
+            value = binding.to_engine(decoded[binding.signal.name])
+            if binding.semantic.kind == "state":
+                value = next((n for n, raws in binding.states.items() if value in raws), None)
+                if value is None:
+                    continue
+            vehicle.command(binding.semantic.name, value)
+
+    def _emit(self, plan: _Plan, due: float) -> None:
+        vehicle = self._vehicle
+        with self._lock:
+            vehicle.set_faults(self._faults)
+        faults = vehicle.faults
+        if plan.suppressed_by & faults:
+            return
+        message = plan.message
+        if plan.counter is not None:
+            step = 2 if ("alive_counter_gap" in faults and vehicle.alive % 5 == 4) else 1
+            vehicle.alive = (vehicle.alive + step) % plan.counter.modulo
+        stamp = self._t0 + due / self.time_scale
+        for page, signals in plan.page_signals:
+            values = tuple(
+                page if signal.name == plan.mux_signal
+                else self._signal_value(signal, plan.feeds.get(signal.name))
+                for signal in signals
+            )
+            cached = plan.payloads.get(page)
+            if cached is not None and cached[0] == values:
+                payload = cached[1]  # most frames repeat: skip the encoder
+            else:
+                data = {signal.name: value for signal, value in zip(signals, values, strict=True)}
+                payload = message.encode(data, scaling=True, strict=False)
+                plan.payloads[page] = (values, payload)
+            frame = can.Message(
+                arbitration_id=message.frame_id,
+                is_extended_id=message.is_extended_frame,
+                data=payload,
+                timestamp=stamp,
+            )
+            self._bus.send(frame)
+            self.frames_sent += 1
+
+    def _signal_value(self, signal, bindings: list[Binding] | None) -> float | int:
+        if not bindings:
+            value = signal.initial if signal.initial is not None else 0
+            return _clamp(signal, value)
+        vehicle = self._vehicle
+        kind = bindings[0].semantic.kind
+        if kind == "flag" and any(b.bit is not None for b in bindings):
+            word = 0
+            for b in bindings:
+                if vehicle.semantic_value(b.semantic.name, b.index):
+                    word |= int(b.to_dbc(True))
+            return word
+        if kind == "state":
+            # Several names may share one signal (a BMS relay state that is both "contactor" and
+            # "precharge"): pick a raw value that means every wanted state at once.
+            candidates: list[int] | None = None
+            first: int | None = None
+            for b in bindings:
+                wanted = vehicle.semantic_value(b.semantic.name, b.index)
+                raws = list(b.states.get(wanted, ())) if wanted is not None else []
+                if not raws:
+                    continue
+                first = raws[0] if first is None else first
+                candidates = raws if candidates is None else [r for r in candidates if r in raws]
+            if candidates:
+                return candidates[0]
+            return first if first is not None else _clamp(signal, 0)
+        b = bindings[0]
+        value = vehicle.semantic_value(b.semantic.name, b.index)
+        if value is None:
+            return _clamp(signal, 0)
+        return _clamp(signal, b.to_dbc(value))
+
+
+def _clamp(signal, value: float) -> float | int:
+    if signal.minimum is not None and value < signal.minimum:
+        value = signal.minimum
+    if signal.maximum is not None and value > signal.maximum:
+        value = signal.maximum
+    return value

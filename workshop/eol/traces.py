@@ -1,0 +1,226 @@
+"""CAN traces: record a run to BLF with its SHA-256, load uploaded traces, evaluate them offline.
+
+Recording uses python-can's ``BLFWriter`` (Vector's binary log format, readable by CANalyzer,
+python-can and asammdf). Uploaded traces may be BLF, ASC, candump ``.log`` or PEAK ``.trc``;
+anything else, or a file that is empty, truncated or corrupt, raises :class:`TraceError` with a
+sentence a technician can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import can
+from can.io.blf import FILE_HEADER_STRUCT, BLFParseError
+
+if TYPE_CHECKING:
+    from workshop.eol.definitions import KitDefinition
+    from workshop.eol.engine import RunResult
+
+FORMATS = {
+    ".blf": ("blf", "Vector BLF"),
+    ".asc": ("asc", "Vector ASC"),
+    ".log": ("log", "candump log"),
+    ".trc": ("trc", "PEAK TRC"),
+}
+_ALIASES = {"blf": ".blf", "asc": ".asc", "log": ".log", "candump": ".log", "trc": ".trc"}
+MAX_FRAMES = 5_000_000
+
+
+class TraceError(Exception):
+    """An uploaded or recorded trace cannot be used; the message says why."""
+
+
+@dataclass
+class TraceInfo:
+    """A trace file kept as evidence."""
+
+    path: Path
+    sha256: str
+    frames: int
+    size_bytes: int
+    format: str = "blf"
+
+    def to_dict(self) -> dict:
+        """Plain-data form for JSON / the database."""
+        return {
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "frames": self.frames,
+            "size_bytes": self.size_bytes,
+            "format": self.format,
+        }
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class TraceRecorder:
+    """Writes every frame it is given to a BLF file; ``close()`` returns its TraceInfo."""
+
+    def __init__(self, path: str | Path | None = None):
+        if path is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            fd, name = tempfile.mkstemp(prefix=f"eol-{stamp}-", suffix=".blf")
+            os.close(fd)
+            path = name
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".blf":
+            raise TraceError(f"a run trace is written as BLF; name it *.blf, not {self.path.name}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = can.BLFWriter(self.path)
+        self.frames = 0
+        self._info: TraceInfo | None = None
+
+    def record(self, msg: can.Message) -> None:
+        """Append one frame."""
+        if not isinstance(msg.channel, int) or not 0 <= msg.channel < 0xFFFF:
+            # BLF channels are small numbers; a named channel ("can0", a virtual bus name) would
+            # be mangled into a huge one, so log it on the writer's default channel instead.
+            msg.channel = None
+        self._writer.on_message_received(msg)
+        self.frames += 1
+
+    def close(self) -> TraceInfo:
+        """Finish the file (idempotent) and hash it."""
+        if self._info is None:
+            self._writer.stop()
+            self._info = TraceInfo(self.path, sha256_file(self.path), self.frames,
+                                   self.path.stat().st_size, "blf")
+        return self._info
+
+
+def trace_format(filename: str | Path, fmt: str | None = None) -> str:
+    """The suffix ('.blf', '.asc', '.log', '.trc') for a file name or explicit format name."""
+    if fmt:
+        suffix = _ALIASES.get(fmt.lower().lstrip("."))
+        if suffix is None:
+            raise TraceError(f"unknown trace format '{fmt}': use blf, asc, log (candump) or trc")
+        return suffix
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FORMATS:
+        shown = suffix or "(no extension)"
+        raise TraceError(f"unsupported trace file type {shown}: upload a .blf, .asc, "
+                         f".log (candump) or .trc file")
+    return suffix
+
+
+def load_trace(path: str | Path, fmt: str | None = None) -> list[can.Message]:
+    """Read every CAN frame of a trace file, or raise TraceError saying what is wrong."""
+    path = Path(path)
+    suffix = trace_format(path, fmt)
+    name = FORMATS[suffix][1]
+    if not path.is_file():
+        raise TraceError(f"trace file {path.name} not found")
+    size = path.stat().st_size
+    if size == 0:
+        raise TraceError("the trace file is empty (0 bytes)")
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if suffix == ".blf":
+        frames = _read_blf(path, head, size)
+    else:
+        if b"\x00" in head or head.startswith(b"LOGG"):
+            raise TraceError(f"this is a binary file, not a {name} text trace: "
+                             f"check the file type")
+        frames = _read_text(path, suffix, name)
+    if not any(not m.is_error_frame for m in frames):
+        raise TraceError(f"no CAN frames found in this {name} file: is it really a {name} trace?")
+    return frames
+
+
+def _read_blf(path: Path, head: bytes, size: int) -> list[can.Message]:
+    if len(head) < FILE_HEADER_STRUCT.size or not head.startswith(b"LOGG"):
+        raise TraceError("not a BLF file: it does not start with the BLF signature "
+                         "(was it renamed from another format?)")
+    header = FILE_HEADER_STRUCT.unpack(head[: FILE_HEADER_STRUCT.size])
+    declared = header[10]
+    if declared > size:
+        raise TraceError(f"the BLF file is truncated: its header says {declared} bytes but "
+                         f"only {size} arrived; upload it again")
+    try:
+        frames = _bounded(can.BLFReader(str(path)))
+    except (BLFParseError, struct.error, zlib.error, ValueError, EOFError) as exc:
+        raise TraceError(f"the BLF file is corrupt ({type(exc).__name__}: {exc or 'bad object'})"
+                         ) from None
+    return frames
+
+
+def _read_text(path: Path, suffix: str, name: str) -> list[can.Message]:
+    readers: dict[str, Any] = {".asc": can.ASCReader, ".log": can.CanutilsLogReader,
+                               ".trc": can.TRCReader}
+    try:
+        reader = readers[suffix](str(path))
+        frames = _bounded(reader)
+    except UnicodeDecodeError:
+        raise TraceError(f"this is not a {name} text trace (not readable as text)") from None
+    except (ValueError, IndexError, KeyError, NotImplementedError, struct.error) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise TraceError(f"cannot read this {name} file: {detail} (truncated or not a "
+                         f"{name} trace?)") from None
+    return frames
+
+
+def _bounded(reader) -> list[can.Message]:
+    frames = []
+    try:
+        for msg in reader:
+            frames.append(msg)
+            if len(frames) > MAX_FRAMES:
+                raise TraceError(f"the trace has more than {MAX_FRAMES:,} frames; cut it to the "
+                                 f"test and upload again")
+    finally:
+        stop = getattr(reader, "stop", None)
+        if stop is not None:
+            stop()
+    return frames
+
+
+def evaluate_trace(
+    kit: KitDefinition,
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    time_scale: float = 1.0,
+    on_check: Any = None,
+) -> RunResult:
+    """Load a trace and evaluate the kit's passive checks on it (active ones are SKIPPED).
+
+    ``time_scale`` is that of the run that produced the trace (1.0 for a real vehicle).
+    """
+    from workshop.eol.engine import evaluate_frames
+
+    path = Path(path)
+    frames = load_trace(path, fmt)
+    result = evaluate_frames(kit, frames, time_scale=time_scale, on_check=on_check,
+                             source=f"trace:{path.name}")
+    suffix = trace_format(path, fmt)
+    result.trace = TraceInfo(path, sha256_file(path), len(frames), path.stat().st_size,
+                             FORMATS[suffix][0])
+    return result
+
+
+__all__ = [
+    "FORMATS",
+    "TraceError",
+    "TraceInfo",
+    "TraceRecorder",
+    "evaluate_trace",
+    "load_trace",
+    "sha256_file",
+    "trace_format",
+]

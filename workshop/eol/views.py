@@ -1,0 +1,211 @@
+"""Operator screens: queue a run from a job, watch it live, read the report, check a trace."""
+
+import os
+import tempfile
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workshop import charts
+from workshop.accounts.access import get_in_scope_or_404, requires
+from workshop.accounts.models import Role
+from workshop.eol import runs
+from workshop.eol.models import EolRun
+from workshop.extensions import db
+from workshop.jobs.models import Job
+from workshop.web import current_locale
+
+bp = Blueprint("eol", __name__)
+
+VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
+OPERATORS = (Role.TECHNICIAN, Role.SUPERVISOR)
+SERIES_AXES = {
+    "brake_vacuum": ("s", "kPa"),
+    "dc_link_voltage": ("s", "V"),
+    "torque_feedback": ("s", "Nm"),
+    "cell_voltage": ("cell", "V"),
+    "cell_temperature": ("sensor", "°C"),
+}
+
+
+@bp.route("/jobs/<int:job_id>/eol")
+@requires(*VIEWERS)
+def job_runs(job_id: int):
+    """A job's EOL runs, and the form that queues a new one."""
+    job = get_in_scope_or_404(Job, job_id)
+    return render_template(
+        "eol/job_runs.html",
+        job=job,
+        runs=runs.job_runs(job),
+        benches=current_app.config["EOL_BENCHES"],
+        sequences=runs.SEQUENCE_NAMES,
+    )
+
+
+@bp.route("/jobs/<int:job_id>/eol", methods=["POST"])
+@requires(*OPERATORS)
+def start_run(job_id: int):
+    """Queue a run for a bench agent (only qualified EOL operators of the job's centre)."""
+    job = get_in_scope_or_404(Job, job_id)
+    try:
+        run = runs.queue_run(
+            job,
+            current_user,
+            request.form.get("bench", ""),
+            request.form.getlist("sequence"),
+            current_app.config["EOL_BENCHES"],
+        )
+    except runs.EolRunError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("eol.job_runs", job_id=job.id))
+    db.session.commit()
+    flash(_("Run %(id)d queued on %(bench)s.", id=run.id, bench=run.bench), "success")
+    return redirect(url_for("eol.show_run", run_id=run.id))
+
+
+def _charts(run: EolRun):
+    out = []
+    for check in run.checks:
+        for key, data in (check.series or {}).items():
+            if key not in SERIES_AXES or not data:
+                continue
+            x_label, unit = SERIES_AXES[key]
+            limits = next(
+                (
+                    m
+                    for m in check.measurements
+                    if m.get("low") is not None or m.get("high") is not None
+                ),
+                {},
+            )
+            title = f"{check.title(current_locale())}: {key}"
+            if isinstance(data[0], list | tuple):
+                svg = charts.line_chart(
+                    data,
+                    x_label=x_label,
+                    y_label=unit,
+                    title=title,
+                    low=limits.get("low"),
+                    high=limits.get("high"),
+                )
+            else:
+                svg = charts.bar_chart(
+                    data,
+                    x_label=x_label,
+                    y_label=unit,
+                    title=title,
+                    low=limits.get("low"),
+                    high=limits.get("high"),
+                )
+            out.append((title, svg))
+    return out
+
+
+@bp.route("/eol/runs/<int:run_id>")
+@requires(*VIEWERS)
+def show_run(run_id: int):
+    """Live progress while running; the full report with charts when finished."""
+    run = get_in_scope_or_404(EolRun, run_id)
+    job = db.session.get(Job, run.job_id) if run.job_id else None
+    return render_template("eol/run.html", run=run, job=job, charts=_charts(run))
+
+
+@bp.route("/eol/runs/<int:run_id>/status")
+@requires(*VIEWERS)
+def run_status(run_id: int):
+    """Progress as JSON for the live page (polled; works on flaky workshop Wi-Fi)."""
+    run = get_in_scope_or_404(EolRun, run_id)
+    locale = current_locale()
+    return jsonify(
+        status=run.status.value,
+        finished=run.finished,
+        planned=run.checks_planned,
+        abort_reason=run.abort_reason,
+        checks=[
+            {
+                "id": c.check_id,
+                "sequence": c.sequence,
+                "title": c.title(locale),
+                "outcome": c.outcome,
+                "message": c.message,
+            }
+            for c in run.checks
+        ],
+    )
+
+
+@bp.route("/eol/runs/<int:run_id>/cancel", methods=["POST"])
+@requires(*OPERATORS)
+def cancel_run(run_id: int):
+    """Stop a queued or running run; results so far are kept."""
+    run = get_in_scope_or_404(EolRun, run_id)
+    try:
+        runs.request_cancel(run, current_user)
+    except runs.EolRunError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Stop requested."), "info")
+    return redirect(url_for("eol.show_run", run_id=run.id))
+
+
+@bp.route("/eol/runs/<int:run_id>/trace")
+@requires(*VIEWERS)
+def download_trace(run_id: int):
+    """The raw CAN trace (BLF) kept as evidence."""
+    run = get_in_scope_or_404(EolRun, run_id)
+    if not run.trace_sha256:
+        abort(404)
+    path = runs.trace_path(current_app.config["UPLOAD_FOLDER"], run.trace_sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=f"eol-run-{run.id}-{run.trace_sha256[:12]}.blf",
+    )
+
+
+@bp.route("/eol/traces", methods=["GET", "POST"])
+@requires(*VIEWERS)
+def check_trace():
+    """Evaluate the passive checks on an uploaded trace (BLF, ASC, candump log, TRC)."""
+    from workshop.eol.definitions import EolDefinitionError, list_kits, load_kit
+    from workshop.eol.traces import TraceError, evaluate_trace
+
+    kits = list_kits()
+    result = None
+    if request.method == "POST":
+        upload = request.files.get("trace")
+        kit_id = request.form.get("kit", "")
+        if kit_id not in kits:
+            flash(_("Choose the kit whose CAN database the trace speaks."), "error")
+        elif upload is None or not upload.filename:
+            flash(_("Choose a trace file."), "error")
+        else:
+            suffix = os.path.splitext(upload.filename)[1].lower()[:8]
+            fd, path = tempfile.mkstemp(suffix=suffix)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    upload.save(fh)
+                result = evaluate_trace(load_kit(kit_id), path)
+            except (TraceError, EolDefinitionError) as exc:
+                flash(_("The trace cannot be used: %(reason)s", reason=str(exc)), "error")
+            finally:
+                os.unlink(path)
+    return render_template("eol/trace.html", kits=kits, result=result)
