@@ -73,7 +73,7 @@ def database(tmp_path_factory, request):
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "template.sqlite")
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         db.engine.dispose()
     return url
 

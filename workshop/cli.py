@@ -21,7 +21,7 @@ cli = FlaskGroup(create_app=_create_app, help="EV conversion workshop.")
 
 def upgrade_database() -> None:
     """Bring the database schema to the newest migration (safe to run every start)."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
 
 
 @cli.command("create-user")
