@@ -72,6 +72,7 @@ def seed_demo() -> list[DemoLogin]:
             extra_centres=list(centres.values()) if login.role == Role.INSPECTOR else (),
         )
     _grant_demo_qualifications()
+    _receive_demo_stock(home)
     _open_demo_jobs(home)
     db.session.commit()
     return DEMO_LOGINS
@@ -91,6 +92,8 @@ DEMO_QUALIFICATIONS = {
     "technician2": (
         "hv_awareness",
         "hv_qualified",
+        "hv_live",
+        "eol_operator",
         "conversion_toyota_vios",
         "conversion_honda_jazz",
         "conversion_isuzu_dmax",
@@ -173,3 +176,46 @@ def _open_demo_jobs(centre: Centre) -> None:
         manual = manuals[manual_id]
         intake = Intake(make=manual.model.make, model=manual.model.model, **fields)
         open_job(centre, intake, manual, supervisor, kit=kits.get(kit_id))
+
+
+def _receive_demo_stock(centre: Centre) -> None:
+    """One full kit of each demo model in stock, with serial numbers, so every step can be signed."""
+    from workshop.kits import stock
+    from workshop.kits.loader import load_kits
+    from workshop.kits.models import Delivery
+
+    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+    kits = load_kits()
+    for _manual_id, kit_id, _fields in DEMO_JOBS:
+        kit = kits.get(kit_id)
+        invoice = f"DEMO-{kit_id.upper()}"
+        if kit is None or db.session.scalar(
+            sa.select(Delivery.id).where(
+                Delivery.centre_id == centre.id, Delivery.invoice_number == invoice
+            )
+        ):
+            continue
+        lines = []
+        for line in kit.bom:
+            if line.serialised:
+                serials = tuple(
+                    f"{line.part_number}-{kit.id[:4].upper()}{n:04d}"
+                    for n in range(1, int(line.quantity) + 1)
+                )
+                lines.append(
+                    stock.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
+                )
+            else:
+                lines.append(
+                    stock.ReceiveLine(
+                        kit.id, line.part_number, line.unit_cost, quantity=int(line.quantity)
+                    )
+                )
+        stock.receive_delivery(
+            centre,
+            supervisor,
+            supplier="EV Kit Thailand Co., Ltd.",
+            invoice_number=invoice,
+            lines=lines,
+            note="demo",
+        )
