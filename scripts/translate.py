@@ -27,7 +27,11 @@ for message in catalog:
         filled += 1
 with open(PO, "wb") as fh:
     write_po(fh, catalog, sort_output=True, width=100)
-missing = [m.id for m in catalog if m.id and not any(m.string if isinstance(m.string, tuple) else [m.string])]
+missing = [
+    m.id
+    for m in catalog
+    if m.id and not any(m.string if isinstance(m.string, tuple) else [m.string])
+]
 print(f"filled {filled}; still empty: {len(missing)}")
 for m in missing:
     print("  ", m)

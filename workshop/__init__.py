@@ -82,10 +82,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 def _register_blueprints(app: Flask) -> None:
     from workshop.accounts.views import bp as accounts_bp
     from workshop.audit.views import bp as audit_bp
+    from workshop.certificates.views import bp as certificates_bp
     from workshop.core.views import bp as core_bp
     from workshop.eol.views import bp as eol_bp
+    from workshop.inspection.views import bp as inspection_bp
     from workshop.jobs.views import bp as jobs_bp
     from workshop.kits.views import bp as kits_bp
+    from workshop.training.views import bp as training_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -93,3 +96,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(eol_bp)
     app.register_blueprint(kits_bp)
+    app.register_blueprint(inspection_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(training_bp)

@@ -191,11 +191,13 @@ def manuals_check(files):
 
 def _register_feature_commands() -> None:
     # Feature packages own their command groups; this is the one place they join `workshop`.
+    from workshop.certificates.commands import certificates
     from workshop.eol.commands import eol_cli, simulate_command
     from workshop.kits.commands import kits
 
     cli.add_command(kits)
     cli.add_command(eol_cli)
+    cli.add_command(certificates)
     # `workshop simulate` as the issue names it; `workshop eol simulate` is the same command.
     cli.add_command(simulate_command, "simulate")
 

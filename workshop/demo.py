@@ -74,8 +74,55 @@ def seed_demo() -> list[DemoLogin]:
     _grant_demo_qualifications()
     _receive_demo_stock(home)
     _open_demo_jobs(home)
+    _seed_demo_training()
     db.session.commit()
+    _seed_demo_conversions()
     return DEMO_LOGINS
+
+
+def _seed_demo_conversions() -> None:
+    """One certified conversion and one awaiting inspection (workshop.certificates.demo)."""
+    from flask import current_app
+
+    from workshop.certificates.demo import seed_certificate_demo
+
+    app = current_app._get_current_object()
+    seed_certificate_demo(app, app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000/")
+
+
+def _seed_demo_training() -> None:
+    """One EOL operator course session next week and one drill, both by the demo trainer."""
+    from datetime import timedelta
+
+    from workshop.training import services as training
+    from workshop.training.models import Drill, TrainingSession
+
+    trainer = db.session.scalar(sa.select(User).where(User.username == "trainer"))
+    if trainer is None:
+        return
+    if not db.session.scalar(
+        sa.select(TrainingSession.id).where(TrainingSession.trainer_id == trainer.id)
+    ):
+        start = training.bangkok_today() + timedelta(days=7)
+        session = training.create_session(
+            trainer,
+            "EOL-OP",
+            place="ห้องอบรม 1 ศูนย์บางเขน",
+            starts_on=start,
+            ends_on=start + timedelta(days=1),
+            capacity=12,
+        )
+        technician = db.session.scalar(sa.select(User).where(User.username == "technician2"))
+        if technician is not None:
+            training.enrol_trainee(session, technician, by=trainer)
+    if not db.session.scalar(sa.select(Drill.id).where(Drill.trainer_id == trainer.id)):
+        training.create_drill(
+            trainer,
+            title="รถไม่เข้าโหมดพร้อมขับ / The car will not go to READY",
+            kit_id="jazz-ev1",
+            faults=["hvil_open"],
+            sequences=["ecu", "bms", "brakes"],
+        )
 
 
 # Workshop staff in the demo hold what the manuals ask for, so every step can be tried.

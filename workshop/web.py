@@ -20,8 +20,13 @@ NAV = [
     ("kits.search_serial", _l("Serials")),
     ("kits.catalogue", _l("Kits")),
     ("kits.cost_report", _l("Costs")),
+    ("inspection.queue", _l("Inspection")),
+    ("certificates.list_certificates", _l("Certificates")),
+    ("training.index", _l("Training")),
+    ("training.oversight", _l("Qualifications")),
     ("accounts.list_centres", _l("Centres")),
     ("accounts.list_users", _l("Users")),
+    ("inspection.licences", _l("Engineer licences")),
     ("audit.list_events", _l("Audit log")),
 ]
 

@@ -1,6 +1,5 @@
 """A technician works through real sections of the Honda Jazz manual on a tablet."""
 
-
 import pytest
 from PIL import Image
 

@@ -84,3 +84,30 @@ def test_demo_logins_work(app, client):
         c = app.test_client()
         r = c.post("/login", data={"username": login.username, "password": login.password})
         assert r.status_code == 302, login.username
+
+
+def test_manuals_check_prints_one_line_per_manual(app, tmp_path):
+    r = invoke(app, "manuals", "check")
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 3 and all("sections" in line and "steps" in line for line in lines)
+    broken = tmp_path / "broken-car.toml"
+    broken.write_text('id = "broken-car"\nversion = "1.0"\n')
+    from workshop.manuals.loader import MANUALS_DIR
+
+    r = app.test_cli_runner().invoke(
+        cli, ["manuals", "check", str(MANUALS_DIR / "honda-jazz-ge.toml"), str(broken)]
+    )
+    assert r.exit_code == 1
+    assert r.output.splitlines()[0].startswith("honda-jazz-ge")
+    assert "broken-car.toml" in r.output and "ERROR" in r.output
+
+
+def test_kits_check_prints_one_line_per_kit(app):
+    r = invoke(app, "kits", "check")
+    assert r.exit_code == 0, r.output
+    assert {line.split()[0] for line in r.output.strip().splitlines()} == {
+        "jazz-ev1",
+        "vios-ev1",
+        "dmax-ev2",
+    }

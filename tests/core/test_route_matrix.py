@@ -44,6 +44,7 @@ EXPECTED = {
     "jobs.cancel_job": {S},
     "eol.job_runs": {T, S, INS, A},
     "eol.start_run": {T, S},
+    "eol.run_report_pdf": {T, S, INS, A},
     "eol.show_run": {T, S, INS, A},
     "eol.run_status": {T, S, INS, A},
     "eol.cancel_run": {T, S},
@@ -67,6 +68,45 @@ EXPECTED = {
     "kits.consume_stock": {S},
     "kits.cost_report": {S, INS, A},
     "kits.cost_report_csv": {S, INS, A},
+    "inspection.queue": {INS},
+    "inspection.show_job": {INS, A},
+    "inspection.start": {INS},
+    "inspection.save_checklist": {INS},
+    "inspection.add_finding": {INS},
+    "inspection.finding_photo": {T, S, INS, A},
+    "inspection.decide": {INS},
+    "inspection.sign_off": {S, INS},
+    "inspection.licences": {A},
+    "inspection.revoke_licence": {A},
+    "certificates.list_certificates": {INS, A},
+    "certificates.issue": {INS},
+    "certificates.show": {INS, A},
+    "certificates.download": {INS, A},
+    "certificates.revoke": {INS, A},
+    "certificates.verify": ANYONE,
+    "certificates.verify_upload": ANYONE,
+    "training.index": {T, S, TR, A},
+    "training.catalogue": LOGGED_IN,
+    "training.create_session": {TR},
+    "training.show_session": {T, S, TR, A},
+    "training.enrol": {TR},
+    "training.join": {T, S},
+    "training.withdraw": {T, S, TR},
+    "training.record_attendance": {TR},
+    "training.projector": {TR},
+    "training.attend": {T, S},
+    "training.record_scores": {TR},
+    "training.complete_session": {TR},
+    "training.certificate_pdf": {T, S, TR, A},
+    "training.verify_certificate": ANYONE,
+    "training.create_drill": {TR},
+    "training.show_drill": {T, S, TR, A},
+    "training.start_attempt": {T, S},
+    "training.show_attempt": {T, S, TR, A},
+    "training.run_drill": {T, S},
+    "training.submit_diagnosis": {T, S},
+    "training.oversight": {S, A},
+    "training.my_qualifications": LOGGED_IN,
 }
 
 
@@ -88,6 +128,7 @@ def ARGS(world):
         "jobs.cancel_job": {"job_id": world["job"].id},
         "eol.job_runs": {"job_id": world["job"].id},
         "eol.start_run": {"job_id": world["job"].id},
+        "eol.run_report_pdf": {"run_id": world["run"].id},
         "eol.show_run": {"run_id": world["run"].id},
         "eol.run_status": {"run_id": world["run"].id},
         "eol.cancel_run": {"run_id": world["run"].id},
@@ -103,6 +144,71 @@ def ARGS(world):
         "kits.cost_sheet_csv": {"job_id": world["job"].id},
         "kits.add_cost_line": {"job_id": world["job"].id},
         "kits.consume_stock": {"job_id": world["job"].id},
+        "inspection.show_job": {"job_id": world["job"].id},
+        "inspection.start": {"job_id": world["job"].id},
+        "inspection.save_checklist": {"inspection_id": world["inspection"].id},
+        "inspection.add_finding": {"inspection_id": world["inspection"].id},
+        "inspection.finding_photo": {"finding_id": world["finding"].id},
+        "inspection.decide": {"inspection_id": world["inspection"].id},
+        "inspection.sign_off": {"job_id": world["job"].id},
+        "inspection.revoke_licence": {"licence_id": world["licence"].id},
+        "certificates.issue": {"job_id": world["job"].id},
+        "certificates.show": {"certificate_id": world["certificate"].id},
+        "certificates.download": {"certificate_id": world["certificate"].id},
+        "certificates.revoke": {"certificate_id": world["certificate"].id},
+        "certificates.verify": {"token": world["certificate"].token},
+        **_training_args(world),
+    }
+
+
+def _training_args(world):
+    session, drill = world["training_session"], world["drill"]
+    return {
+        "training.show_session": {"session_id": session.id},
+        "training.enrol": {"session_id": session.id},
+        "training.join": {"session_id": session.id},
+        "training.withdraw": {"enrolment_id": world["enrolment"].id},
+        "training.record_attendance": {"session_id": session.id},
+        "training.projector": {"session_id": session.id},
+        "training.attend": {"token": world["attendance_token"]},
+        "training.record_scores": {"session_id": session.id},
+        "training.complete_session": {"session_id": session.id},
+        "training.certificate_pdf": {"certificate_id": world["training_certificate"].id},
+        "training.verify_certificate": {"code": world["training_certificate"].verify_code},
+        "training.show_drill": {"drill_id": drill.id},
+        "training.start_attempt": {"drill_id": drill.id},
+        "training.show_attempt": {"attempt_id": world["attempt"].id},
+        "training.run_drill": {"attempt_id": world["attempt"].id},
+        "training.submit_diagnosis": {"attempt_id": world["attempt"].id},
+    }
+
+
+def _training_world(app, users):
+    from datetime import timedelta
+
+    from workshop.extensions import db
+    from workshop.training import services as training
+
+    start = training.bangkok_today() + timedelta(days=7)
+    session = training.create_session(
+        users[TR], "HV-AW", place="Room 1", starts_on=start, ends_on=start, capacity=5
+    )
+    enrolment = training.enrol_trainee(session, users[T], by=users[TR])
+    certificate = training.issue_training_certificate(
+        enrolment, [], app.config["UPLOAD_FOLDER"], lambda code: f"http://x/{code}"
+    )
+    drill = training.create_drill(
+        users[TR], title="D", kit_id="jazz-ev1", faults=["hvil_open"], sequences=["ecu"]
+    )
+    attempt = training.start_attempt(drill, users[T])
+    db.session.commit()
+    return {
+        "training_session": session,
+        "enrolment": enrolment,
+        "training_certificate": certificate,
+        "attendance_token": training.attendance_token(session, start, app.config["SECRET_KEY"]),
+        "drill": drill,
+        "attempt": attempt,
     }
 
 
@@ -162,11 +268,22 @@ def world(app, create_centre, create_user):
     from workshop.columns import utcnow
     from workshop.eol.models import EolRun
 
-    run = EolRun(job_id=job.id, centre_id=centre.id, kit_id="jazz-ev1", bench="SIM-1",
-                 sequences=["ecu"], requested_by=users[T], requested_at=utcnow())
+    run = EolRun(
+        job_id=job.id,
+        centre_id=centre.id,
+        kit_id="jazz-ev1",
+        bench="SIM-1",
+        sequences=["ecu"],
+        requested_by=users[T],
+        requested_at=utcnow(),
+    )
     db.session.add(run)
+    from tests.certificates.conftest import add_world_certificate
+
+    world_certificates = add_world_certificate(job, users)
     db.session.commit()
     return {
+        **world_certificates,
         "run": run,
         "delivery": delivery,
         "component": db.session.scalar(db.select(Component)),
@@ -176,6 +293,7 @@ def world(app, create_centre, create_user):
         "job": job,
         "photo": photo,
         "grant": grant,
+        **_training_world(app, users),
     }
 
 

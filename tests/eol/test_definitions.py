@@ -57,8 +57,16 @@ def test_every_kit_loads_and_binds_everything_the_engine_uses(kit_id):
     kit = load_kit(kit_id)
     assert kit.kit_id == kit_id
     assert len(kit.indexed("cell_voltage")) == 100
-    for name in ("pack_voltage", "isolation_resistance", "brake_vacuum", "key_switch",
-                 "alarm_test", "vehicle_state", "contactor_state", "ecu_heartbeat"):
+    for name in (
+        "pack_voltage",
+        "isolation_resistance",
+        "brake_vacuum",
+        "key_switch",
+        "alarm_test",
+        "vehicle_state",
+        "contactor_state",
+        "ecu_heartbeat",
+    ):
         assert kit.has(name), name
     assert kit.limits.bms.isolation_min_ohm == pytest.approx(36_500)
     assert kit.limits.bms.pack_voltage_v == (250.0, 365.0)
@@ -97,25 +105,32 @@ def test_missing_signal_is_named_with_what_the_message_has(kit_copy):
     kit = kit_copy()
     edit(kit / "eol.toml", 'signal = "BMS_PackVoltage"', 'signal = "BMS_PackVolt"')
     (problem,) = problems_of(kit)
-    assert problem.startswith("jazz-ev1/eol.toml: signals.pack_voltage: message 'BMS_PackStatus' "
-                              "has no signal 'BMS_PackVolt' (it has: BMS_PackVoltage")
+    assert problem.startswith(
+        "jazz-ev1/eol.toml: signals.pack_voltage: message 'BMS_PackStatus' "
+        "has no signal 'BMS_PackVolt' (it has: BMS_PackVoltage"
+    )
 
 
 def test_unknown_message_is_named(kit_copy):
     kit = kit_copy()
-    edit(kit / "eol.toml", 'message = "BMS_HvStatus", signal = "BMS_IsolationResistance"',
-         'message = "BMS_Isolation", signal = "BMS_IsolationResistance"')
+    edit(
+        kit / "eol.toml",
+        'message = "BMS_HvStatus", signal = "BMS_IsolationResistance"',
+        'message = "BMS_Isolation", signal = "BMS_IsolationResistance"',
+    )
     (problem,) = problems_of(kit)
-    assert problem.startswith("jazz-ev1/eol.toml: signals.isolation_resistance: no message "
-                              "'BMS_Isolation' in the DBC")
+    assert problem.startswith(
+        "jazz-ev1/eol.toml: signals.isolation_resistance: no message 'BMS_Isolation' in the DBC"
+    )
 
 
 def test_indexed_mapping_past_the_dbc_names_the_element(kit_copy):
     kit = kit_copy()
     edit(kit / "eol.toml", "count = 100, per_message = 4", "count = 104, per_message = 4")
     problems = problems_of(kit)
-    assert problems[0].startswith("jazz-ev1/eol.toml: signals.cell_voltage[101]: no message "
-                                  "'BMS_CellV_26' in the DBC")
+    assert problems[0].startswith(
+        "jazz-ev1/eol.toml: signals.cell_voltage[101]: no message 'BMS_CellV_26' in the DBC"
+    )
 
 
 def test_malformed_dbc_names_the_line(kit_copy):
@@ -144,8 +159,10 @@ def test_unknown_semantic_name_suggests_the_right_one(kit_copy):
     kit = kit_copy()
     edit(kit / "eol.toml", "pack_voltage = {", "pack_volatge = {")
     (problem,) = problems_of(kit)
-    assert problem.startswith("jazz-ev1/eol.toml: signals.pack_volatge: unknown name "
-                              "'pack_volatge' (did you mean 'pack_voltage'?)")
+    assert problem.startswith(
+        "jazz-ev1/eol.toml: signals.pack_volatge: unknown name "
+        "'pack_volatge' (did you mean 'pack_voltage'?)"
+    )
 
 
 def test_unknown_limit_and_reversed_range_are_reported_together(kit_copy):
@@ -153,9 +170,15 @@ def test_unknown_limit_and_reversed_range_are_reported_together(kit_copy):
     edit(kit / "eol.toml", "cell_spread_max_v = 0.050", "cell_spred_max_v = 0.050")
     edit(kit / "eol.toml", "pack_voltage_v = [250.0, 365.0]", "pack_voltage_v = [365.0, 250.0]")
     problems = problems_of(kit)
-    assert "jazz-ev1/eol.toml: limits.bms.cell_spred_max_v: unknown setting (check the spelling)" in problems
-    assert any(p.startswith("jazz-ev1/eol.toml: limits.bms.pack_voltage_v:")
-               and "lower limit 365.0 must be below the upper limit 250.0" in p for p in problems)
+    assert (
+        "jazz-ev1/eol.toml: limits.bms.cell_spred_max_v: unknown setting (check the spelling)"
+        in problems
+    )
+    assert any(
+        p.startswith("jazz-ev1/eol.toml: limits.bms.pack_voltage_v:")
+        and "lower limit 365.0 must be below the upper limit 250.0" in p
+        for p in problems
+    )
 
 
 def test_missing_and_misspelt_states(kit_copy):
@@ -163,41 +186,62 @@ def test_missing_and_misspelt_states(kit_copy):
     edit(kit / "eol.toml", 'ready = ["READY", "DRIVE"], ', "")
     edit(kit / "eol.toml", 'closed = "CLOSED", open = "OPEN"', 'closed = "SHUT", open = "OPEN"')
     problems = problems_of(kit)
-    assert any(p.startswith("jazz-ev1/eol.toml: signals.vehicle_state: states: missing ready")
-               for p in problems)
-    assert any(p.startswith("jazz-ev1/eol.toml: signals.hvil: states.closed: signal 'VCU_HVIL' "
-                            "has no value named 'SHUT' (it has: 0=OPEN, 1=CLOSED)") for p in problems)
+    assert any(
+        p.startswith("jazz-ev1/eol.toml: signals.vehicle_state: states: missing ready")
+        for p in problems
+    )
+    assert any(
+        p.startswith(
+            "jazz-ev1/eol.toml: signals.hvil: states.closed: signal 'VCU_HVIL' "
+            "has no value named 'SHUT' (it has: 0=OPEN, 1=CLOSED)"
+        )
+        for p in problems
+    )
 
 
 def test_incompatible_unit_needs_an_explicit_scale(kit_copy):
     kit = kit_copy()
-    edit(kit / "eol.toml", 'pack_voltage = { message = "BMS_PackStatus", signal = "BMS_PackVoltage" }',
-         'pack_voltage = { message = "BMS_PackStatus", signal = "BMS_PackCurrent" }')
+    edit(
+        kit / "eol.toml",
+        'pack_voltage = { message = "BMS_PackStatus", signal = "BMS_PackVoltage" }',
+        'pack_voltage = { message = "BMS_PackStatus", signal = "BMS_PackCurrent" }',
+    )
     (problem,) = problems_of(kit)
-    assert problem == ("jazz-ev1/eol.toml: signals.pack_voltage: signal 'BMS_PackCurrent' has unit "
-                       "'A', which cannot be converted to V; set scale (and offset)")
+    assert problem == (
+        "jazz-ev1/eol.toml: signals.pack_voltage: signal 'BMS_PackCurrent' has unit "
+        "'A', which cannot be converted to V; set scale (and offset)"
+    )
 
 
 def test_command_must_be_sent_by_the_tester(kit_copy):
     kit = kit_copy()
-    edit(kit / "eol.toml", 'key_switch = { message = "EOL_VehicleCmd", signal = "EOL_KeyRequest"',
-         'key_switch = { message = "VCU_Status", signal = "VCU_KeyState"')
+    edit(
+        kit / "eol.toml",
+        'key_switch = { message = "EOL_VehicleCmd", signal = "EOL_KeyRequest"',
+        'key_switch = { message = "VCU_Status", signal = "VCU_KeyState"',
+    )
     (problem,) = problems_of(kit)
-    assert problem.startswith("jazz-ev1/eol.toml: commands.key_switch: message 'VCU_Status' is "
-                              "sent by EV_ECU, not by the tester node 'EOL_Tester'")
+    assert problem.startswith(
+        "jazz-ev1/eol.toml: commands.key_switch: message 'VCU_Status' is "
+        "sent by EV_ECU, not by the tester node 'EOL_Tester'"
+    )
 
 
 def test_kit_name_must_match_folder(kit_copy):
     kit = kit_copy()
     edit(kit / "eol.toml", 'kit = "jazz-ev1"', 'kit = "jazz-ev9"')
-    assert problems_of(kit) == ["jazz-ev1/eol.toml: kit: says 'jazz-ev9' but the folder is 'jazz-ev1'"]
+    assert problems_of(kit) == [
+        "jazz-ev1/eol.toml: kit: says 'jazz-ev9' but the folder is 'jazz-ev1'"
+    ]
 
 
 def test_missing_files_and_unknown_kit(kit_copy, tmp_path):
     kit = kit_copy()
     (kit / "vehicle.dbc").unlink()
     assert problems_of(kit) == ["jazz-ev1/eol.toml: dbc: file 'vehicle.dbc' not found"]
-    with pytest.raises(EolDefinitionError, match=r"no-such-kit: no such kit folder \(kits: jazz-ev1\)"):
+    with pytest.raises(
+        EolDefinitionError, match=r"no-such-kit: no such kit folder \(kits: jazz-ev1\)"
+    ):
         load_kit("no-such-kit", root=tmp_path)
 
 

@@ -21,8 +21,10 @@ from workshop.eol.engine import (
 )
 from workshop.eol.simulator import FAULTS, VehicleSimulator
 
-# Vehicle seconds per wall second: the brake sequence holds vacuum for 30 vehicle seconds.
-SCALE = 40.0
+# Vehicle seconds per wall second. The simulator must produce its frames in real time at this
+# rate (about 0.3 of a core at 30), which leaves headroom on a loaded 2-core machine; verdicts
+# come from frame timestamps, so a slow host makes a test slower, never wrong.
+SCALE = 30.0
 
 # What the technician must read for each fault (a fragment of the failing check's message).
 FAULT_MESSAGES = {
@@ -44,7 +46,7 @@ FAULT_MESSAGES = {
     "precharge_failure": "precharge did not complete within 5 s; DC link 0 V of 330 V",
     "premature_contactor_close": "main contactor closed while",
     "silent_bms_alarm": "BMS did not raise its cell over-voltage, cell under-voltage, "
-                        "over-temperature, over-current alarms within 1 s",
+    "over-temperature, over-current alarms within 1 s",
     "dead_pump": "vacuum reached only",
     "vacuum_leak": "kPa in 30 s",
     "pump_threshold_low": "s after a full pedal press (needs 54 kPa)",
@@ -86,19 +88,37 @@ def test_healthy_vehicle_passes_every_check(run_vehicle, kit_id):
     assert [c.check_id for c in result.checks] == list(CHECKS)
     assert result.trace is not None and result.trace.frames > 1000
     precharge = result.result("bms.precharge")
-    assert {m.name for m in precharge.measurements} == {"precharge_time", "current_at_close"}
+    assert {m.name for m in precharge.measurements} == {
+        "link_discharge_time",
+        "precharge_time",
+        "current_at_close",
+    }
     assert all(m.outcome is Outcome.PASS for c in result.checks for m in c.measurements)
 
 
-@pytest.mark.parametrize("kit_id", ["jazz-ev1", "dmax-ev2"])
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+# Every fault on an in-house kit and on the third-party-BMS kit. The brake hardware and its
+# data mapping are the same kind on both, so on dmax-ev2 only the faults that exercise its
+# different brake data (absolute pressure, pump state) run; that keeps the suite quick.
+FAULT_CASES = [("jazz-ev1", name) for name in sorted(FAULTS)] + [
+    ("dmax-ev2", name)
+    for name in sorted(FAULTS)
+    if FAULTS[name].sequence != "brakes" or name in ("dead_pump", "vacuum_leak")
+]
+
+
+@pytest.mark.parametrize(("kit_id", "fault"), FAULT_CASES)
 def test_each_fault_fails_exactly_its_check(run_vehicle, kit_id, fault):
     expected = FAULTS[fault]
     result = run_vehicle(kit_id, faults=[fault], sequences=[expected.sequence])
-    failed = [c for c in result.checks if c.outcome is not Outcome.PASS
-              and c.outcome is not Outcome.SKIPPED]
-    assert [c.check_id for c in failed] == [expected.check_id], [
-        (c.check_id, c.outcome.value, c.message) for c in result.checks]
+    failed = [
+        c
+        for c in result.checks
+        if c.outcome is not Outcome.PASS and c.outcome is not Outcome.SKIPPED
+    ]
+    assert [c.check_id for c in failed] == [expected.check_id], (
+        result.max_lag_s,
+        [(c.check_id, c.outcome.value, c.message) for c in result.checks],
+    )
     (check,) = failed
     assert check.outcome is Outcome.FAIL
     assert FAULT_MESSAGES[fault] in check.message
@@ -115,12 +135,14 @@ def test_a_kit_added_as_data_only_runs(run_vehicle, tmp_path):
     kit_dir = tmp_path / "ranger-ev2"
     shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
     dbc = (kit_dir / "vehicle.dbc").read_text(encoding="cp1252")
-    dbc = dbc.replace("BMU_U_Cell", "Batt_CellVolt_").replace('(0.0001,0) [0|6.5535] "V"',
-                                                               '(0.1,0) [0|6553.5] "mV"')
+    dbc = dbc.replace("BMU_U_Cell", "Batt_CellVolt_").replace(
+        '(0.0001,0) [0|6.5535] "V"', '(0.1,0) [0|6553.5] "mV"'
+    )
     (kit_dir / "vehicle.dbc").write_text(dbc, encoding="cp1252")
     eol = (kit_dir / "eol.toml").read_text()
-    eol = eol.replace('kit = "dmax-ev2"', 'kit = "ranger-ev2"').replace("BMU_U_Cell{index:03d}",
-                                                                        "Batt_CellVolt_{index:03d}")
+    eol = eol.replace('kit = "dmax-ev2"', 'kit = "ranger-ev2"').replace(
+        "BMU_U_Cell{index:03d}", "Batt_CellVolt_{index:03d}"
+    )
     (kit_dir / "eol.toml").write_text(eol)
     kit = load_kit(kit_dir)
     assert kit.indexed("cell_voltage")[0].factor == pytest.approx(0.001)
@@ -130,16 +152,22 @@ def test_a_kit_added_as_data_only_runs(run_vehicle, tmp_path):
     assert "cell 37 at 3.72 V is above 3.65 V" in faulty.result("bms.cell_voltage").message
 
 
-def test_unmapped_name_skips_its_check(run_vehicle, tmp_path):
+def test_unmapped_name_skips_its_check_without_blocking_others(run_vehicle, tmp_path):
     kit_dir = tmp_path / "jazz-ev1"
     shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)
-    eol = (kit_dir / "eol.toml").read_text()
-    eol = eol.replace('balancing_active = { message = "BMS_Balancing", signal = "BMS_BalancingActive" }\n', "")
-    (kit_dir / "eol.toml").write_text(eol)
-    result = run_vehicle(load_kit(kit_dir),
-                         check_ids=["bms.balancing", "bms.charge_current_limit"])
+    lines = (kit_dir / "eol.toml").read_text().splitlines(keepends=True)
+    kept = [ln for ln in lines if not ln.startswith(("balancing_active =", "hvil ="))]
+    (kit_dir / "eol.toml").write_text("".join(kept))
+    result = run_vehicle(
+        load_kit(kit_dir), check_ids=["ecu.hvil", "ecu.ready", "bms.balancing", "bms.soc"]
+    )
+    assert outcomes(result) == {
+        "ecu.hvil": Outcome.SKIPPED,
+        "ecu.ready": Outcome.PASS,  # its dependency does not apply, so it still runs
+        "bms.balancing": Outcome.SKIPPED,
+        "bms.soc": Outcome.PASS,
+    }
     balancing = result.result("bms.balancing")
-    assert balancing.outcome is Outcome.SKIPPED
     assert balancing.message == "this kit does not map balancing_active in its eol.toml"
     assert result.outcome is RunOutcome.PASS
 
@@ -148,8 +176,14 @@ def test_no_traffic_aborts_with_the_reason(tmp_path):
     kit = load_kit("jazz-ev1")
     seen = []
     with can.Bus(interface="virtual", channel=f"dead-{uuid.uuid4().hex}") as bus:
-        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=seen.append,
-                         trace_path=tmp_path / "dead.blf")
+        result = run_eol(
+            kit,
+            bus,
+            ["ecu"],
+            time_scale=SCALE,
+            on_check=seen.append,
+            trace_path=tmp_path / "dead.blf",
+        )
     assert result.outcome is RunOutcome.ABORTED
     assert "no CAN traffic" in result.abort_reason
     assert result.checks == [] and seen == []
@@ -187,12 +221,20 @@ def test_adapter_gone_mid_run_keeps_results_so_far(tmp_path):
             if result.check_id == "ecu.alive_counter":
                 bus.unplugged = True
 
-        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=unplug_after_second,
-                         trace_path=tmp_path / "flaky.blf")
+        result = run_eol(
+            kit,
+            bus,
+            ["ecu"],
+            time_scale=SCALE,
+            on_check=unplug_after_second,
+            trace_path=tmp_path / "flaky.blf",
+        )
     assert result.outcome is RunOutcome.ABORTED
-    assert result.abort_reason == "CAN adapter error: device not found"
+    # the next receive or the next cyclic tester frame finds the adapter gone, whichever is first
+    assert result.abort_reason.startswith("CAN adapter error")
+    assert result.abort_reason.endswith("device not found")
     assert [c.outcome for c in result.checks] == [Outcome.PASS, Outcome.PASS, Outcome.ERROR]
-    assert result.checks[-1].message == "run aborted: CAN adapter error: device not found"
+    assert result.checks[-1].message == f"run aborted: {result.abort_reason}"
     assert result.trace.frames > 0
 
 
@@ -204,11 +246,18 @@ def test_bus_off_aborts(tmp_path):
         can.Bus(interface="virtual", channel=channel) as controller,
         VehicleSimulator(kit, channel=channel, time_scale=SCALE),
     ):
+
         def bus_off(result):
             controller.send(can.Message(arbitration_id=0x40, is_error_frame=True, dlc=8))
 
-        result = run_eol(kit, bus, ["ecu"], time_scale=SCALE, on_check=bus_off,
-                         trace_path=tmp_path / "busoff.blf")
+        result = run_eol(
+            kit,
+            bus,
+            ["ecu"],
+            time_scale=SCALE,
+            on_check=bus_off,
+            trace_path=tmp_path / "busoff.blf",
+        )
     assert result.outcome is RunOutcome.ABORTED
     assert "bus-off" in result.abort_reason
     assert result.checks[0].outcome is Outcome.PASS
@@ -216,9 +265,12 @@ def test_bus_off_aborts(tmp_path):
 
 def test_should_abort_stops_the_run(run_vehicle):
     stop = threading.Event()
-    result = run_vehicle("jazz-ev1", sequences=["ecu"],
-                         on_check=lambda r: stop.set(),
-                         should_abort=lambda: "cancelled by the trainer" if stop.is_set() else None)
+    result = run_vehicle(
+        "jazz-ev1",
+        sequences=["ecu"],
+        on_check=lambda r: stop.set(),
+        should_abort=lambda: "cancelled by the trainer" if stop.is_set() else None,
+    )
     assert result.outcome is RunOutcome.ABORTED
     assert result.abort_reason == "cancelled by the trainer"
     assert result.checks[0].outcome is Outcome.PASS
@@ -232,8 +284,12 @@ def test_progress_callbacks_see_every_check_in_order_and_cannot_break_the_run(ru
         finished.append(result.check_id)
         raise RuntimeError("database is down")
 
-    result = run_vehicle("dmax-ev2", sequences=["ecu"], on_check=broken,
-                         on_check_started=lambda info: started.append(info.check_id))
+    result = run_vehicle(
+        "dmax-ev2",
+        sequences=["ecu"],
+        on_check=broken,
+        on_check_started=lambda info: started.append(info.check_id),
+    )
     ids = [c.check_id for c in result.checks]
     assert started == finished == ids == [c.check_id for c in plan_checks(sequences=["ecu"])]
     assert result.outcome is RunOutcome.PASS
@@ -251,8 +307,12 @@ def test_result_is_plain_data(run_vehicle):
 
 def test_plan_checks():
     assert [c.sequence for c in plan_checks()] == sorted(
-        (c.sequence for c in CHECKS.values()), key=SEQUENCES.index)
-    assert {c.check_id for c in plan_checks(passive_only=True)} >= {"ecu.heartbeat", "bms.isolation"}
+        (c.sequence for c in CHECKS.values()), key=SEQUENCES.index
+    )
+    assert {c.check_id for c in plan_checks(passive_only=True)} >= {
+        "ecu.heartbeat",
+        "bms.isolation",
+    }
     assert all(c.passive for c in plan_checks(passive_only=True))
     with pytest.raises(ValueError, match="unknown sequence"):
         plan_checks(sequences=["gearbox"])

@@ -232,6 +232,12 @@ def test_operator_starts_a_run_and_reads_the_report(eol_app, client, auth, jazz_
     trace = client.get(f"/eol/runs/{run_id}/trace")
     assert trace.status_code == 200 and trace.data[:4] == b"LOGG"
     trace.close()
+    pdf = client.get(f"/eol/runs/{run_id}/report.pdf")
+    assert pdf.mimetype == "application/pdf" and pdf.data[:5] == b"%PDF-"
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "PASS" in text and jazz_job.vehicle.vin in text and "bms.pack_voltage" not in text
 
 
 def test_unqualified_user_cannot_start(eol_app, client, auth, jazz_job, create_user):

@@ -2,7 +2,6 @@
 
 import re
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

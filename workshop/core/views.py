@@ -34,6 +34,10 @@ def home():
         panels["inspection"] = list_jobs(
             centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50
         )
+    if current_user.has_role(Role.TRAINER):
+        from workshop.training.services import list_sessions
+
+        panels["sessions"] = list_sessions(trainer=current_user)[:12]
     if current_user.has_role(Role.ADMIN):
         panels["admin"] = {
             "centres": account_services.list_centres(),

@@ -3,7 +3,13 @@
 Plain Python (no Flask): the bench agent, the CLI and the tests all use this API.
 """
 
-from workshop.eol.definitions import EolDefinitionError, KitDefinition, kit_specs_root, list_kits, load_kit
+from workshop.eol.definitions import (
+    EolDefinitionError,
+    KitDefinition,
+    kit_specs_root,
+    list_kits,
+    load_kit,
+)
 from workshop.eol.engine import (
     CHECKS,
     SEQUENCES,
@@ -42,6 +48,7 @@ __all__ = [
     "kit_specs_root",
     "list_kits",
     "load_kit",
+    "load_trace",
     "plan_checks",
     "run_eol",
 ]

@@ -26,8 +26,12 @@ from workshop.eol.simulator import FAULTS, VehicleSimulator
 from workshop.eol.traces import TraceError, evaluate_trace
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
-_OUTCOME_TEXT = {Outcome.PASS: "PASS", Outcome.FAIL: "FAIL", Outcome.ERROR: "ERROR",
-                 Outcome.SKIPPED: "SKIP"}
+_OUTCOME_TEXT = {
+    Outcome.PASS: "PASS",
+    Outcome.FAIL: "FAIL",
+    Outcome.ERROR: "ERROR",
+    Outcome.SKIPPED: "SKIP",
+}
 
 
 class _Abort(click.ClickException):
@@ -48,8 +52,10 @@ def _row(result: CheckResult) -> str:
     shown = shown or (result.measurements[0] if result.measurements else None)
     measured = shown.value_text if shown else ""
     limits = shown.limits_text if shown else ""
-    return (f"{result.check_id:<26} {_OUTCOME_TEXT[result.outcome]:<5} {measured:>14} "
-            f"{limits:<18} {result.message}")
+    return (
+        f"{result.check_id:<26} {_OUTCOME_TEXT[result.outcome]:<5} {measured:>14} "
+        f"{limits:<18} {result.message}"
+    )
 
 
 def _header() -> str:
@@ -61,14 +67,18 @@ def _finish(result: RunResult, as_json: bool) -> None:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
     else:
         counts = {o: sum(1 for c in result.checks if c.outcome is o) for o in Outcome}
-        click.echo(f"\n{result.outcome.value.upper()}: {counts[Outcome.PASS]} passed, "
-                   f"{counts[Outcome.FAIL]} failed, {counts[Outcome.ERROR]} error, "
-                   f"{counts[Outcome.SKIPPED]} skipped")
+        click.echo(
+            f"\n{result.outcome.value.upper()}: {counts[Outcome.PASS]} passed, "
+            f"{counts[Outcome.FAIL]} failed, {counts[Outcome.ERROR]} error, "
+            f"{counts[Outcome.SKIPPED]} skipped"
+        )
         if result.abort_reason:
             click.echo(f"Run aborted: {result.abort_reason}", err=True)
         if result.trace is not None:
-            click.echo(f"Trace: {result.trace.path} ({result.trace.frames} frames, "
-                       f"sha256 {result.trace.sha256})")
+            click.echo(
+                f"Trace: {result.trace.path} ({result.trace.frames} frames, "
+                f"sha256 {result.trace.sha256})"
+            )
     if result.outcome is RunOutcome.ABORTED:
         raise SystemExit(EXIT_ABORTED)
     raise SystemExit(EXIT_PASS if result.outcome is RunOutcome.PASS else EXIT_FAIL)
@@ -81,23 +91,54 @@ def eol_cli() -> None:
 
 @eol_cli.command("run")
 @click.option("--kit", "kit_id", required=True, help="Kit id (folder under kit_specs/).")
-@click.option("--sequence", "sequences", multiple=True, type=click.Choice(SEQUENCES),
-              help="Run only these sequences (repeatable; default all).")
+@click.option(
+    "--sequence",
+    "sequences",
+    multiple=True,
+    type=click.Choice(SEQUENCES),
+    help="Run only these sequences (repeatable; default all).",
+)
 @click.option("--check", "check_ids", multiple=True, help="Run only these check ids.")
 @click.option("--simulate", is_flag=True, help="Test the built-in vehicle simulator.")
-@click.option("--fault", "faults", multiple=True, type=click.Choice(sorted(FAULTS)),
-              help="Inject a simulator fault (repeatable; needs --simulate).")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    type=click.Choice(sorted(FAULTS)),
+    help="Inject a simulator fault (repeatable; needs --simulate).",
+)
 @click.option("--interface", help="python-can interface, e.g. socketcan, pcan, kvaser.")
 @click.option("--channel", help="CAN channel, e.g. can0.")
 @click.option("--bitrate", type=int, help="Bitrate in bit/s (e.g. 500000).")
-@click.option("--time-scale", type=float, default=1.0, show_default=True,
-              help="Vehicle seconds per wall second (only with --simulate).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the BLF trace (default: a temporary file).")
+@click.option(
+    "--time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Vehicle seconds per wall second (only with --simulate).",
+)
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the BLF trace (default: a temporary file).",
+)
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON at the end.")
-def run_command(kit_id, sequences, check_ids, simulate, faults, interface, channel, bitrate,
-                time_scale, trace_path, kit_root, as_json):
+def run_command(
+    kit_id,
+    sequences,
+    check_ids,
+    simulate,
+    faults,
+    interface,
+    channel,
+    bitrate,
+    time_scale,
+    trace_path,
+    kit_root,
+    as_json,
+):
     """Run EOL sequences against a vehicle (or the simulator) and print every check."""
     if simulate == bool(interface or channel):
         raise click.UsageError("use either --simulate or --interface/--channel")
@@ -120,8 +161,11 @@ def run_command(kit_id, sequences, check_ids, simulate, faults, interface, chann
         raise _Abort(f"cannot open CAN interface {interface} channel {channel}: {exc}") from None
 
     if not as_json:
-        target = "simulator" + (f" with {', '.join(faults)}" if faults else "") if simulate \
+        target = (
+            "simulator" + (f" with {', '.join(faults)}" if faults else "")
+            if simulate
             else f"{interface} {channel}"
+        )
         click.echo(f"EOL run: kit {kit.kit_id} on {target}")
         click.echo(_header())
 
@@ -132,10 +176,18 @@ def run_command(kit_id, sequences, check_ids, simulate, faults, interface, chann
     simulator = None
     try:
         if simulate:
-            simulator = VehicleSimulator(kit, channel=channel, faults=list(faults),
-                                         time_scale=time_scale).start()
-        result = run_eol(kit, bus, sequences or None, time_scale=time_scale, on_check=show,
-                         trace_path=trace_path, check_ids=check_ids or None)
+            simulator = VehicleSimulator(
+                kit, channel=channel, faults=list(faults), time_scale=time_scale
+            ).start()
+        result = run_eol(
+            kit,
+            bus,
+            sequences or None,
+            time_scale=time_scale,
+            on_check=show,
+            trace_path=trace_path,
+            check_ids=check_ids or None,
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
@@ -147,18 +199,29 @@ def run_command(kit_id, sequences, check_ids, simulate, faults, interface, chann
 
 @eol_cli.command("simulate")
 @click.option("--kit", "kit_id", help="Kit id whose DBC the simulator speaks.")
-@click.option("--fault", "faults", multiple=True, type=click.Choice(sorted(FAULTS)),
-              help="Inject a fault (repeatable).")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    type=click.Choice(sorted(FAULTS)),
+    help="Inject a fault (repeatable).",
+)
 @click.option("--interface", default="virtual", show_default=True, help="python-can interface.")
 @click.option("--channel", default="eol-bench", show_default=True, help="CAN channel.")
 @click.option("--bitrate", type=int, help="Bitrate in bit/s.")
-@click.option("--time-scale", type=float, default=1.0, show_default=True,
-              help="Vehicle seconds per wall second.")
+@click.option(
+    "--time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Vehicle seconds per wall second.",
+)
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
 @click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
-def simulate_command(kit_id, faults, interface, channel, bitrate, time_scale, duration,
-                     list_faults, kit_root):
+def simulate_command(
+    kit_id, faults, interface, channel, bitrate, time_scale, duration, list_faults, kit_root
+):
     """Run the vehicle simulator on a CAN bus until Ctrl-C."""
     if list_faults:
         click.echo(f"{'FAULT':<27} {'CAUGHT BY':<26} DESCRIPTION")
@@ -172,13 +235,21 @@ def simulate_command(kit_id, faults, interface, channel, bitrate, time_scale, du
     kit = _load(kit_id, kit_root)
     kwargs = {"bitrate": bitrate} if bitrate else {}
     try:
-        simulator = VehicleSimulator(kit, channel=channel, interface=interface,
-                                     faults=list(faults), time_scale=time_scale,
-                                     bus_kwargs=kwargs).start()
+        simulator = VehicleSimulator(
+            kit,
+            channel=channel,
+            interface=interface,
+            faults=list(faults),
+            time_scale=time_scale,
+            bus_kwargs=kwargs,
+        ).start()
     except (can.CanError, OSError, ValueError, ImportError) as exc:
         raise _Abort(f"cannot open CAN interface {interface} channel {channel}: {exc}") from None
-    click.echo(f"Simulating {kit.kit_id} on {interface} {channel}"
-               + (f" with {', '.join(faults)}" if faults else "") + " (Ctrl-C to stop)")
+    click.echo(
+        f"Simulating {kit.kit_id} on {interface} {channel}"
+        + (f" with {', '.join(faults)}" if faults else "")
+        + " (Ctrl-C to stop)"
+    )
     started = time.monotonic()
     try:
         while simulator.running and (duration is None or time.monotonic() - started < duration):
@@ -195,10 +266,19 @@ def simulate_command(kit_id, faults, interface, channel, bitrate, time_scale, du
 @eol_cli.command("check-trace")
 @click.argument("trace_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kit", "kit_id", required=True, help="Kit id whose DBC the trace uses.")
-@click.option("--format", "fmt", type=click.Choice(["blf", "asc", "log", "candump", "trc"]),
-              help="Trace format (default: from the file extension).")
-@click.option("--time-scale", type=float, default=1.0, show_default=True,
-              help="Time scale of the run that recorded the trace.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["blf", "asc", "log", "candump", "trc"]),
+    help="Trace format (default: from the file extension).",
+)
+@click.option(
+    "--time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Time scale of the run that recorded the trace.",
+)
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
@@ -208,8 +288,13 @@ def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
         click.echo(f"Trace {trace_file.name}, kit {kit.kit_id}")
         click.echo(_header())
     try:
-        result = evaluate_trace(kit, trace_file, fmt, time_scale=time_scale,
-                                on_check=None if as_json else (lambda r: click.echo(_row(r))))
+        result = evaluate_trace(
+            kit,
+            trace_file,
+            fmt,
+            time_scale=time_scale,
+            on_check=None if as_json else (lambda r: click.echo(_row(r))),
+        )
     except TraceError as exc:
         raise _Abort(str(exc)) from None
     _finish(result, as_json)
@@ -233,7 +318,9 @@ def validate_command(kit_ids, kit_root):
             for problem in exc.problems:
                 click.echo(f"  {problem}")
             continue
-        click.echo(f"{kit_id}: ok ({len(kit.bindings)} names bound to "
-                   f"{len(kit.database.messages)} DBC messages)")
+        click.echo(
+            f"{kit_id}: ok ({len(kit.bindings)} names bound to "
+            f"{len(kit.database.messages)} DBC messages)"
+        )
     if bad:
         raise SystemExit(EXIT_ABORTED)

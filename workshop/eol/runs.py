@@ -74,6 +74,43 @@ def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=(
     return run
 
 
+def queue_drill_run(
+    user: User, kit_id: str, bench: str, sequences, faults, benches: dict, *, allowed=None
+) -> EolRun:
+    """Queue a training-drill run: no job, a simulated vehicle with ``faults`` injected.
+
+    Trainees practise here before they hold the EOL operator qualification, so it is not
+    required; ``allowed`` limits the sequences to those the drill offers.
+    """
+    if bench not in benches:
+        raise EolRunError(_l("unknown test bench %(bench)s", bench=bench))
+    if not benches[bench].get("simulate"):
+        raise EolRunError(_l("drills run only on a simulated bench"))
+    wanted = set(sequences) & set(allowed if allowed is not None else SEQUENCE_NAMES)
+    sequences = [s for s in SEQUENCE_NAMES if s in wanted]
+    if not sequences:
+        raise EolRunError(_l("choose at least one sequence"))
+    if user.centre_id is None:
+        raise EolRunError(_l("only staff of a centre can run drills"))
+    config = benches[bench]
+    run = EolRun(
+        job_id=None,
+        centre_id=user.centre_id,
+        kit_id=kit_id,
+        bench=bench,
+        sequences=sequences,
+        faults=list(faults),
+        simulated=True,
+        requested_by=user,
+        requested_at=utcnow(),
+        time_scale=float(config.get("time_scale", 1.0)),
+    )
+    db.session.add(run)
+    db.session.flush()
+    record_event("eol.queue_drill", run, details={"bench": bench, "sequences": sequences})
+    return run
+
+
 def claim_next_run(agent: str, benches) -> EolRun | None:
     """Atomically take the oldest queued run for one of ``benches``; None when there is none.
 

@@ -345,10 +345,12 @@ class _Vehicle:
 
     @property
     def pack_ocv(self) -> float:
+        """Open-circuit pack voltage: the sum of the cells."""
         return self._pack_ocv
 
     @property
     def pack_voltage(self) -> float:
+        """Terminal pack voltage under the present current."""
         return self.pack_ocv - 0.05 * self.current
 
     # -- inputs -----------------------------------------------------------------------------
@@ -570,9 +572,12 @@ class _Plan:
     def __post_init__(self):
         for page in self.pages:
             signals = [
-                s for s in self.message.signals
-                if self.mux_signal is None or s.name == self.mux_signal
-                or s.multiplexer_ids is None or page in s.multiplexer_ids
+                s
+                for s in self.message.signals
+                if self.mux_signal is None
+                or s.name == self.mux_signal
+                or s.multiplexer_ids is None
+                or page in s.multiplexer_ids
             ]
             self.page_signals.append((page, signals))
 
@@ -759,7 +764,9 @@ class VehicleSimulator:
             cutoff = self._vnow()
             while (msg := bus.recv(timeout=0)) is not None:
                 received += 1
-                heapq.heappush(pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg))
+                heapq.heappush(
+                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
+                )
             while True:
                 next_cmd = pending[0][0] if pending else math.inf
                 next_emit = heap[0][0]
@@ -778,7 +785,9 @@ class VehicleSimulator:
             msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
             if msg is not None:
                 received += 1
-                heapq.heappush(pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg))
+                heapq.heappush(
+                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
+                )
 
     def _handle(self, msg: can.Message) -> None:
         if msg.is_error_frame or msg.is_remote_frame:
@@ -820,7 +829,8 @@ class VehicleSimulator:
         stamp = self._t0 + due / self.time_scale
         for page, signals in plan.page_signals:
             values = tuple(
-                page if signal.name == plan.mux_signal
+                page
+                if signal.name == plan.mux_signal
                 else self._signal_value(signal, plan.feeds.get(signal.name))
                 for signal in signals
             )

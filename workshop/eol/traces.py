@@ -9,6 +9,8 @@ sentence a technician can act on.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import math
 import os
 import struct
 import tempfile
@@ -70,7 +72,14 @@ def sha256_file(path: str | Path) -> str:
 
 
 class TraceRecorder:
-    """Writes every frame it is given to a BLF file; ``close()`` returns its TraceInfo."""
+    """Writes every frame it is given to a BLF file; ``close()`` returns its TraceInfo.
+
+    Frames are written in timestamp order: the tester's own frames are stamped when sent, while
+    received ones carry the (earlier) bus time, so frames are held for ``reorder_s`` seconds
+    and sorted. BLF stores times relative to the first frame and cannot hold an earlier one.
+    """
+
+    reorder_s = 10.0
 
     def __init__(self, path: str | Path | None = None):
         if path is None:
@@ -85,6 +94,8 @@ class TraceRecorder:
         self._writer = can.BLFWriter(self.path)
         self.frames = 0
         self._info: TraceInfo | None = None
+        self._pending: list[tuple[float, int, can.Message]] = []
+        self._newest = -math.inf
 
     def record(self, msg: can.Message) -> None:
         """Append one frame."""
@@ -92,15 +103,21 @@ class TraceRecorder:
             # BLF channels are small numbers; a named channel ("can0", a virtual bus name) would
             # be mangled into a huge one, so log it on the writer's default channel instead.
             msg.channel = None
-        self._writer.on_message_received(msg)
         self.frames += 1
+        heapq.heappush(self._pending, (msg.timestamp, self.frames, msg))
+        self._newest = max(self._newest, msg.timestamp)
+        while self._pending and self._pending[0][0] < self._newest - self.reorder_s:
+            self._writer.on_message_received(heapq.heappop(self._pending)[2])
 
     def close(self) -> TraceInfo:
         """Finish the file (idempotent) and hash it."""
         if self._info is None:
+            while self._pending:
+                self._writer.on_message_received(heapq.heappop(self._pending)[2])
             self._writer.stop()
-            self._info = TraceInfo(self.path, sha256_file(self.path), self.frames,
-                                   self.path.stat().st_size, "blf")
+            self._info = TraceInfo(
+                self.path, sha256_file(self.path), self.frames, self.path.stat().st_size, "blf"
+            )
         return self._info
 
 
@@ -114,8 +131,9 @@ def trace_format(filename: str | Path, fmt: str | None = None) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in FORMATS:
         shown = suffix or "(no extension)"
-        raise TraceError(f"unsupported trace file type {shown}: upload a .blf, .asc, "
-                         f".log (candump) or .trc file")
+        raise TraceError(
+            f"unsupported trace file type {shown}: upload a .blf, .asc, .log (candump) or .trc file"
+        )
     return suffix
 
 
@@ -135,8 +153,7 @@ def load_trace(path: str | Path, fmt: str | None = None) -> list[can.Message]:
         frames = _read_blf(path, head, size)
     else:
         if b"\x00" in head or head.startswith(b"LOGG"):
-            raise TraceError(f"this is a binary file, not a {name} text trace: "
-                             f"check the file type")
+            raise TraceError(f"this is a binary file, not a {name} text trace: check the file type")
         frames = _read_text(path, suffix, name)
     if not any(not m.is_error_frame for m in frames):
         raise TraceError(f"no CAN frames found in this {name} file: is it really a {name} trace?")
@@ -145,24 +162,32 @@ def load_trace(path: str | Path, fmt: str | None = None) -> list[can.Message]:
 
 def _read_blf(path: Path, head: bytes, size: int) -> list[can.Message]:
     if len(head) < FILE_HEADER_STRUCT.size or not head.startswith(b"LOGG"):
-        raise TraceError("not a BLF file: it does not start with the BLF signature "
-                         "(was it renamed from another format?)")
+        raise TraceError(
+            "not a BLF file: it does not start with the BLF signature "
+            "(was it renamed from another format?)"
+        )
     header = FILE_HEADER_STRUCT.unpack(head[: FILE_HEADER_STRUCT.size])
     declared = header[10]
     if declared > size:
-        raise TraceError(f"the BLF file is truncated: its header says {declared} bytes but "
-                         f"only {size} arrived; upload it again")
+        raise TraceError(
+            f"the BLF file is truncated: its header says {declared} bytes but "
+            f"only {size} arrived; upload it again"
+        )
     try:
         frames = _bounded(can.BLFReader(str(path)))
     except (BLFParseError, struct.error, zlib.error, ValueError, EOFError) as exc:
-        raise TraceError(f"the BLF file is corrupt ({type(exc).__name__}: {exc or 'bad object'})"
-                         ) from None
+        raise TraceError(
+            f"the BLF file is corrupt ({type(exc).__name__}: {exc or 'bad object'})"
+        ) from None
     return frames
 
 
 def _read_text(path: Path, suffix: str, name: str) -> list[can.Message]:
-    readers: dict[str, Any] = {".asc": can.ASCReader, ".log": can.CanutilsLogReader,
-                               ".trc": can.TRCReader}
+    readers: dict[str, Any] = {
+        ".asc": can.ASCReader,
+        ".log": can.CanutilsLogReader,
+        ".trc": can.TRCReader,
+    }
     try:
         reader = readers[suffix](str(path))
         frames = _bounded(reader)
@@ -170,8 +195,9 @@ def _read_text(path: Path, suffix: str, name: str) -> list[can.Message]:
         raise TraceError(f"this is not a {name} text trace (not readable as text)") from None
     except (ValueError, IndexError, KeyError, NotImplementedError, struct.error) as exc:
         detail = str(exc) or type(exc).__name__
-        raise TraceError(f"cannot read this {name} file: {detail} (truncated or not a "
-                         f"{name} trace?)") from None
+        raise TraceError(
+            f"cannot read this {name} file: {detail} (truncated or not a {name} trace?)"
+        ) from None
     return frames
 
 
@@ -181,8 +207,10 @@ def _bounded(reader) -> list[can.Message]:
         for msg in reader:
             frames.append(msg)
             if len(frames) > MAX_FRAMES:
-                raise TraceError(f"the trace has more than {MAX_FRAMES:,} frames; cut it to the "
-                                 f"test and upload again")
+                raise TraceError(
+                    f"the trace has more than {MAX_FRAMES:,} frames; cut it to the "
+                    f"test and upload again"
+                )
     finally:
         stop = getattr(reader, "stop", None)
         if stop is not None:
@@ -206,11 +234,13 @@ def evaluate_trace(
 
     path = Path(path)
     frames = load_trace(path, fmt)
-    result = evaluate_frames(kit, frames, time_scale=time_scale, on_check=on_check,
-                             source=f"trace:{path.name}")
+    result = evaluate_frames(
+        kit, frames, time_scale=time_scale, on_check=on_check, source=f"trace:{path.name}"
+    )
     suffix = trace_format(path, fmt)
-    result.trace = TraceInfo(path, sha256_file(path), len(frames), path.stat().st_size,
-                             FORMATS[suffix][0])
+    result.trace = TraceInfo(
+        path, sha256_file(path), len(frames), path.stat().st_size, FORMATS[suffix][0]
+    )
     return result
 
 

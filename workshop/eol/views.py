@@ -209,3 +209,68 @@ def check_trace():
             finally:
                 os.unlink(path)
     return render_template("eol/trace.html", kits=kits, result=result)
+
+
+@bp.route("/eol/runs/<int:run_id>/report.pdf")
+@requires(*VIEWERS)
+def run_report_pdf(run_id: int):
+    """The run's report as an A4 PDF (Thai and English), for the job file."""
+    from workshop.certificates.pdf import render_pdf
+    from workshop.i18n import format_be_date, format_local_datetime
+
+    run = get_in_scope_or_404(EolRun, run_id)
+    if not run.finished:
+        flash(_("The report is ready when the run has finished."), "info")
+        return redirect(url_for("eol.show_run", run_id=run.id))
+    job = db.session.get(Job, run.job_id) if run.job_id else None
+    context = {
+        "run_id": run.id,
+        "status": run.status.value,
+        "abort_reason": run.abort_reason,
+        "bench": run.bench,
+        "simulated": run.simulated,
+        "kit_id": run.kit_id,
+        "sequences": [s.upper() for s in run.sequences],
+        "requested_by": run.requested_by.full_name,
+        "requested_at": format_local_datetime(run.requested_at, "th"),
+        "requested_at_en": format_local_datetime(run.requested_at, "en"),
+        "date_be": format_be_date(run.finished_at, "th"),
+        "trace_sha256": run.trace_sha256,
+        "trace_frames": run.trace_frames,
+        "job": {
+            "reference": job.reference,
+            "vin": job.vehicle.vin,
+            "vehicle": f"{job.vehicle.make} {job.vehicle.model} {job.vehicle.year}",
+            "plate": job.vehicle.plate,
+        }
+        if job
+        else None,
+        "checks": [
+            {
+                "sequence": c.sequence.upper(),
+                "title_th": c.title_th,
+                "title_en": c.title_en,
+                "outcome": c.outcome,
+                "message": c.message,
+                "measurements": [
+                    {
+                        "name": m.get("name"),
+                        "value": m.get("value"),
+                        "unit": m.get("unit", ""),
+                        "limits": m.get("limits_text", ""),
+                    }
+                    for m in c.measurements
+                ],
+            }
+            for c in run.checks
+        ],
+        "charts": [(title, str(svg)) for title, svg in _charts(run)],
+        "font_regular": "workshop:font/Sarabun-Regular.ttf",
+        "font_bold": "workshop:font/Sarabun-Bold.ttf",
+    }
+    pdf = render_pdf("eol/report_pdf.html", context)
+    return current_app.response_class(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="eol-run-{run.id}.pdf"'},
+    )

@@ -362,9 +362,12 @@ def _error_from_validation(path: Path, data: dict[str, Any], exc: ValidationErro
     details: list[tuple[str, str]] = []
     for error in exc.errors(include_url=False):
         # pydantic also reports a list as too short when only its items failed: that is noise.
-        if error["type"] == "too_short" and isinstance(error["input"], list | tuple):
-            if len(error["input"]) >= (error.get("ctx") or {}).get("min_length", 0):
-                continue
+        if (
+            error["type"] == "too_short"
+            and isinstance(error["input"], list | tuple)
+            and len(error["input"]) >= (error.get("ctx") or {}).get("min_length", 0)
+        ):
+            continue
         where = (error.get("ctx") or {}).get("where", "") if error["type"] == "manual" else ""
         if error["type"] in {"union_tag_not_found", "union_tag_invalid"}:
             where = "type"

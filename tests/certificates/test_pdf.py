@@ -1,0 +1,124 @@
+"""The certificate PDF: content, Thai font, QR code, link, signature; page images for people."""
+
+import io
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import zxingcpp
+from pypdf import PdfReader
+
+from workshop.certificates import services
+from workshop.certificates.pdf import RestrictedFetcher
+from workshop.certificates.signing import signature_status, signing_material
+from workshop.extensions import db
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "certificates"
+
+
+@pytest.fixture
+def issued(build_job, crew, cert_app):
+    job = build_job(stage="approved")
+    certificate = services.issue_certificate(job, crew["inspector"], base_url="http://ws.test/")
+    db.session.commit()
+    return certificate
+
+
+def page_texts(data: bytes) -> list[str]:
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        return [page.get_textpage().get_text_range() for page in pdf]
+    finally:
+        pdf.close()
+
+
+def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
+    data = issued.pdf
+    job = issued.job
+    pages = page_texts(data)
+    assert len(pages) >= 2
+    first = pages[0]
+    for expected in (
+        issued.number,
+        job.vehicle.vin,
+        "L15A7-1234567",  # the removed engine number
+        f"S{job.id}-JZ1-MOT-0001-0001",  # the motor number that replaces it
+        "45.0 kW",
+        "52.0 kW",  # rated and maximum 30-minute power
+        "LiFePO4",
+        "100S1P",
+        "330 V / 365 V",
+        "19.8 kWh",
+        "3.0 kW",
+        "1,040",
+        "1,235",
+        "+18.8 %",
+        "Ω/V",
+        "PASS",
+        "สก.12345",
+        "ภฟ.67890",
+        "ใบรับรองการดัดแปลงรถยนต์",  # Thai comes out as Thai, not boxes
+        f"{issued.year_be}",
+        str(issued.issued_at.year),
+        "Honda Jazz",
+    ):
+        assert expected in first, expected
+    for text in pages:  # the number on every page
+        assert issued.number in text
+    fonts = {
+        str(f["/BaseFont"])
+        for page in PdfReader(io.BytesIO(data)).pages
+        for f in page["/Resources"]["/Font"].values()
+    }
+    assert fonts and all("Sarabun" in f for f in fonts), fonts
+
+    # The QR code decodes to the verification URL, which is also a link annotation.
+    url = f"http://ws.test/verify/{issued.token}"
+    pdf = pypdfium2.PdfDocument(data)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    images = []
+    for index, page in enumerate(pdf):
+        image = page.render(scale=2).to_pil()
+        image.save(ARTIFACTS / f"certificate-page{index + 1}.png")
+        images.append(image)
+    pdf.close()
+    decoded = [r.text for r in zxingcpp.read_barcodes(images[0])]
+    assert decoded == [url]
+    links = [
+        a.get_object()["/A"]["/URI"]
+        for a in PdfReader(io.BytesIO(data)).pages[0]["/Annots"]
+        if a.get_object().get("/Subtype") == "/Link"
+    ]
+    assert url in links
+
+    # Signed with the deployment key; one changed byte breaks it.
+    cert_path = signing_material(cert_app.config, cert_app.instance_path).cert_path
+    assert signature_status(data, cert_path) == {
+        "signed": True,
+        "intact": True,
+        "valid": True,
+        "covers_whole_file": True,
+    }
+    tampered = bytearray(data)
+    position = len(data) // 3  # inside the signed byte range, in the page content
+    tampered[position] ^= 0x01
+    assert signature_status(bytes(tampered), cert_path)["intact"] is False
+
+    # Stored once: the download is byte for byte what was issued and hashed.
+    import hashlib
+
+    assert hashlib.sha256(data).hexdigest() == issued.pdf_sha256
+    auth.login(crew["inspector"].username)
+    r = client.get(f"/certificates/{issued.id}/pdf")
+    assert r.status_code == 200 and r.data == data
+    r.close()
+    page = client.get(f"/certificates/{issued.id}")
+    assert issued.number in page.text and issued.pdf_sha256 in page.text
+
+
+def test_the_renderer_fetches_nothing_outside(app):
+    fetcher = RestrictedFetcher()
+    for url in ("http://example.com/x.png", "file:///etc/passwd", "workshop:other"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert fetcher.fetch("workshop:font/Sarabun-Regular.ttf").read()[:4] == b"\x00\x01\x00\x00"

@@ -1,0 +1,182 @@
+"""The eol CLI: a table row per check and exit codes 0 pass, 1 fail, 2 usage or bus error."""
+
+import json
+import shutil
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+from workshop.eol.commands import eol_cli
+from workshop.eol.definitions import kit_specs_root
+from workshop.eol.engine import plan_checks
+from workshop.eol.simulator import FAULTS
+
+FAST = ["--simulate", "--time-scale", "30"]
+
+
+@pytest.fixture
+def cli():
+    """Return a callable invoking ``workshop eol ...`` and returning click's Result."""
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(eol_cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def test_simulated_run_passes_and_prints_every_check(cli, tmp_path):
+    trace = tmp_path / "run.blf"
+    result = cli("run", "--kit", "jazz-ev1", "--sequence", "ecu", *FAST, "--trace", trace)
+    assert result.exit_code == 0, result.output
+    for check in plan_checks(sequences=["ecu"]):
+        assert f"{check.check_id}" in result.output
+    assert "PASS: 7 passed, 0 failed" in result.output
+    assert f"Trace: {trace}" in result.output and trace.exists()
+
+
+def test_injected_fault_exits_1_with_the_message(cli, tmp_path):
+    result = cli(
+        "run",
+        "--kit",
+        "dmax-ev2",
+        "--sequence",
+        "ecu",
+        *FAST,
+        "--fault",
+        "ignored_drive_mode",
+        "--trace",
+        tmp_path / "x.blf",
+    )
+    assert result.exit_code == 1
+    row = next(line for line in result.output.splitlines() if line.startswith("ecu.drive_modes"))
+    assert "FAIL" in row and "drive mode City requested, ECU still reports POWER" in row
+
+
+def test_json_output(cli, tmp_path):
+    result = cli(
+        "run",
+        "--kit",
+        "vios-ev1",
+        "--check",
+        "bms.isolation",
+        *FAST,
+        "--json",
+        "--trace",
+        tmp_path / "x.blf",
+    )
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["outcome"] == "pass" and [c["check_id"] for c in data["checks"]] == [
+        "bms.isolation"
+    ]
+
+
+def test_silent_bus_exits_2(cli, tmp_path):
+    result = cli(
+        "run",
+        "--kit",
+        "jazz-ev1",
+        "--interface",
+        "virtual",
+        "--channel",
+        f"silent-{uuid.uuid4().hex}",
+        "--trace",
+        tmp_path / "x.blf",
+    )
+    assert result.exit_code == 2
+    assert "Run aborted: no CAN traffic" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--kit", "jazz-ev1"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--interface", "virtual", "--channel", "x"],
+        [
+            "run",
+            "--kit",
+            "jazz-ev1",
+            "--interface",
+            "virtual",
+            "--channel",
+            "x",
+            "--fault",
+            "dead_pump",
+        ],
+        ["run", "--kit", "jazz-ev1", "--interface", "virtual"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--fault", "no_such_fault"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--sequence", "gearbox"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.nonsense"],
+        [
+            "run",
+            "--kit",
+            "jazz-ev1",
+            "--interface",
+            "virtual",
+            "--channel",
+            "x",
+            "--time-scale",
+            "5",
+        ],
+        ["simulate"],
+    ],
+)
+def test_usage_errors_exit_2(cli, args):
+    assert cli(*args).exit_code == 2
+
+
+def test_unknown_kit_and_broken_kit_exit_2(cli, tmp_path):
+    result = cli("run", "--kit", "no-such-kit", *FAST)
+    assert result.exit_code == 2 and "no-such-kit: no such kit folder" in result.output
+    shutil.copytree(kit_specs_root() / "jazz-ev1", tmp_path / "jazz-ev1")
+    eol = tmp_path / "jazz-ev1" / "eol.toml"
+    eol.write_text(eol.read_text().replace('signal = "BMS_SOC"', 'signal = "BMS_StateOfCharge"'))
+    result = cli("validate", "--kit-root", tmp_path)
+    assert result.exit_code == 2
+    assert (
+        "signals.soc: message 'BMS_PackStatus' has no signal 'BMS_StateOfCharge'" in result.output
+    )
+
+
+def test_validate_all_kits(cli):
+    result = cli("validate")
+    assert result.exit_code == 0
+    for kit in ("jazz-ev1", "vios-ev1", "dmax-ev2"):
+        assert f"{kit}: ok" in result.output
+
+
+def test_simulate_lists_faults_and_runs_for_a_while(cli):
+    listing = cli("simulate", "--list-faults")
+    assert listing.exit_code == 0
+    for name, fault in FAULTS.items():
+        assert name in listing.output and fault.check_id in listing.output
+    result = cli(
+        "simulate",
+        "--kit",
+        "jazz-ev1",
+        "--channel",
+        f"sim-{uuid.uuid4().hex}",
+        "--fault",
+        "vacuum_leak",
+        "--duration",
+        "0.2",
+        "--time-scale",
+        "10",
+    )
+    assert result.exit_code == 0
+    assert "with vacuum_leak" in result.output and "Stopped after" in result.output
+
+
+def test_check_trace(cli, tmp_path):
+    trace = tmp_path / "run.blf"
+    assert (
+        cli("run", "--kit", "jazz-ev1", "--sequence", "bms", *FAST, "--trace", trace).exit_code == 0
+    )
+    result = cli("check-trace", trace, "--kit", "jazz-ev1", "--time-scale", "30")
+    assert result.exit_code == 0 and "bms.cell_voltage" in result.output
+    broken = tmp_path / "broken.blf"
+    broken.write_bytes(trace.read_bytes()[:300])
+    result = cli("check-trace", broken, "--kit", "jazz-ev1")
+    assert result.exit_code == 2 and "truncated" in result.output

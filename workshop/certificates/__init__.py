@@ -1,0 +1,1 @@
+"""Conversion certificates: the issuing rule, numbering, signed PDFs and public verification."""

@@ -1,0 +1,333 @@
+"""Walk a job through the whole flow with plausible values: every step of its real manual
+signed through ``sign_step`` (photos, serials from stock, countersigns), a passing EOL run on a
+simulated bench, engineer sign-offs and an approved inspection.
+
+Used by the demo data (one certified conversion, one awaiting inspection) and by the tests.
+"""
+
+import io
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from workshop.accounts.models import Centre, User
+from workshop.columns import utcnow
+from workshop.extensions import db
+from workshop.jobs import services as jobs
+from workshop.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+# Weights that agree with each other (front + rear = curb) and with the manuals' limits.
+DEFAULT_VALUES = {
+    "curb_weight_kg": 1040.0,
+    "front_axle_kg": 640.0,
+    "rear_axle_kg": 400.0,
+    "curb_weight_after_kg": 1235.0,
+    "front_axle_after_kg": 610.0,
+    "rear_axle_after_kg": 625.0,
+}
+
+
+def photo_bytes(colour=(40, 90, 160)) -> bytes:
+    """A small PNG standing in for a tablet photo."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def receive_full_kit(centre: Centre, user: User, kit, invoice: str, prefix: str):
+    """Receive one complete kit into ``centre``'s stock; serials are ``<prefix>-<part>-NNNN``."""
+    from workshop.kits import stock
+
+    lines = []
+    for line in kit.bom:
+        if line.serialised:
+            serials = tuple(
+                f"{prefix}-{line.part_number}-{n:04d}" for n in range(1, int(line.quantity) + 1)
+            )
+            lines.append(
+                stock.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
+            )
+        else:
+            lines.append(
+                stock.ReceiveLine(
+                    kit.id, line.part_number, line.unit_cost, quantity=int(line.quantity)
+                )
+            )
+    return stock.receive_delivery(
+        centre, user, supplier="EV Kit Thailand Co., Ltd.", invoice_number=invoice, lines=lines
+    )
+
+
+def _measurement_value(inp, values):
+    if inp.key in values:
+        value = values[inp.key]
+        if inp.evaluate(value):
+            return value
+    if inp.min is not None and inp.max is not None:
+        return round((inp.min + inp.max) / 2, 3)
+    if inp.min is not None:
+        return inp.min * 1.2 if inp.min > 0 else inp.min + 1
+    return inp.max / 2 if inp.max > 0 else inp.max - 1
+
+
+def _serials_for(job: Job, inp) -> list[str]:
+    from workshop.kits.models import Component, ComponentStatus
+    from workshop.kits.stock import job_kit
+
+    kit = job_kit(job)
+    parts = [
+        line.part_number
+        for line in kit.bom
+        if line.serialised
+        and (
+            line.part_number == inp.part_number or (inp.category and line.category == inp.category)
+        )
+    ]
+    return list(
+        db.session.scalars(
+            sa.select(Component.serial)
+            .where(
+                Component.centre_id == job.centre_id,
+                Component.status == ComponentStatus.IN_STOCK,
+                Component.part_number.in_(parts),
+            )
+            .order_by(Component.serial)
+            .limit(inp.count)
+        )
+    )
+
+
+def sign_every_step(
+    job: Job, technician: User, countersigner: User, folder, values: dict | None = None
+) -> None:
+    """Sign every step of the job's manual with valid values, countersigning where required."""
+    values = {**DEFAULT_VALUES, **(values or {})}
+    started = utcnow() - timedelta(minutes=20)
+    while True:
+        progress = jobs.job_progress(job)
+        todo = [
+            s
+            for s in progress.values()
+            if s.state in (jobs.StepState.READY, jobs.StepState.AWAITING_COUNTERSIGN)
+        ]
+        if not todo:
+            break
+        for status in todo:
+            step = status.step
+            if status.latest is None:
+                raw = _raw_values(job, step, technician, folder, values)
+                jobs.sign_step(job, step.id, technician, raw, base_seq=0, started_at=started)
+            if step.countersign:
+                jobs.countersign_step(job, step.id, countersigner)
+            db.session.commit()
+    unfinished = [s.step.id for s in jobs.job_progress(job).values() if s.state != "done"]
+    if unfinished:
+        raise RuntimeError(f"steps left unsigned: {', '.join(unfinished)}")
+
+
+def _raw_values(job, step, technician, folder, values) -> dict:
+    raw = {}
+    for inp in step.inputs:
+        if inp.type == "measurement":
+            raw[inp.key] = str(_measurement_value(inp, values))
+        elif inp.type == "torque":
+            raw[inp.key] = str(inp.spec_nm)
+        elif inp.type == "confirmation":
+            raw[inp.key] = "y"
+        elif inp.type == "choice":
+            raw[inp.key] = inp.options[0].value
+        elif inp.type == "text":
+            raw[inp.key] = str(values.get(inp.key, "OK"))
+        elif inp.type == "photo":
+            for n in range(inp.count):
+                jobs.add_photo(
+                    job, step.id, inp.key, photo_bytes((40 + n, 90, 160)), technician, folder
+                )
+        elif inp.type == "serial":
+            raw[inp.key] = _serials_for(job, inp)
+    return raw
+
+
+def run_passing_eol(app, job: Job, operator: User, bench: str, attempts: int = 3) -> bool:
+    """Queue a run of all three sequences on a simulated bench and execute it now.
+
+    A busy computer cannot keep up with a fast simulation (the run aborts); each retry runs
+    four times slower. Returns True once a run passed.
+    """
+    from workshop.certificates.services import eol_passed
+    from workshop.eol import runs
+    from workshop.eol.bench import run_agent
+
+    config = app.config["EOL_BENCHES"][bench]
+    for _attempt in range(attempts):
+        runs.queue_run(job, operator, bench, runs.SEQUENCE_NAMES, app.config["EOL_BENCHES"])
+        db.session.commit()
+        run_agent(app, benches=[bench], once=True)
+        db.session.expire_all()
+        run = runs.latest_complete_run(job)
+        if run is not None and eol_passed(run):
+            return True
+        config["time_scale"] = max(1.0, float(config.get("time_scale", 1.0)) / 4)
+    return False
+
+
+def approve_with_signoffs(job: Job, inspector: User, mechanical: User, electrical: User) -> None:
+    """Engineer sign-offs, then an inspection with every item passed and approved."""
+    from workshop.inspection import services as inspection
+    from workshop.inspection.checklist import inspection_checklist
+
+    active = inspection.active_signoffs(job)
+    for branch, engineer in (("mechanical", mechanical), ("electrical", electrical)):
+        if branch not in {b.value for b in active}:
+            inspection.sign_off(job, engineer, branch)
+    current = inspection.start_inspection(job, inspector)
+    inspection.save_answers(
+        current, inspector, {item.id: ("pass", "") for item in inspection_checklist().items}
+    )
+    inspection.approve_inspection(current, inspector)
+    db.session.commit()
+
+
+def demo_serial_prefix(job: Job) -> str:
+    """The serial prefix used for a job's demo stock."""
+    return f"D{job.centre.code}{job.number:03d}"
+
+
+# --- demo data ---------------------------------------------------------------------------------------
+
+# (manual id, kit id, intake, how far the demo takes it)
+DEMO_CONVERSIONS = [
+    (
+        "honda-jazz-ge",
+        "jazz-ev1",
+        dict(
+            vin="MRHGE8840BP123458",
+            plate="3กข 8899",
+            province="BKK",
+            year=2011,
+            colour="แดง",
+            engine_number="L15A7-6611042",
+            odometer_km=121800,
+            curb_weight_kg=1040,
+            owner_name="วีระ ใจงาม",
+            owner_phone="086 333 0303",
+        ),
+        "certified",
+    ),
+    (
+        "toyota-vios-ncp93",
+        "vios-ev1",
+        dict(
+            vin="MR053REH105123459",
+            plate="4กค 1212",
+            province="NBI",
+            year=2012,
+            colour="ดำ",
+            engine_number="1NZ-5530917",
+            odometer_km=165300,
+            curb_weight_kg=1075,
+            owner_name="ปรียา สุขใจ",
+            owner_phone="087 444 0404",
+        ),
+        "awaiting_inspection",
+    ),
+]
+DEMO_LICENCES = [
+    ("inspector", "mechanical", "สก. 12345"),
+    ("supervisor", "electrical", "ภฟ. 67890"),
+]
+DEMO_BENCH = "SIM-DEMO"
+DEMO_VALUES = {
+    "toyota-vios-ncp93": {
+        "curb_weight_kg": 1075.0,
+        "curb_weight_after_kg": 1260.0,
+    }
+}
+
+
+def seed_certificate_demo(app, base_url: str = "http://127.0.0.1:5000/") -> None:
+    """One fully certified conversion and one awaiting inspection at BKK01 (idempotent)."""
+    from workshop.accounts.models import User
+    from workshop.certificates import services as certificates
+    from workshop.inspection import services as inspection
+    from workshop.inspection.models import Branch
+    from workshop.jobs.models import JobStatus, Vehicle
+    from workshop.kits.loader import load_kits
+    from workshop.kits.models import Delivery
+    from workshop.manuals.loader import load_manuals
+
+    def user(name):
+        return db.session.scalar(sa.select(User).where(User.username == name))
+
+    tech, supervisor, inspector = user("technician"), user("supervisor"), user("inspector")
+    centre = db.session.scalar(sa.select(Centre).where(Centre.code == "BKK01"))
+    if None in (tech, supervisor, inspector, centre):
+        return
+    for username, branch, number in DEMO_LICENCES:
+        if inspection.valid_licence(user(username), Branch(branch)) is None:
+            inspection.record_licence(
+                user(username), branch, number, utcnow() + timedelta(days=3 * 365), None
+            )
+    db.session.commit()
+    manuals, kits = load_manuals(), load_kits()
+    benches = app.config["EOL_BENCHES"]
+    benches[DEMO_BENCH] = {"simulate": True, "channel": "demo-seed", "time_scale": 40.0}
+    try:
+        for manual_id, kit_id, fields, target in DEMO_CONVERSIONS:
+            if manual_id not in manuals or kit_id not in kits:
+                continue
+            manual, kit = manuals[manual_id], kits[kit_id]
+            job = db.session.scalar(
+                sa.select(Job).join(Vehicle).where(Vehicle.vin == fields["vin"]).order_by(Job.id)
+            )
+            if job is None:
+                intake = jobs.Intake(make=manual.model.make, model=manual.model.model, **fields)
+                job = jobs.open_job(centre, intake, manual, supervisor, kit=kit)
+                db.session.commit()
+            if job.status in (JobStatus.CERTIFIED, JobStatus.CANCELLED):
+                continue
+            invoice = f"DEMO-CERT-{fields['vin'][-6:]}"
+            if not db.session.scalar(
+                sa.select(Delivery.id).where(
+                    Delivery.centre_id == centre.id, Delivery.invoice_number == invoice
+                )
+            ):
+                receive_full_kit(centre, supervisor, kit, invoice, f"V{fields['vin'][-6:]}")
+                db.session.commit()
+            if job.status == JobStatus.OPEN:
+                sign_every_step(
+                    job,
+                    tech,
+                    supervisor,
+                    app.config["UPLOAD_FOLDER"],
+                    DEMO_VALUES.get(manual_id),
+                )
+                from workshop.eol.runs import latest_complete_run
+
+                run = latest_complete_run(job)
+                if (run is None or not certificates.eol_passed(run)) and not run_passing_eol(
+                    app, job, tech, DEMO_BENCH
+                ):
+                    log.warning("demo job %s: the EOL run did not pass; left open", job.reference)
+                    continue
+                jobs.submit_for_inspection(job, supervisor)
+                db.session.commit()
+            if target == "awaiting_inspection":
+                continue
+            if job.status == JobStatus.AWAITING_INSPECTION:
+                approve_with_signoffs(job, inspector, inspector, supervisor)
+            if job.status == JobStatus.APPROVED:
+                try:
+                    certificates.issue_certificate(job, inspector, base_url=base_url)
+                except certificates.CertificateError as exc:
+                    db.session.rollback()
+                    log.warning("demo job %s: no certificate: %s", job.reference, exc)
+                    continue
+                db.session.commit()
+    finally:
+        benches.pop(DEMO_BENCH, None)

@@ -1,0 +1,313 @@
+"""Certificate PDF layouts: plain-value contexts built from a job, rendered by WeasyPrint from
+``templates/certificates/pdf_*.html`` with a URL fetcher that serves only the bundled Sarabun font
+and the QR image, never the network or the file system."""
+
+import base64
+import io
+from datetime import datetime
+
+import fontpkg_sarabun
+import qrcode
+import sqlalchemy as sa
+from flask import render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from workshop import i18n
+from workshop.extensions import db
+from workshop.inspection.models import Branch
+from workshop.inspection.services import (
+    active_signoffs,
+    latest_decision,
+    latest_values,
+    technicians,
+    weights,
+)
+from workshop.jobs.models import Job
+from workshop.provinces import province_name
+
+FONT_DIR = fontpkg_sarabun.ROOT / "files"
+FONT_URLS = {
+    "workshop:font/Sarabun-Regular.ttf": FONT_DIR / "Sarabun-Regular.ttf",
+    "workshop:font/Sarabun-Bold.ttf": FONT_DIR / "Sarabun-Bold.ttf",
+}
+QR_URL = "workshop:qr.png"
+WEIGHT_LABELS = {
+    "curb_weight": ("น้ำหนักรถเปล่า", "Curb weight"),
+    "front_axle": ("น้ำหนักลงเพลาหน้า", "Front axle load"),
+    "rear_axle": ("น้ำหนักลงเพลาหลัง", "Rear axle load"),
+}
+BRANCH_NAMES = {
+    Branch.MECHANICAL: ("วิศวกรเครื่องกล", "Mechanical engineer"),
+    Branch.ELECTRICAL: ("วิศวกรไฟฟ้า", "Electrical engineer"),
+}
+SEQUENCE_NAMES = {
+    "ecu": ("กล่องควบคุม EV ECU", "EV ECU"),
+    "bms": ("ระบบจัดการแบตเตอรี่ BMS", "BMS"),
+    "brakes": ("ระบบเบรก", "Brakes"),
+}
+
+
+class RestrictedFetcher(URLFetcher):
+    """Serves the bundled font files and in-memory images by name; refuses everything else."""
+
+    def __init__(self, resources: dict[str, tuple[bytes, str]] | None = None):
+        super().__init__()
+        self.resources = dict(resources or {})
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        if url in FONT_URLS:
+            return URLFetcherResponse(
+                url, FONT_URLS[url].read_bytes(), headers={"Content-Type": "font/ttf"}
+            )
+        if url in self.resources:
+            body, mime = self.resources[url]
+            return URLFetcherResponse(url, body, headers={"Content-Type": mime})
+        self.refused.append(url)
+        raise ValueError(f"the certificate renderer does not fetch {url}")
+
+
+def qr_png(url: str) -> bytes:
+    """A QR code of ``url`` as PNG (error correction M, 4-module quiet zone)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    buf = io.BytesIO()
+    qr.make_image().save(buf)
+    return buf.getvalue()
+
+
+def qr_data_uri(url: str) -> str:
+    """The QR code of ``url`` as a data: URI (for screens)."""
+    return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode()
+
+
+def render_pdf(template: str, context: dict, resources: dict | None = None) -> bytes:
+    """Render ``templates/<template>`` with plain values into a PDF."""
+    html = render_template(template, **context)
+    fetcher = RestrictedFetcher(resources)
+    return HTML(string=html, base_url="workshop:", url_fetcher=fetcher).write_pdf()
+
+
+def render_certificate(context: dict) -> bytes:
+    """The certificate PDF (unsigned) for a context from :func:`certificate_context`."""
+    return render_pdf(
+        "certificates/pdf_certificate.html",
+        context,
+        {QR_URL: (qr_png(context["verify_url"]), "image/png")},
+    )
+
+
+def _num(value, digits=1) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+def _components(job: Job) -> list[dict]:
+    from workshop.kits.models import Component, ComponentStatus
+
+    rows = db.session.scalars(
+        sa.select(Component)
+        .where(Component.job_id == job.id, Component.status == ComponentStatus.INSTALLED)
+        .order_by(Component.category, Component.part_number, Component.serial)
+    )
+    return [
+        {"category": c.category, "part_number": c.part_number, "serial": c.serial} for c in rows
+    ]
+
+
+def _measurement(run, name):
+    for check in run.checks:
+        for m in check.measurements or []:
+            if m.get("name") == name and isinstance(m.get("value"), int | float):
+                return m["value"]
+    return None
+
+
+def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
+    from workshop.eol.runs import latest_complete_run
+
+    run = latest_complete_run(job)
+    if run is None:
+        return None
+    isolation_kohm = _measurement(run, "isolation_resistance")
+    ohm_per_v = isolation_kohm * 1000 / battery_max_v if isolation_kohm and battery_max_v else None
+    sequences = []
+    for name in ("ecu", "bms", "brakes"):
+        checks = [c for c in run.checks if c.sequence == name]
+        sequences.append(
+            {
+                "th": SEQUENCE_NAMES[name][0],
+                "en": SEQUENCE_NAMES[name][1],
+                "passed": sum(c.outcome == "pass" for c in checks),
+                "total": len(checks),
+            }
+        )
+    finished = run.finished_at or run.requested_at
+    return {
+        "run_id": run.id,
+        "status": run.status.value.upper(),
+        "date_be": i18n.format_be_date(finished, "th"),
+        "date_ce": i18n.format_ce_date(finished, "en"),
+        "bench": run.bench,
+        "simulated": run.simulated,
+        "sequences": sequences,
+        "isolation_kohm": _num(isolation_kohm, 1),
+        "isolation_ohm_per_v": _num(ohm_per_v, 0),
+        "cell_min_v": _num(_measurement(run, "cell_voltage_min"), 3),
+        "cell_max_v": _num(_measurement(run, "cell_voltage_max"), 3),
+        "pack_voltage_v": _num(_measurement(run, "pack_voltage"), 1),
+        "vacuum_build_s": _num(_measurement(run, "build_time"), 1),
+        "trace_sha256": run.trace_sha256,
+        "checks": len(run.checks),
+    }
+
+
+def _serial_range(serials: list[str]) -> str:
+    if not serials:
+        return "—"
+    if len(serials) <= 3:
+        return ", ".join(serials)
+    return f"{serials[0]} … {serials[-1]} ({len(serials)})"
+
+
+def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_url: str) -> dict:
+    """Everything the certificate prints, as plain values (no ORM objects reach the template)."""
+    from workshop.kits.stock import job_kit
+
+    vehicle, centre = job.vehicle, job.centre
+    kit = job_kit(job)
+    ratings = kit.ratings if kit is not None else None
+    components = _components(job)
+
+    def serials(category):
+        return [c["serial"] for c in components if c["category"] == category]
+
+    values = latest_values(job)
+    motor_serials = serials("motor") or [str(values.get("motor_serial", ""))]
+    weight_rows = []
+    for w in weights(job, values):
+        change = w.change_percent
+        weight_rows.append(
+            {
+                "th": WEIGHT_LABELS[w.key][0],
+                "en": WEIGHT_LABELS[w.key][1],
+                "before": _num(w.before, 0),
+                "after": _num(w.after, 0),
+                "change": "—" if change is None else f"{change:+.1f} %",
+            }
+        )
+    decision = latest_decision(job)
+    inspector = decision.decided_by or decision.inspector if decision is not None else None
+    engineers = [
+        {
+            "th": BRANCH_NAMES[s.branch][0],
+            "en": BRANCH_NAMES[s.branch][1],
+            "name": s.engineer.full_name,
+            "licence_number": s.licence_number,
+            "date_be": i18n.format_be_date(s.signed_at, "th"),
+        }
+        for branch, s in sorted(
+            active_signoffs(job).items(), key=lambda kv: kv[0].value, reverse=True
+        )
+    ]
+    battery = ratings.battery if ratings else None
+    motor = ratings.motor if ratings else None
+    charger = ratings.charger if ratings else None
+    return {
+        "number": number,
+        "job_reference": job.reference,
+        "issued_be_th": i18n.format_be_date(issued_at, "th"),
+        "issued_be_en": i18n.format_be_date(issued_at, "en"),
+        "issued_ce_en": i18n.format_ce_date(issued_at, "en"),
+        "verify_url": verify_url,
+        "qr_url": QR_URL,
+        "vehicle": {
+            "vin": vehicle.vin,
+            "plate": vehicle.plate,
+            "province_th": province_name(vehicle.province, "th"),
+            "province_en": province_name(vehicle.province, "en"),
+            "make": vehicle.make,
+            "model": vehicle.model,
+            "year": vehicle.year,
+            "colour": vehicle.colour,
+            "engine_number": vehicle.engine_number or "—",
+        },
+        "motor_serial": ", ".join(s for s in motor_serials if s) or "—",
+        "motor": None
+        if motor is None
+        else {
+            "type": motor.type,
+            "maker": f"{motor.manufacturer} {motor.model}",
+            "rated_kw": _num(motor.rated_power_kw, 1),
+            "max_30min_kw": _num(motor.max_30min_power_kw, 1),
+            "peak_kw": _num(motor.peak_power_kw, 1),
+            "voltage_v": _num(motor.voltage_v, 0),
+        },
+        "battery": None
+        if battery is None
+        else {
+            "chemistry": battery.chemistry,
+            "cells": f"{battery.cells_series}S{battery.cells_parallel}P",
+            "cell": f"{battery.cell_manufacturer} {battery.cell_model}, "
+            f"{_num(battery.cell_capacity_ah, 0)} Ah",
+            "nominal_v": _num(battery.nominal_voltage_v, 0),
+            "max_v": _num(battery.max_voltage_v, 0),
+            "energy_kwh": _num(battery.energy_kwh, 1),
+            "serials": _serial_range(serials("battery")),
+        },
+        "charger": None
+        if charger is None
+        else {
+            "power_kw": _num(charger.power_kw, 1),
+            "ac": f"{_num(charger.ac_voltage_min_v, 0)}–{_num(charger.ac_voltage_max_v, 0)} V AC, "
+            f"{_num(charger.ac_frequency_min_hz, 0)}–{_num(charger.ac_frequency_max_hz, 0)} Hz",
+            "dc": "; ".join(
+                f"{_num(r.min_v, 0)}–{_num(r.max_v, 0)} V DC, {_num(r.max_current_a, 1)} A"
+                for r in charger.dc_ranges
+            ),
+            "serial": ", ".join(serials("charger")) or "—",
+        },
+        "kit": None
+        if kit is None
+        else {"id": kit.id, "version": kit.version, "th": kit.name_th, "en": kit.name_en},
+        "weights": weight_rows,
+        "eol": _eol_summary(job, battery.max_voltage_v if battery else None),
+        "centre": {
+            "code": centre.code,
+            "th": centre.name_th,
+            "en": centre.name_en,
+            "address": centre.address,
+            "licence_number": centre.licence_number,
+        },
+        "technicians": [u.full_name for u in technicians(job)],
+        "engineers": engineers,
+        "inspector": None
+        if inspector is None
+        else {
+            "name": inspector.full_name,
+            "date_be": i18n.format_be_date(decision.decided_at, "th"),
+        },
+        "components": components,
+    }
+
+
+def public_summary(context: dict) -> dict:
+    """What the public verification page may show: no owner data, a masked VIN."""
+    from workshop.certificates.services import mask_vin
+
+    v = context["vehicle"]
+    return {
+        "number": context["number"],
+        "issued_be_th": context["issued_be_th"],
+        "issued_ce_en": context["issued_ce_en"],
+        "centre_code": context["centre"]["code"],
+        "centre_th": context["centre"]["th"],
+        "centre_en": context["centre"]["en"],
+        "make": v["make"],
+        "model": v["model"],
+        "year": v["year"],
+        "vin_masked": mask_vin(v["vin"]),
+    }

@@ -1,0 +1,350 @@
+"""Domain rules of certificates: the issuing rule, gap-free numbering, the signed PDF, revocation
+and public verification (with its rate limit and log). The caller commits."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from workshop import i18n
+from workshop.accounts.models import Role, User
+from workshop.audit.services import record_event
+from workshop.certificates import pdf as pdfs
+from workshop.certificates.models import (
+    Certificate,
+    CertificateCounter,
+    CertificateRevocation,
+    VerificationRequest,
+)
+from workshop.certificates.signing import sign_pdf, signature_status, signing_material
+from workshop.columns import utcnow
+from workshop.eol.models import RunStatus
+from workshop.eol.runs import SEQUENCE_NAMES, latest_complete_run
+from workshop.extensions import db
+from workshop.inspection.models import Branch, Decision
+from workshop.inspection.services import active_signoffs, latest_decision
+from workshop.jobs import services as jobs
+from workshop.jobs.models import Job, JobStatus
+
+# The public verification page lives at VERIFY_PREFIX/<token>; the QR code on the PDF points there.
+VERIFY_PREFIX = "/verify"
+VERIFY_RATE_LIMIT = 30
+VERIFY_RATE_WINDOW = timedelta(minutes=10)
+
+
+class CertificateError(ValueError):
+    """A request the certificate rules refuse; ``missing`` lists every unmet condition."""
+
+    def __init__(self, message, missing=()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+# --- the issuing rule ----------------------------------------------------------------------------
+
+
+def certificate_blockers(job: Job) -> list:
+    """Everything that stands between ``job`` and its certificate (empty when it may be issued).
+
+    The one place the issuing rule lives: every step signed (and countersigned where required),
+    no open non-conformance, the latest complete EOL run passed all three sequences, the
+    inspection approved, and both engineer sign-offs in force. Training jobs never qualify.
+    """
+    if job.is_training:
+        return [_l("this is a training job: training jobs never get a certificate")]
+    if job.status == JobStatus.CERTIFIED:
+        return [_l("this job already has its certificate")]
+    if job.status == JobStatus.CANCELLED:
+        return [_l("this job was cancelled")]
+    missing = []
+    progress = jobs.job_progress(job)
+    unsigned = [s.step.id for s in progress.values() if s.latest is None]
+    if unsigned:
+        missing.append(
+            _l(
+                "%(n)d step(s) not signed, e.g. %(first)s",
+                n=len(unsigned),
+                first=unsigned[0],
+            )
+        )
+    awaiting = [
+        s.step.id for s in progress.values() if s.state == jobs.StepState.AWAITING_COUNTERSIGN
+    ]
+    if awaiting:
+        missing.append(
+            _l(
+                "%(n)d step(s) awaiting a countersignature, e.g. %(first)s",
+                n=len(awaiting),
+                first=awaiting[0],
+            )
+        )
+    open_ncs = jobs.open_non_conformances(job)
+    if open_ncs:
+        missing.append(
+            _l(
+                "%(n)d non-conformance(s) still open, e.g. %(step)s",
+                n=len(open_ncs),
+                step=open_ncs[0].step_id,
+            )
+        )
+    run = latest_complete_run(job)
+    if run is None:
+        missing.append(_l("no EOL run of all three sequences (ECU, BMS, brakes) has finished"))
+    elif not eol_passed(run):
+        missing.append(_l("the latest complete EOL run (#%(run)d) did not pass", run=run.id))
+    decision = latest_decision(job)
+    if (
+        decision is None
+        or decision.decision != Decision.APPROVED
+        or job.status != JobStatus.APPROVED
+    ):
+        missing.append(_l("the inspection is not approved"))
+    signoffs = active_signoffs(job)
+    if Branch.MECHANICAL not in signoffs:
+        missing.append(_l("no mechanical engineer sign-off (structure)"))
+    if Branch.ELECTRICAL not in signoffs:
+        missing.append(_l("no electrical engineer sign-off (HV system)"))
+    return missing
+
+
+def eol_passed(run) -> bool:
+    """True when ``run`` passed and every one of the three sequences has only passing checks."""
+    if run.status != RunStatus.PASS:
+        return False
+    for sequence in SEQUENCE_NAMES:
+        checks = [c for c in run.checks if c.sequence == sequence]
+        if not checks or any(c.outcome not in ("pass", "skip") for c in checks):
+            return False
+    return True
+
+
+# --- numbering -----------------------------------------------------------------------------------
+
+
+def _insert(table):
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def allocate_sequence(centre_id: int, year_be: int) -> int:
+    """The next certificate sequence of a centre and year, in the caller's transaction.
+
+    The counter row is created if missing, then incremented by one UPDATE ... RETURNING, which
+    holds its row lock until the transaction ends: concurrent issuers queue behind it, and a
+    rolled-back issue gives its number back, so numbers are gap-free.
+    """
+    db.session.execute(
+        _insert(CertificateCounter)
+        .values(centre_id=centre_id, year_be=year_be, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    return db.session.execute(
+        sa.update(CertificateCounter)
+        .where(CertificateCounter.centre_id == centre_id, CertificateCounter.year_be == year_be)
+        .values(last_number=CertificateCounter.last_number + 1)
+        .returning(CertificateCounter.last_number)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def format_number(centre_code: str, year_be: int, sequence: int) -> str:
+    """``<centre code>-<Buddhist-era year>-<sequence>``, e.g. BKK01-2569-0007."""
+    return f"{centre_code}-{year_be}-{sequence:04d}"
+
+
+def verify_url(base_url: str, token: str) -> str:
+    """The public verification URL of a certificate token."""
+    return f"{base_url.rstrip('/')}{VERIFY_PREFIX}/{token}"
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+def issue_certificate(job: Job, user: User, *, base_url: str) -> Certificate:
+    """Issue the job's certificate: number it, render and sign the PDF, store it once.
+
+    Refused with :class:`CertificateError` listing exactly what is missing.
+    """
+    if not user.has_role(Role.INSPECTOR):
+        raise CertificateError(_l("only inspectors issue certificates"))
+    from workshop.accounts.access import CentreScope
+
+    if not CentreScope(user).allows(job.centre_id):
+        raise CertificateError(_l("this job is outside your centres"))
+    missing = certificate_blockers(job)
+    if missing:
+        raise CertificateError(
+            _l(
+                "the certificate cannot be issued yet: %(missing)s",
+                missing="; ".join(str(m) for m in missing),
+            ),
+            missing,
+        )
+    now = utcnow()
+    # Claim the job first: of two inspectors pressing Issue at once, one wins here.
+    claimed = db.session.execute(
+        sa.update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.APPROVED)
+        .values(status=JobStatus.CERTIFIED, active_vin=None, closed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise CertificateError(_l("this job already has its certificate"))
+    db.session.expire(job, ["status", "active_vin", "closed_at"])
+    year_be = i18n.to_bangkok(now).year + i18n.BE_OFFSET
+    sequence = allocate_sequence(job.centre_id, year_be)
+    number = format_number(job.centre.code, year_be, sequence)
+    token = secrets.token_urlsafe(24)
+    url = verify_url(current_app.config.get("PUBLIC_BASE_URL") or base_url, token)
+    context = pdfs.certificate_context(job, number=number, issued_at=now, verify_url=url)
+    unsigned = pdfs.render_certificate(context)
+    material = signing_material(current_app.config, current_app.instance_path)
+    signed = sign_pdf(
+        unsigned,
+        material,
+        reason=f"Conversion certificate {number}",
+        location=job.centre.name_en,
+    )
+    certificate = Certificate(
+        number=number,
+        centre_id=job.centre_id,
+        year_be=year_be,
+        sequence=sequence,
+        job_id=job.id,
+        token=token,
+        issued_at=now,
+        issued_by=user,
+        pdf=signed,
+        pdf_sha256=hashlib.sha256(signed).hexdigest(),
+        pdf_size=len(signed),
+        summary=pdfs.public_summary(context),
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    record_event(
+        "certificate.issue",
+        certificate,
+        details={"number": number, "job": job.reference, "sha256": certificate.pdf_sha256},
+    )
+    return certificate
+
+
+def revoke_certificate(certificate: Certificate, user: User, reason: str) -> CertificateRevocation:
+    """Revoke a certificate with a reason; the PDF stays exactly as issued."""
+    if not user.has_role(Role.INSPECTOR, Role.ADMIN):
+        raise CertificateError(_l("only inspectors and admins revoke certificates"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise CertificateError(_l("give the reason for the revocation"))
+    if certificate.revocation is not None:
+        raise CertificateError(_l("this certificate is already revoked"))
+    revocation = CertificateRevocation(
+        certificate=certificate, reason=reason[:2000], revoked_by=user, revoked_at=utcnow()
+    )
+    db.session.add(revocation)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise CertificateError(_l("this certificate is already revoked")) from None
+    record_event(
+        "certificate.revoke",
+        certificate,
+        details={"number": certificate.number, "reason": revocation.reason},
+    )
+    return revocation
+
+
+def list_certificates(scope, limit: int = 500) -> list[Certificate]:
+    """Certificates of the centres in ``scope``, newest first."""
+    stmt = sa.select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    return list(db.session.scalars(scope.filter(stmt, Certificate.centre_id).limit(limit)))
+
+
+def certificate_by_number(number: str) -> Certificate | None:
+    """The certificate with ``number``, or None."""
+    return db.session.scalar(
+        sa.select(Certificate).where(Certificate.number == (number or "").strip().upper())
+    )
+
+
+def job_certificate(job: Job) -> Certificate | None:
+    """The certificate issued for ``job``, if any."""
+    return db.session.scalar(
+        sa.select(Certificate).where(Certificate.job_id == job.id).order_by(Certificate.id.desc())
+    )
+
+
+# --- public verification -------------------------------------------------------------------------
+
+
+def mask_vin(vin: str) -> str:
+    """The VIN with its middle hidden: maker code and last four characters stay readable."""
+    if len(vin) <= 7:
+        return "•" * len(vin)
+    return vin[:3] + "•" * (len(vin) - 7) + vin[-4:]
+
+
+def certificate_by_token(token: str) -> Certificate | None:
+    """The certificate a verification token belongs to, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Certificate).where(Certificate.token == token))
+
+
+def verification_allowed(ip: str, now: datetime | None = None) -> bool:
+    """True while ``ip`` stays under the verification rate limit (counted in the database, so
+    every gunicorn worker sees the same count)."""
+    now = now or utcnow()
+    limit = current_app.config.get("VERIFY_RATE_LIMIT", VERIFY_RATE_LIMIT)
+    window = current_app.config.get("VERIFY_RATE_WINDOW", VERIFY_RATE_WINDOW)
+    recent = db.session.scalar(
+        sa.select(sa.func.count(VerificationRequest.id)).where(
+            VerificationRequest.ip == ip,
+            VerificationRequest.at > now - window,
+            VerificationRequest.outcome != "rate_limited",
+        )
+    )
+    return recent < limit
+
+
+def log_verification(
+    ip: str, kind: str, outcome: str, *, token: str = "", certificate: Certificate | None = None
+) -> VerificationRequest:
+    """Record one verification request (the caller commits)."""
+    entry = VerificationRequest(
+        at=utcnow(),
+        ip=(ip or "")[:64],
+        kind=kind,
+        token=(token or "")[:64],
+        certificate_id=certificate.id if certificate is not None else None,
+        outcome=outcome,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def compare_upload(certificate: Certificate | None, data: bytes) -> dict:
+    """Check an uploaded PDF: byte-for-byte the issued one, and its signature's state.
+
+    With no certificate, look the file up by its SHA-256 among all issued certificates.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    if certificate is None:
+        certificate = db.session.scalar(
+            sa.select(Certificate).where(Certificate.pdf_sha256 == digest)
+        )
+    identical = certificate is not None and digest == certificate.pdf_sha256
+    material = signing_material(current_app.config, current_app.instance_path)
+    return {
+        "certificate": certificate,
+        "identical": identical,
+        "sha256": digest,
+        "signature": signature_status(data, material.cert_path),
+    }

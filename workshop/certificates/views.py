@@ -1,0 +1,206 @@
+"""Certificates: issue, list, download, revoke; the public verification page."""
+
+import io
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workshop.accounts.access import centre_scope, get_in_scope_or_404, public, requires
+from workshop.accounts.models import Role
+from workshop.certificates import services
+from workshop.certificates.forms import RevokeForm, UploadForm
+from workshop.certificates.models import Certificate
+from workshop.certificates.pdf import qr_data_uri
+from workshop.extensions import db
+from workshop.jobs.models import Job
+from workshop.web import flash_errors
+
+bp = Blueprint("certificates", __name__)
+
+READERS = (Role.INSPECTOR, Role.ADMIN)
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+@bp.route("/certificates/")
+@requires(*READERS)
+def list_certificates():
+    """Issued certificates of the user's centres with their status."""
+    return render_template(
+        "certificates/list.html", certificates=services.list_certificates(centre_scope())
+    )
+
+
+@bp.route("/certificates/jobs/<int:job_id>/issue", methods=["POST"])
+@requires(Role.INSPECTOR)
+def issue(job_id: int):
+    """Issue the job's certificate, or say exactly what is missing."""
+    job = get_in_scope_or_404(Job, job_id)
+    try:
+        certificate = services.issue_certificate(job, current_user, base_url=request.host_url)
+    except services.CertificateError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("inspection.show_job", job_id=job.id))
+    db.session.commit()
+    flash(_("Certificate %(number)s issued.", number=certificate.number), "success")
+    return redirect(url_for("certificates.show", certificate_id=certificate.id))
+
+
+@bp.route("/certificates/<int:certificate_id>")
+@requires(*READERS)
+def show(certificate_id: int):
+    """One certificate: its number, status, hash, QR code and the revocation form."""
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    url = services.verify_url(
+        current_app.config.get("PUBLIC_BASE_URL") or request.host_url, certificate.token
+    )
+    return render_template(
+        "certificates/show.html",
+        certificate=certificate,
+        verify_url=url,
+        qr=qr_data_uri(url),
+        form=RevokeForm(),
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/pdf")
+@requires(*READERS)
+def download(certificate_id: int):
+    """The PDF exactly as issued (never regenerated)."""
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    return send_file(
+        io.BytesIO(certificate.pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{certificate.number}.pdf",
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@requires(*READERS)
+def revoke(certificate_id: int):
+    """Revoke with a reason; the PDF stays as issued."""
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash_errors(form)
+    else:
+        try:
+            services.revoke_certificate(certificate, current_user, form.reason.data)
+        except services.CertificateError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Certificate %(number)s revoked.", number=certificate.number), "success")
+    return redirect(url_for("certificates.show", certificate_id=certificate.id))
+
+
+# --- public verification ---------------------------------------------------------------------------
+
+
+def _rate_limited(kind: str, token: str = ""):
+    ip = request.remote_addr or ""
+    if services.verification_allowed(ip):
+        return None
+    services.log_verification(ip, kind, "rate_limited", token=token)
+    db.session.commit()
+    return render_template("certificates/verify.html", rate_limited=True, form=None), 429
+
+
+def _read_upload(form):
+    data = form.pdf.data.read(MAX_UPLOAD_BYTES + 1) if form.pdf.data else b""
+    if not data:
+        return None, _("Choose the PDF file to check.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        return None, _("The file is larger than a certificate can be.")
+    return data, None
+
+
+@bp.route(f"{services.VERIFY_PREFIX}/<token>", methods=["GET", "POST"])
+@public
+def verify(token: str):
+    """The public page behind the QR code: valid or revoked, and an upload to compare a PDF."""
+    limited = _rate_limited("upload" if request.method == "POST" else "view", token)
+    if limited:
+        return limited
+    certificate = services.certificate_by_token(token)
+    ip = request.remote_addr or ""
+    form = UploadForm()
+    if certificate is None:
+        services.log_verification(ip, "view", "unknown", token=token)
+        db.session.commit()
+        return render_template("certificates/verify.html", certificate=None, form=None), 404
+    check = None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            data, problem = _read_upload(form)
+            if problem:
+                flash(problem, "error")
+            else:
+                check = services.compare_upload(certificate, data)
+                services.log_verification(
+                    ip,
+                    "upload",
+                    "identical" if check["identical"] else "different",
+                    token=token,
+                    certificate=certificate,
+                )
+        else:
+            flash_errors(form)
+    else:
+        services.log_verification(
+            ip,
+            "view",
+            "revoked" if certificate.revoked else "valid",
+            certificate=certificate,
+            token=token,
+        )
+    db.session.commit()
+    return render_template(
+        "certificates/verify.html", certificate=certificate, form=form, check=check
+    )
+
+
+@bp.route(services.VERIFY_PREFIX, methods=["GET", "POST"])
+@public
+def verify_upload():
+    """Check any PDF against every certificate issued here (by its SHA-256)."""
+    form = UploadForm()
+    check = None
+    if request.method == "POST":
+        limited = _rate_limited("upload")
+        if limited:
+            return limited
+        if form.validate_on_submit():
+            data, problem = _read_upload(form)
+            if problem:
+                flash(problem, "error")
+            else:
+                check = services.compare_upload(None, data)
+                services.log_verification(
+                    request.remote_addr or "",
+                    "upload",
+                    "identical" if check["identical"] else "unknown",
+                    certificate=check["certificate"],
+                )
+                db.session.commit()
+        else:
+            flash_errors(form)
+    return render_template(
+        "certificates/verify.html",
+        certificate=check["certificate"] if check else None,
+        form=form,
+        check=check,
+        anonymous_upload=True,
+    )

@@ -1,0 +1,1 @@
+"""Inspection of finished conversions, engineer licences and engineer sign-offs."""

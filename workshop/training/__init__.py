@@ -1,0 +1,1 @@
+"""Training: the course catalogue, sessions with attendance and scores, fault-finding drills."""

@@ -1,0 +1,91 @@
+"""The course catalogue, read from ``checklists/courses.toml`` (data, not code).
+
+Plain Python (no Flask), so the CLI and the tests can validate the file on its own.
+"""
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from workshop.accounts.qualifications import qualification_types
+
+COURSES_FILE = Path(__file__).resolve().parents[2] / "checklists" / "courses.toml"
+
+
+class PassRules(BaseModel):
+    """What a trainee must reach to pass: theory score, practical assessment, attendance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_theory_percent: int = Field(ge=0, le=100)
+    practical_required: bool
+    min_attendance_percent: int = Field(ge=0, le=100)
+
+
+class Course(BaseModel):
+    """A course of the catalogue and the qualifications it grants."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")
+    title_th: str = Field(min_length=1)
+    title_en: str = Field(min_length=1)
+    hours: float = Field(gt=0, le=500)
+    prerequisites: list[str] = []
+    grants: list[str] = Field(min_length=1)
+    syllabus_th: list[str] = Field(min_length=1)
+    syllabus_en: list[str] = Field(min_length=1)
+    pass_rules: PassRules
+
+    def title(self, locale: str = "th") -> str:
+        """The title in Thai or English."""
+        return self.title_en if locale == "en" else self.title_th
+
+    def syllabus(self, locale: str = "th") -> list[str]:
+        """The syllabus topics in Thai or English."""
+        return self.syllabus_en if locale == "en" else self.syllabus_th
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    course: list[Course] = Field(min_length=1)
+
+
+class CourseFileError(ValueError):
+    """The course catalogue cannot be used; the message names the file, the place and the problem."""
+
+
+def load_courses(path: Path | str = COURSES_FILE) -> dict[str, Course]:
+    """Every course by code, validated (qualification codes must exist); all or nothing."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CourseFileError(f"{path}: {exc}") from None
+    try:
+        data = _File.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CourseFileError(f"{path}: {where}: {first['msg']}") from None
+    known = qualification_types()
+    seen: set[str] = set()
+    for i, course in enumerate(data.course):
+        if course.code in seen:
+            raise CourseFileError(f"{path}: course.{i}.code: duplicate course code {course.code}")
+        seen.add(course.code)
+        for field in ("prerequisites", "grants"):
+            for j, code in enumerate(getattr(course, field)):
+                if code not in known:
+                    raise CourseFileError(
+                        f"{path}: course.{i}.{field}.{j}: unknown qualification {code!r}"
+                    )
+    return {c.code: c for c in data.course}
+
+
+@cache
+def course_catalogue() -> dict[str, Course]:
+    """The catalogue of the repository's courses file (read once per process)."""
+    return load_courses(COURSES_FILE)

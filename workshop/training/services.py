@@ -1,0 +1,787 @@
+"""Domain rules of training: sessions, enrolment and waiting list, attendance, pass rules,
+qualification grants and certificates, fault-finding drills, and qualification oversight.
+
+Plain functions on domain objects; the caller (view, CLI, test) commits.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, Signer
+
+from workshop.accounts.models import Centre, QualificationGrant, Role, User
+from workshop.accounts.qualifications import qualification_types
+from workshop.accounts.services import grant_qualification, valid_qualifications
+from workshop.audit.services import record_event
+from workshop.certificates.pdf import QR_URL, qr_png, render_pdf
+from workshop.columns import utcnow
+from workshop.eol import runs as eol_runs
+from workshop.eol.models import FINISHED, EolRun
+from workshop.eol.simulator import FAULTS
+from workshop.extensions import db
+from workshop.i18n import BANGKOK, format_be_date, format_ce_date
+from workshop.training.courses import Course, course_catalogue
+from workshop.training.models import (
+    Attendance,
+    Drill,
+    DrillAttempt,
+    Enrolment,
+    EnrolmentStatus,
+    SessionStatus,
+    TrainingCertificate,
+    TrainingSession,
+)
+
+MAX_SESSION_DAYS = 31
+MAX_CAPACITY = 200
+TRAINEE_ROLES = (Role.TECHNICIAN, Role.SUPERVISOR)
+EXPIRY_WARNING = timedelta(days=90)
+COMPONENTS = ("ecu", "bms", "brakes")
+# Points for a hidden fault: the right component, then the right fault on it.
+COMPONENT_POINTS, FAULT_POINTS = 30, 70
+
+
+class TrainingError(ValueError):
+    """A request the training rules refuse; the message is shown to the user."""
+
+
+def bangkok_today() -> date:
+    """Today's date in Bangkok (sessions, attendance days and QR codes are local days)."""
+    return utcnow().astimezone(BANGKOK).date()
+
+
+def course_of(session: TrainingSession) -> Course:
+    """The catalogue course a session runs."""
+    return course_catalogue()[session.course_code]
+
+
+# --- sessions and enrolment ---------------------------------------------------------------
+
+
+def create_session(
+    trainer: User,
+    course_code: str,
+    *,
+    place: str,
+    starts_on: date,
+    ends_on: date,
+    capacity: int,
+) -> TrainingSession:
+    """Schedule a session of a catalogue course, organised by ``trainer`` at their centre."""
+    if not trainer.has_role(Role.TRAINER) or trainer.centre_id is None:
+        raise TrainingError(_l("only trainers of a centre can schedule sessions"))
+    if course_code not in course_catalogue():
+        raise TrainingError(_l("unknown course %(code)s", code=course_code))
+    if not place.strip():
+        raise TrainingError(_l("say where the session takes place"))
+    if ends_on < starts_on:
+        raise TrainingError(_l("the last day cannot be before the first day"))
+    if (ends_on - starts_on).days + 1 > MAX_SESSION_DAYS:
+        raise TrainingError(_l("a session lasts at most %(n)d days", n=MAX_SESSION_DAYS))
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise TrainingError(_l("capacity: 1 to %(n)d trainees", n=MAX_CAPACITY))
+    session = TrainingSession(
+        course_code=course_code,
+        trainer=trainer,
+        centre_id=trainer.centre_id,
+        place=place.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        capacity=capacity,
+    )
+    db.session.add(session)
+    db.session.flush()
+    record_event(
+        "training.session_create",
+        session,
+        details={"course": course_code, "from": str(starts_on), "to": str(ends_on)},
+    )
+    return session
+
+
+def list_sessions(*, trainer: User | None = None, open_only: bool = False, today=None):
+    """Sessions newest first; only ``trainer``'s, or only those still taking trainees."""
+    stmt = sa.select(TrainingSession).order_by(
+        TrainingSession.starts_on.desc(), TrainingSession.id.desc()
+    )
+    if trainer is not None:
+        stmt = stmt.where(TrainingSession.trainer_id == trainer.id)
+    if open_only:
+        stmt = stmt.where(
+            TrainingSession.status == SessionStatus.SCHEDULED,
+            TrainingSession.ends_on >= (today or bangkok_today()),
+        )
+    return list(db.session.scalars(stmt))
+
+
+def _lock(session: TrainingSession) -> None:
+    # Two enrolments racing for the last seat: on PostgreSQL the row lock serialises them
+    # (SQLite serialises every writer anyway).
+    db.session.execute(
+        sa.select(TrainingSession.id).where(TrainingSession.id == session.id).with_for_update()
+    )
+
+
+def _seats_taken(session: TrainingSession) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Enrolment.id)).where(
+            Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.ENROLLED
+        )
+    )
+
+
+def enrol_trainee(session: TrainingSession, trainee: User, *, by: User) -> Enrolment:
+    """Give ``trainee`` a seat, or a place on the waiting list when the session is full."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session no longer takes trainees"))
+    if not trainee.active or not trainee.has_role(*TRAINEE_ROLES):
+        raise TrainingError(_l("only active technicians and supervisors can be trainees"))
+    course = course_of(session)
+    held = valid_qualifications(trainee)
+    missing = [q for q in course.prerequisites if q not in held]
+    if missing:
+        types = qualification_types()
+        raise TrainingError(
+            _l(
+                "%(name)s needs a valid %(quals)s qualification first",
+                name=trainee.full_name,
+                quals=", ".join(types[q].name_en for q in missing),
+            )
+        )
+    _lock(session)
+    enrolment = db.session.scalar(
+        sa.select(Enrolment).where(
+            Enrolment.session_id == session.id, Enrolment.user_id == trainee.id
+        )
+    )
+    if enrolment is not None and enrolment.status != EnrolmentStatus.WITHDRAWN:
+        raise TrainingError(_l("%(name)s is already on this session", name=trainee.full_name))
+    status = (
+        EnrolmentStatus.ENROLLED
+        if _seats_taken(session) < session.capacity
+        else EnrolmentStatus.WAITING
+    )
+    if enrolment is None:
+        enrolment = Enrolment(session=session, user=trainee, status=status, enrolled_at=utcnow())
+        db.session.add(enrolment)
+    else:  # back after withdrawing: to the end of the queue
+        enrolment.status, enrolment.enrolled_at = status, utcnow()
+    db.session.flush()
+    record_event(
+        "training.enrol",
+        enrolment,
+        details={
+            "session": session.id,
+            "user": trainee.username,
+            "status": status.value,
+            "by": by.username,
+        },
+        centre_id=trainee.centre_id,
+    )
+    return enrolment
+
+
+def withdraw_enrolment(enrolment: Enrolment, *, by: User) -> Enrolment | None:
+    """Take a trainee off a session; the first on the waiting list gets the seat (returned)."""
+    session = enrolment.session
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session is over: its list cannot change"))
+    if enrolment.status == EnrolmentStatus.WITHDRAWN:
+        raise TrainingError(_l("already withdrawn"))
+    _lock(session)
+    had_seat = enrolment.status == EnrolmentStatus.ENROLLED
+    enrolment.status = EnrolmentStatus.WITHDRAWN
+    record_event(
+        "training.withdraw",
+        enrolment,
+        details={"session": session.id, "user": enrolment.user.username, "by": by.username},
+        centre_id=enrolment.user.centre_id,
+    )
+    db.session.flush()
+    if not had_seat or _seats_taken(session) >= session.capacity:
+        return None
+    promoted = db.session.scalar(
+        sa.select(Enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.WAITING)
+        .order_by(Enrolment.enrolled_at, Enrolment.id)
+        .limit(1)
+    )
+    if promoted is not None:
+        promoted.status = EnrolmentStatus.ENROLLED
+        record_event(
+            "training.promote",
+            promoted,
+            details={"session": session.id, "user": promoted.user.username},
+            centre_id=promoted.user.centre_id,
+        )
+    return promoted
+
+
+def waiting_position(enrolment: Enrolment) -> int | None:
+    """1 for the first on the waiting list, and so on; None when not waiting."""
+    if enrolment.status != EnrolmentStatus.WAITING:
+        return None
+    waiting = enrolment.session.with_status(EnrolmentStatus.WAITING)
+    return waiting.index(enrolment) + 1
+
+
+# --- attendance -------------------------------------------------------------------------
+
+
+def _mark_present(enrolment: Enrolment, day: date, by: User, method: str) -> Attendance | None:
+    if day in enrolment.days_present:
+        return None
+    attendance = Attendance(
+        enrolment=enrolment, day=day, method=method, recorded_by_id=by.id, recorded_at=utcnow()
+    )
+    db.session.add(attendance)
+    return attendance
+
+
+def _check_day(session: TrainingSession, day: date, today: date) -> None:
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session is over: its attendance cannot change"))
+    if day not in session.days:
+        raise TrainingError(_l("%(day)s is not a day of this session", day=day.isoformat()))
+    if day > today:
+        raise TrainingError(_l("attendance cannot be taken for a day still to come"))
+
+
+def record_attendance(
+    session: TrainingSession, day: date, present_user_ids, *, by: User, today: date | None = None
+) -> None:
+    """The trainer's roll call for ``day``: exactly these enrolled trainees were present."""
+    _check_day(session, day, today or bangkok_today())
+    present = set(present_user_ids)
+    added, removed = [], []
+    for enrolment in session.with_status(EnrolmentStatus.ENROLLED):
+        if enrolment.user_id in present:
+            if _mark_present(enrolment, day, by, "trainer"):
+                added.append(enrolment.user.username)
+        else:
+            for row in [a for a in enrolment.attendance if a.day == day]:
+                enrolment.attendance.remove(row)
+                removed.append(enrolment.user.username)
+    if added or removed:
+        record_event(
+            "training.attendance",
+            session,
+            details={"day": day.isoformat(), "present": added, "absent": removed},
+        )
+    db.session.flush()
+
+
+def _signer(secret: str) -> Signer:
+    return Signer(secret, salt="training-attendance")
+
+
+def attendance_token(
+    session: TrainingSession, day: date, secret: str, *, issued_at: datetime | None = None
+) -> str:
+    """A signed code for the projector's QR: this session, this day, issued now."""
+    issued = int((issued_at or utcnow()).timestamp())
+    return _signer(secret).sign(f"{session.id}.{day.isoformat()}.{issued}").decode()
+
+
+def read_attendance_token(
+    token: str, secret: str, *, max_age_s: int, now: datetime | None = None
+) -> tuple[int, date]:
+    """The (session id, day) of a projector code; refuses forged and expired codes."""
+    try:
+        session_id, day, issued = _signer(secret).unsign(token).decode().split(".")
+        session_id, day, issued = int(session_id), date.fromisoformat(day), int(issued)
+    except (BadSignature, ValueError, UnicodeDecodeError):
+        raise TrainingError(
+            _l("This attendance code is not valid. Scan the code on the classroom screen.")
+        ) from None
+    age = (now or utcnow()).timestamp() - issued
+    if age > max_age_s:
+        raise TrainingError(
+            _l("This attendance code has expired. Scan the code on the classroom screen again.")
+        )
+    return session_id, day
+
+
+def attend_by_token(
+    token: str,
+    user: User,
+    *,
+    secret: str,
+    max_age_s: int,
+    now: datetime | None = None,
+) -> tuple[TrainingSession, Attendance | None]:
+    """Mark ``user`` present from a scanned projector code (None: already marked today)."""
+    now = now or utcnow()
+    session_id, day = read_attendance_token(token, secret, max_age_s=max_age_s, now=now)
+    session = db.session.get(TrainingSession, session_id)
+    if session is None:
+        raise TrainingError(
+            _l("This attendance code is not valid. Scan the code on the classroom screen.")
+        )
+    if day != now.astimezone(BANGKOK).date():
+        raise TrainingError(_l("This attendance code is for another day."))
+    _check_day(session, day, day)
+    enrolment = next(
+        (e for e in session.with_status(EnrolmentStatus.ENROLLED) if e.user_id == user.id), None
+    )
+    if enrolment is None:
+        raise TrainingError(_l("You are not enrolled in this session. Ask the trainer."))
+    attendance = _mark_present(enrolment, day, user, "qr")
+    if attendance is not None:
+        record_event(
+            "training.attendance_qr",
+            session,
+            details={"day": day.isoformat(), "user": user.username},
+            centre_id=user.centre_id,
+        )
+        db.session.flush()
+    return session, attendance
+
+
+# --- scores, pass rules, completion -----------------------------------------------------------
+
+
+def record_scores(session: TrainingSession, scores: dict, *, by: User) -> None:
+    """Store theory scores (0-100 %) and practical results: {enrolment id: (score, passed)}."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session is over: its scores cannot change"))
+    enrolled = {e.id: e for e in session.with_status(EnrolmentStatus.ENROLLED)}
+    changes = {}
+    for enrolment_id, (theory, practical) in scores.items():
+        enrolment = enrolled.get(enrolment_id)
+        if enrolment is None:
+            raise TrainingError(_l("a score names someone not enrolled in this session"))
+        if theory is not None and not 0 <= theory <= 100:
+            raise TrainingError(
+                _l(
+                    "%(name)s: the theory score is a percentage, 0 to 100",
+                    name=enrolment.user.full_name,
+                )
+            )
+        if (enrolment.theory_score, enrolment.practical_passed) != (theory, practical):
+            enrolment.theory_score, enrolment.practical_passed = theory, practical
+            changes[enrolment.user.username] = [theory, practical]
+    if changes:
+        record_event("training.scores", session, details=changes)
+
+
+def result_problems(enrolment: Enrolment, course: Course) -> list[str]:
+    """Why ``enrolment`` does not meet the course's pass rules (empty: it passes)."""
+    rules = course.pass_rules
+    problems = []
+    days = enrolment.session.days
+    attended = 100 * len(enrolment.days_present & set(days)) / len(days)
+    if attended + 1e-9 < rules.min_attendance_percent:
+        problems.append(
+            str(
+                _l(
+                    "attendance %(got)d%% is below %(min)d%%",
+                    got=int(attended),
+                    min=rules.min_attendance_percent,
+                )
+            )
+        )
+    if enrolment.theory_score is None:
+        problems.append(str(_l("no theory score")))
+    elif enrolment.theory_score < rules.min_theory_percent:
+        problems.append(
+            str(
+                _l(
+                    "theory score %(got)d%% is below %(min)d%%",
+                    got=enrolment.theory_score,
+                    min=rules.min_theory_percent,
+                )
+            )
+        )
+    if rules.practical_required and not enrolment.practical_passed:
+        problems.append(str(_l("the practical assessment was not passed")))
+    return problems
+
+
+def complete_session(
+    session: TrainingSession,
+    *,
+    by: User,
+    certificate_folder: str | Path,
+    verify_url: Callable[[str], str],
+    today: date | None = None,
+) -> list[Enrolment]:
+    """Close a session after its last day: trainees who meet the pass rules are granted the
+    course's qualifications (with expiry) and a certificate; returns those who passed."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session is already closed"))
+    if (today or bangkok_today()) < session.ends_on:
+        raise TrainingError(_l("a session can be completed only after its last day"))
+    course = course_of(session)
+    passed = []
+    for enrolment in session.with_status(EnrolmentStatus.ENROLLED):
+        problems = result_problems(enrolment, course)
+        enrolment.passed = not problems
+        enrolment.result_note = "; ".join(problems)
+        if problems:
+            continue
+        grants = [
+            grant_qualification(
+                enrolment.user,
+                code,
+                granted_by=by,
+                source="course",
+                note=f"{course.code} #{session.id}",
+            )
+            for code in course.grants
+        ]
+        issue_training_certificate(enrolment, grants, certificate_folder, verify_url)
+        passed.append(enrolment)
+    session.status = SessionStatus.COMPLETED
+    session.completed_at = utcnow()
+    record_event(
+        "training.session_complete",
+        session,
+        details={
+            "passed": [e.user.username for e in passed],
+            "failed": [e.user.username for e in session.enrolments if e.passed is False],
+        },
+    )
+    db.session.flush()
+    return passed
+
+
+def cancel_session(session: TrainingSession, *, by: User) -> None:
+    """Call a scheduled session off (its records stay)."""
+    if session.status != SessionStatus.SCHEDULED:
+        raise TrainingError(_l("this session is already closed"))
+    session.status = SessionStatus.CANCELLED
+    record_event("training.session_cancel", session, details={"by": by.username})
+
+
+# --- training certificates ---------------------------------------------------------------
+
+
+def qr_svg(data: str) -> str:
+    """An inline SVG QR code of ``data``: sharp on a classroom projector at any size."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    return qrcode.make(data, image_factory=SvgPathImage, box_size=10, border=2).to_string(
+        encoding="unicode"
+    )
+
+
+def certificate_path(folder: str | Path, sha256: str) -> Path:
+    """Where a training certificate PDF is kept, named by its SHA-256."""
+    return Path(folder) / "training-certificates" / sha256[:2] / f"{sha256}.pdf"
+
+
+def issue_training_certificate(
+    enrolment: Enrolment, grants: list[QualificationGrant], folder, verify_url
+) -> TrainingCertificate:
+    """Render, store and record the certificate PDF of a passed enrolment."""
+    session, user = enrolment.session, enrolment.user
+    course = course_of(session)
+    types = qualification_types()
+    issued_at = utcnow()
+    number = f"TRN-{issued_at.astimezone(BANGKOK).year + 543}-{enrolment.id:06d}"
+    code = secrets.token_urlsafe(12)
+    url = verify_url(code)
+    expires_at = min((g.expires_at for g in grants if g.expires_at), default=None)
+    context = {
+        "number": number,
+        "trainee": user.full_name,
+        "centre_th": user.centre.name_th if user.centre else "",
+        "centre_en": user.centre.name_en if user.centre else "",
+        "course_th": course.title_th,
+        "course_en": course.title_en,
+        "course_code": course.code,
+        "hours": f"{course.hours:g}",
+        "dates_th": f"{format_be_date(session.starts_on, 'th')} – {format_be_date(session.ends_on, 'th')}",
+        "dates_en": f"{format_ce_date(session.starts_on, 'en')} – {format_ce_date(session.ends_on, 'en')}",
+        "qualifications": [
+            {
+                "th": types[g.code].name_th,
+                "en": types[g.code].name_en,
+                "until_th": format_be_date(g.expires_at, "th"),
+                "until_en": format_ce_date(g.expires_at, "en"),
+            }
+            for g in grants
+        ],
+        "trainer": session.trainer.full_name,
+        "issued_th": format_be_date(issued_at, "th"),
+        "issued_en": format_ce_date(issued_at, "en"),
+        "verify_url": url,
+        "qr_url": QR_URL,
+    }
+    # The certificates feature's renderer: Sarabun and the QR image only, never the network.
+    pdf = render_pdf("training/certificate_pdf.html", context, {QR_URL: (qr_png(url), "image/png")})
+    sha = hashlib.sha256(pdf).hexdigest()
+    path = certificate_path(folder, sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(pdf)
+    certificate = TrainingCertificate(
+        enrolment=enrolment,
+        number=number,
+        verify_code=code,
+        issued_at=issued_at,
+        sha256=sha,
+        qualifications=[g.code for g in grants],
+        expires_at=expires_at,
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    record_event(
+        "training.certificate_issue",
+        certificate,
+        details={"number": number, "user": user.username, "sha256": sha},
+        centre_id=user.centre_id,
+    )
+    return certificate
+
+
+def find_certificate(code: str) -> TrainingCertificate | None:
+    """The certificate behind a verification code, or None."""
+    return db.session.scalar(
+        sa.select(TrainingCertificate).where(TrainingCertificate.verify_code == code)
+    )
+
+
+# --- drills -------------------------------------------------------------------------------
+
+
+def create_drill(trainer: User, *, title: str, kit_id: str, faults, sequences) -> Drill:
+    """Set up a drill: a simulated vehicle of ``kit_id`` with hidden ``faults``."""
+    from workshop.eol.definitions import list_kits
+
+    if not trainer.has_role(Role.TRAINER) or trainer.centre_id is None:
+        raise TrainingError(_l("only trainers of a centre can set up drills"))
+    if not title.strip():
+        raise TrainingError(_l("give the drill a title"))
+    if kit_id not in list_kits():
+        raise TrainingError(_l("unknown kit %(kit)s", kit=kit_id))
+    faults = list(dict.fromkeys(faults))
+    if not faults:
+        raise TrainingError(_l("choose at least one fault to hide"))
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        raise TrainingError(_l("unknown fault %(fault)s", fault=unknown[0]))
+    sequences = [s for s in eol_runs.SEQUENCE_NAMES if s in set(sequences)]
+    if not sequences:
+        raise TrainingError(_l("choose at least one sequence"))
+    hidden_from = [f for f in faults if FAULTS[f].sequence not in sequences]
+    if hidden_from:
+        raise TrainingError(
+            _l(
+                "fault %(fault)s is found only by the %(sequence)s sequence: include it",
+                fault=hidden_from[0],
+                sequence=FAULTS[hidden_from[0]].sequence.upper(),
+            )
+        )
+    drill = Drill(
+        title=title.strip(),
+        trainer=trainer,
+        centre_id=trainer.centre_id,
+        kit_id=kit_id,
+        faults=faults,
+        sequences=sequences,
+    )
+    db.session.add(drill)
+    db.session.flush()
+    record_event("training.drill_create", drill, details={"kit": kit_id, "faults": faults})
+    return drill
+
+
+def list_drills(*, trainer: User | None = None) -> list[Drill]:
+    """Active drills (or every drill of ``trainer``), newest first."""
+    stmt = sa.select(Drill).order_by(Drill.created_at.desc(), Drill.id.desc())
+    if trainer is not None:
+        stmt = stmt.where(Drill.trainer_id == trainer.id)
+    else:
+        stmt = stmt.where(Drill.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def start_attempt(drill: Drill, trainee: User) -> DrillAttempt:
+    """The trainee's attempt at ``drill``, started now unless it exists (the clock keeps running)."""
+    if not trainee.has_role(*TRAINEE_ROLES):
+        raise TrainingError(_l("only technicians and supervisors take drills"))
+    attempt = db.session.scalar(
+        sa.select(DrillAttempt).where(
+            DrillAttempt.drill_id == drill.id, DrillAttempt.trainee_id == trainee.id
+        )
+    )
+    if attempt is not None:
+        return attempt
+    if not drill.active:
+        raise TrainingError(_l("this drill is closed"))
+    attempt = DrillAttempt(drill=drill, trainee=trainee, started_at=utcnow(), run_ids=[])
+    db.session.add(attempt)
+    db.session.flush()
+    record_event(
+        "training.drill_start", attempt, details={"drill": drill.id}, centre_id=trainee.centre_id
+    )
+    return attempt
+
+
+def attempt_runs(attempt: DrillAttempt) -> list[EolRun]:
+    """The EOL runs of an attempt, oldest first."""
+    if not attempt.run_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(EolRun).where(EolRun.id.in_(attempt.run_ids)).order_by(EolRun.id)
+        )
+    )
+
+
+def run_drill(attempt: DrillAttempt, user: User, bench: str, sequences, benches: dict) -> EolRun:
+    """Queue an EOL run of the drill's simulated vehicle (its hidden faults injected)."""
+    if user.id != attempt.trainee_id:
+        raise TrainingError(_l("this is another trainee's attempt"))
+    if attempt.submitted_at is not None:
+        raise TrainingError(_l("the diagnosis is submitted: the attempt is over"))
+    if any(not r.finished for r in attempt_runs(attempt)):
+        raise TrainingError(_l("wait for the running test to finish"))
+    drill = attempt.drill
+    try:
+        run = eol_runs.queue_drill_run(
+            user, drill.kit_id, bench, sequences, drill.faults, benches, allowed=drill.sequences
+        )
+    except eol_runs.EolRunError as exc:
+        raise TrainingError(str(exc)) from None
+    attempt.run_ids = [*attempt.run_ids, run.id]
+    return run
+
+
+@dataclass(frozen=True)
+class DrillScore:
+    """How a diagnosis compares with the hidden faults."""
+
+    score: int
+    found: int
+    per_fault: dict  # hidden fault -> "found" | "component" | "missed"
+
+
+def score_diagnosis(hidden: list[str], diagnosis: list[dict]) -> DrillScore:
+    """Score a diagnosis: per hidden fault, points for the component and for the fault."""
+    remaining = list(diagnosis)
+    per_fault = {}
+    points = 0
+    for fault in hidden:  # exact answers first, so a near miss never takes an exact one's place
+        match = next(
+            (
+                d
+                for d in remaining
+                if d["fault"] == fault and d["component"] == FAULTS[fault].sequence
+            ),
+            None,
+        )
+        if match is not None:
+            remaining.remove(match)
+            per_fault[fault] = "found"
+            points += COMPONENT_POINTS + FAULT_POINTS
+    for fault in hidden:
+        if fault in per_fault:
+            continue
+        match = next((d for d in remaining if d["component"] == FAULTS[fault].sequence), None)
+        if match is not None:
+            remaining.remove(match)
+            per_fault[fault] = "component"
+            points += COMPONENT_POINTS
+        else:
+            per_fault[fault] = "missed"
+    found = sum(1 for v in per_fault.values() if v == "found")
+    total = (COMPONENT_POINTS + FAULT_POINTS) * len(hidden)
+    return DrillScore(round(100 * points / total), found, per_fault)
+
+
+def submit_diagnosis(
+    attempt: DrillAttempt, user: User, diagnosis: list[dict], *, now: datetime | None = None
+) -> DrillScore:
+    """Record the trainee's diagnosis (one component + fault per hidden fault) and score it."""
+    if user.id != attempt.trainee_id:
+        raise TrainingError(_l("this is another trainee's attempt"))
+    if attempt.submitted_at is not None:
+        raise TrainingError(_l("the diagnosis was already submitted"))
+    runs = attempt_runs(attempt)
+    if not any(r.status in FINISHED for r in runs):
+        raise TrainingError(_l("run the tests and read the results before you diagnose"))
+    hidden = list(attempt.drill.faults)
+    cleaned = []
+    for entry in diagnosis:
+        component, fault = entry.get("component", ""), entry.get("fault", "")
+        if component not in COMPONENTS or fault not in FAULTS:
+            raise TrainingError(_l("choose a component and a fault for every line"))
+        cleaned.append({"component": component, "fault": fault})
+    if len(cleaned) != len(hidden):
+        raise TrainingError(
+            _l("this vehicle has %(n)d fault(s): give one answer for each", n=len(hidden))
+        )
+    result = score_diagnosis(hidden, cleaned)
+    now = now or utcnow()
+    attempt.diagnosis = cleaned
+    attempt.submitted_at = now
+    attempt.score = result.score
+    attempt.faults_found = result.found
+    attempt.seconds_taken = int((now - attempt.started_at).total_seconds())
+    record_event(
+        "training.drill_submit",
+        attempt,
+        details={"drill": attempt.drill_id, "score": result.score, "found": result.found},
+        centre_id=user.centre_id,
+    )
+    return result
+
+
+# --- oversight ----------------------------------------------------------------------------
+
+
+@dataclass
+class StaffQualifications:
+    """One person of a centre and, per qualification code, their latest grant."""
+
+    user: User
+    latest: dict  # code -> QualificationGrant (the one valid longest, else the newest)
+    valid: set
+
+
+def centre_staff_qualifications(centre: Centre, now: datetime | None = None):
+    """Everyone of ``centre`` with their qualifications now."""
+    now = now or utcnow()
+    users = db.session.scalars(
+        sa.select(User)
+        .where(User.centre_id == centre.id, User.active.is_(True))
+        .order_by(User.full_name)
+    )
+    out = []
+    for user in users:
+        latest = {}
+        for grant in user.qualifications:
+            if grant.revoked_at is not None:
+                continue
+            best = latest.get(grant.code)
+            if best is None or (grant.expires_at or now) > (best.expires_at or now):
+                latest[grant.code] = grant
+        out.append(StaffQualifications(user, latest, valid_qualifications(user, now)))
+    return out
+
+
+def expiring_soon(staff, now: datetime | None = None, within: timedelta = EXPIRY_WARNING):
+    """(user, grant) pairs in force now whose expiry falls within ``within``, soonest first."""
+    now = now or utcnow()
+    pairs = [
+        (s.user, g)
+        for s in staff
+        for g in s.latest.values()
+        if g.valid_at(now) and g.expires_at is not None and g.expires_at <= now + within
+    ]
+    return sorted(pairs, key=lambda p: p[1].expires_at)
+
+
+def who_may_today(staff) -> dict:
+    """Per qualification code, the people who hold it in force now (who may do that work)."""
+    return {code: [s.user for s in staff if code in s.valid] for code in qualification_types()}
