@@ -204,3 +204,82 @@ def verify_upload():
         check=check,
         anonymous_upload=True,
     )
+
+
+@bp.route("/certificates/<int:certificate_id>/evidence.zip")
+@requires(*READERS)
+def evidence_bundle(certificate_id: int):
+    """ZIP for the DLT file: certificate, EOL reports and traces, step records, photos."""
+    from workshop.certificates.evidence import build_evidence_bundle
+
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    data = build_evidence_bundle(certificate, current_app.config["UPLOAD_FOLDER"])
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{certificate.number}-evidence.zip",
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/handover.pdf")
+@requires(Role.SUPERVISOR, *READERS)
+def handover_sheet(certificate_id: int):
+    """The owner's handover sheet: charging guidance and energy cost per 100 km."""
+    from workshop.certificates.handover import energy_costs, load_energy
+    from workshop.certificates.pdf import render_pdf
+    from workshop.i18n import format_be_date, format_thb
+    from workshop.jobs.services import manual_of
+    from workshop.kits.stock import job_kit
+
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    job = certificate.job
+    kit = job_kit(job)
+    if kit is None:
+        flash(_("The job has no kit: its battery and charger are unknown."), "error")
+        return redirect(url_for("certificates.show", certificate_id=certificate.id))
+    energy = load_energy()
+    costs = energy_costs(
+        manual_of(job).model.body_class,
+        kit.ratings.battery.energy_kwh,
+        kit.ratings.charger.power_kw,
+        energy,
+    )
+    context = {
+        "number": certificate.number,
+        "date_be": format_be_date(certificate.issued_at, "th"),
+        "owner": job.owner_name,
+        "vehicle": f"{job.vehicle.make} {job.vehicle.model} {job.vehicle.year}",
+        "plate": job.vehicle.plate,
+        "vin": job.vehicle.vin,
+        "centre": job.centre.name("th"),
+        "centre_en": job.centre.name("en"),
+        "battery_kwh": f"{kit.ratings.battery.energy_kwh:g}",
+        "chemistry": kit.ratings.battery.chemistry,
+        "charger_kw": f"{kit.ratings.charger.power_kw:g}",
+        "charge_after": energy.charging.home_charging_after,
+        "costs": {
+            "kwh": f"{costs.kwh_per_100km_at_wall}",
+            "home": format_thb(costs.home_off_peak),
+            "home_peak": format_thb(costs.home_peak),
+            "public": format_thb(costs.public_charger),
+            "fuel": format_thb(costs.fuel),
+            "fuel_kind": costs.fuel_kind,
+            "litres": f"{costs.litres_per_100km}",
+            "saving": format_thb(costs.saving_at_home),
+            "hours": f"{costs.full_charge_hours}",
+            "range": f"{costs.range_km}",
+        },
+        "tariffs": {
+            "off_peak": f"{energy.tariffs.home_off_peak_thb_per_kwh}",
+            "peak": f"{energy.tariffs.home_peak_thb_per_kwh}",
+            "low_priority": f"{energy.tariffs.public_low_priority_thb_per_kwh}",
+            "service": f"{energy.tariffs.public_service_thb_per_kwh}",
+        },
+    }
+    pdf = render_pdf("certificates/pdf_handover.html", context)
+    return current_app.response_class(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{certificate.number}-handover.pdf"'},
+    )

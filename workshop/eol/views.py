@@ -18,7 +18,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workshop import charts
 from workshop.accounts.access import get_in_scope_or_404, requires
 from workshop.accounts.models import Role
 from workshop.eol import runs
@@ -31,13 +30,6 @@ bp = Blueprint("eol", __name__)
 
 VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
 OPERATORS = (Role.TECHNICIAN, Role.SUPERVISOR)
-SERIES_AXES = {
-    "brake_vacuum": ("s", "kPa"),
-    "dc_link_voltage": ("s", "V"),
-    "torque_feedback": ("s", "Nm"),
-    "cell_voltage": ("cell", "V"),
-    "cell_temperature": ("sensor", "°C"),
-}
 
 
 @bp.route("/jobs/<int:job_id>/eol")
@@ -77,41 +69,9 @@ def start_run(job_id: int):
 
 
 def _charts(run: EolRun):
-    out = []
-    for check in run.checks:
-        for key, data in (check.series or {}).items():
-            if key not in SERIES_AXES or not data:
-                continue
-            x_label, unit = SERIES_AXES[key]
-            limits = next(
-                (
-                    m
-                    for m in check.measurements
-                    if m.get("low") is not None or m.get("high") is not None
-                ),
-                {},
-            )
-            title = f"{check.title(current_locale())}: {key}"
-            if isinstance(data[0], list | tuple):
-                svg = charts.line_chart(
-                    data,
-                    x_label=x_label,
-                    y_label=unit,
-                    title=title,
-                    low=limits.get("low"),
-                    high=limits.get("high"),
-                )
-            else:
-                svg = charts.bar_chart(
-                    data,
-                    x_label=x_label,
-                    y_label=unit,
-                    title=title,
-                    low=limits.get("low"),
-                    high=limits.get("high"),
-                )
-            out.append((title, svg))
-    return out
+    from workshop.eol.report import run_charts
+
+    return run_charts(run, current_locale())
 
 
 @bp.route("/eol/runs/<int:run_id>")
@@ -215,62 +175,14 @@ def check_trace():
 @requires(*VIEWERS)
 def run_report_pdf(run_id: int):
     """The run's report as an A4 PDF (Thai and English), for the job file."""
-    from workshop.certificates.pdf import render_pdf
-    from workshop.i18n import format_be_date, format_local_datetime
+    from workshop.eol.report import render_run_report
 
     run = get_in_scope_or_404(EolRun, run_id)
     if not run.finished:
         flash(_("The report is ready when the run has finished."), "info")
         return redirect(url_for("eol.show_run", run_id=run.id))
-    job = db.session.get(Job, run.job_id) if run.job_id else None
-    context = {
-        "run_id": run.id,
-        "status": run.status.value,
-        "abort_reason": run.abort_reason,
-        "bench": run.bench,
-        "simulated": run.simulated,
-        "kit_id": run.kit_id,
-        "sequences": [s.upper() for s in run.sequences],
-        "requested_by": run.requested_by.full_name,
-        "requested_at": format_local_datetime(run.requested_at, "th"),
-        "requested_at_en": format_local_datetime(run.requested_at, "en"),
-        "date_be": format_be_date(run.finished_at, "th"),
-        "trace_sha256": run.trace_sha256,
-        "trace_frames": run.trace_frames,
-        "job": {
-            "reference": job.reference,
-            "vin": job.vehicle.vin,
-            "vehicle": f"{job.vehicle.make} {job.vehicle.model} {job.vehicle.year}",
-            "plate": job.vehicle.plate,
-        }
-        if job
-        else None,
-        "checks": [
-            {
-                "sequence": c.sequence.upper(),
-                "title_th": c.title_th,
-                "title_en": c.title_en,
-                "outcome": c.outcome,
-                "message": c.message,
-                "measurements": [
-                    {
-                        "name": m.get("name"),
-                        "value": m.get("value"),
-                        "unit": m.get("unit", ""),
-                        "limits": m.get("limits_text", ""),
-                    }
-                    for m in c.measurements
-                ],
-            }
-            for c in run.checks
-        ],
-        "charts": [(title, str(svg)) for title, svg in _charts(run)],
-        "font_regular": "workshop:font/Sarabun-Regular.ttf",
-        "font_bold": "workshop:font/Sarabun-Bold.ttf",
-    }
-    pdf = render_pdf("eol/report_pdf.html", context)
     return current_app.response_class(
-        pdf,
+        render_run_report(run, _charts(run)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="eol-run-{run.id}.pdf"'},
     )

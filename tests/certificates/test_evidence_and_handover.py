@@ -1,0 +1,57 @@
+"""The inspector's evidence bundle and the owner's handover sheet."""
+
+import hashlib
+import io
+import json
+import zipfile
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from tests.certificates.test_pdf import issued  # noqa: F401  (fixture)
+from workshop.certificates.handover import EnergyFileError, energy_costs, load_energy
+
+
+def test_evidence_bundle_holds_everything_with_hashes(issued, client, auth, crew):  # noqa: F811
+    auth.login(crew["inspector"].username)
+    r = client.get(f"/certificates/{issued.id}/evidence.zip")
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(r.data))
+    names = archive.namelist()
+    assert f"certificate/{issued.number}.pdf" in names
+    assert archive.read(f"certificate/{issued.number}.pdf") == issued.pdf
+    assert any(n.endswith("-trace.blf") for n in names)
+    assert any(n.endswith("-report.pdf") for n in names)
+    assert any(n.startswith("photos/") for n in names)
+    records = json.loads(archive.read("steps/step_records.json"))
+    assert records and all(r["signed_by"] for r in records)
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["vin"] == issued.job.vehicle.vin
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256(archive.read(name)).hexdigest() == digest
+
+
+def test_handover_sheet(issued, client, auth, crew):  # noqa: F811
+    auth.login(crew["inspector"].username)
+    r = client.get(f"/certificates/{issued.id}/handover.pdf")
+    assert r.status_code == 200 and r.data[:5] == b"%PDF-"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
+    assert issued.number in text and "22:00" in text and "2.4662" in text
+
+
+def test_energy_cost_arithmetic():
+    costs = energy_costs("eco_car", Decimal("19.8"), Decimal("3"))
+    # 14 kWh/100 km at the battery / 0.90 charger = 15.556 kWh at the wall
+    assert costs.home_off_peak == Decimal("41.02")  # 15.556 x 2.6369
+    assert costs.public_charger == Decimal("92.81")  # 15.556 x (2.4662 + 3.50)
+    assert costs.fuel == Decimal("247.00")  # 6.5 L x 38.00
+    assert costs.saving_at_home == Decimal("205.98")
+    assert costs.full_charge_hours == Decimal("7.3")  # within the programme's 8 h
+
+
+def test_broken_energy_file_is_named(tmp_path):
+    bad = tmp_path / "energy.toml"
+    bad.write_text('[tariffs]\nhome_off_peak_thb_per_kwh = "-1"\n')
+    with pytest.raises(EnergyFileError, match="energy.toml"):
+        load_energy(bad)
