@@ -237,3 +237,51 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+REAL_MODELS = {
+    # manual id -> (make, model, year, kit id)
+    "honda-jazz-ge": ("Honda", "Jazz", 2011, "jazz-ev1"),
+    "toyota-vios-ncp93": ("Toyota", "Vios", 2011, "vios-ev1"),
+    "isuzu-dmax-mt": ("Isuzu", "D-Max", 2015, "dmax-ev2"),
+}
+
+
+@pytest.fixture
+def open_real_job(app):
+    """Factory: open_real_job(centre, supervisor, vin, manual_id=..., kit=True) opens a job on a
+    real manual (and its real kit), committed."""
+    from workshop.jobs import services as jobs
+    from workshop.kits.loader import load_kits
+    from workshop.manuals.loader import load_manuals
+
+    def make(centre, supervisor, vin, manual_id="honda-jazz-ge", kit=True, **fields):
+        make_, model, year, kit_id = REAL_MODELS[manual_id]
+        intake = dict(
+            vin=vin,
+            plate="1กข 1234",
+            province="BKK",
+            make=make_,
+            model=model,
+            year=year,
+            colour="ขาว",
+            engine_number="ENG-1",
+            odometer_km=1,
+            curb_weight_kg=1050,
+            owner_name="O",
+            owner_phone="0812345678",
+        )
+        is_training = fields.pop("is_training", False)
+        intake.update(fields)
+        job = jobs.open_job(
+            centre,
+            jobs.Intake(**intake),
+            load_manuals()[manual_id],
+            supervisor,
+            kit=load_kits()[kit_id] if kit else None,
+            is_training=is_training,
+        )
+        db.session.commit()
+        return job
+
+    return make

@@ -6,10 +6,6 @@ import pytest
 
 from workshop.accounts.services import grant_qualification
 from workshop.eol.bench import run_agent
-from workshop.extensions import db
-from workshop.jobs import services as jobs
-from workshop.kits.loader import load_kits
-from workshop.manuals.loader import load_manuals
 
 pytestmark = pytest.mark.browser
 
@@ -28,33 +24,13 @@ def bench(app):
 
 
 def test_operator_runs_eol_and_sees_the_verdict(
-    app, bench, create_centre, create_user, live_server, new_page, log_in, shot
+    app, bench, create_centre, create_user, live_server, new_page, log_in, shot, open_real_job
 ):
     centre = create_centre(code="EOLB1")
     operator = create_user("technician", centre=centre, username="operator")
     grant_qualification(operator, "eol_operator")
     supervisor = create_user("supervisor", centre=centre)
-    job = jobs.open_job(
-        centre,
-        jobs.Intake(
-            vin="MR053REH105000777",
-            plate="1กข 77",
-            province="BKK",
-            make="Toyota",
-            model="Vios",
-            year=2011,
-            colour="เทา",
-            engine_number="1NZ",
-            odometer_km=1,
-            curb_weight_kg=1075,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
-        load_manuals()["toyota-vios-ncp93"],
-        supervisor,
-        kit=load_kits()["vios-ev1"],
-    )
-    db.session.commit()
+    job = open_real_job(centre, supervisor, "MR053REH105000777", manual_id="toyota-vios-ncp93")
     page = new_page("landscape")
     log_in(page, "operator")
     page.goto(f"{live_server}/jobs/{job.id}")

@@ -14,9 +14,6 @@ from workshop.eol import runs
 from workshop.eol.bench import run_agent
 from workshop.eol.models import EolCheck, EolRun, RunStatus
 from workshop.extensions import db
-from workshop.jobs import services as jobs
-from workshop.kits.loader import load_kits
-from workshop.manuals.loader import load_manuals
 
 FAST = {"simulate": True, "channel": "ttest", "time_scale": 40.0}
 
@@ -41,30 +38,9 @@ def operator(create_user, create_centre):
 
 
 @pytest.fixture
-def jazz_job(operator, create_user):
+def jazz_job(operator, create_user, open_real_job):
     supervisor = create_user("supervisor", centre=operator.centre)
-    job = jobs.open_job(
-        operator.centre,
-        jobs.Intake(
-            vin="MRHGE8840BP200001",
-            plate="9กข 9",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2011,
-            colour="ขาว",
-            engine_number="L15A",
-            odometer_km=1,
-            curb_weight_kg=1040,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
-        load_manuals()["honda-jazz-ge"],
-        supervisor,
-        kit=load_kits()["jazz-ev1"],
-    )
-    db.session.commit()
-    return job
+    return open_real_job(operator.centre, supervisor, "MRHGE8840BP200001")
 
 
 @pytest.fixture

@@ -234,38 +234,15 @@ def test_a_session_is_completed_only_after_its_last_day(
 
 
 def test_passing_opens_hv_steps_and_eol_runs_until_expiry(
-    app, create_session, trainee, trainer, today, cert_folder, create_user
+    app, create_session, trainee, trainer, today, cert_folder, create_user, open_real_job
 ):
     from workshop.eol import runs
     from workshop.jobs import services as jobs
-    from workshop.kits.loader import load_kits
-    from workshop.manuals.loader import load_manuals
 
     app.config["EOL_BENCHES"] = {"SIM-T": dict(FAST_BENCH)}
     user = trainee(qualifications=["hv_awareness"])
     supervisor = create_user("supervisor", centre=user.centre)
-    job = jobs.open_job(
-        user.centre,
-        jobs.Intake(
-            vin="MRHGE8840BP200077",
-            plate="1ทด 1",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2011,
-            colour="ขาว",
-            engine_number="L15A",
-            odometer_km=1,
-            curb_weight_kg=1040,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
-        load_manuals()["honda-jazz-ge"],
-        supervisor,
-        kit=load_kits()["jazz-ev1"],
-        is_training=True,
-    )
-    db.session.commit()
+    job = open_real_job(user.centre, supervisor, "MRHGE8840BP200077", is_training=True)
     hv_step = next(s.id for s in jobs.manual_of(job).steps if s.qualification == "hv_qualified")
 
     def queue():

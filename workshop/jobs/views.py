@@ -130,16 +130,21 @@ def show_job(job_id: int):
     )
 
 
+def _job_step_or_404(job_id: int, step_id: str):
+    """The job (in the user's centres), its pinned manual and one of its steps; 404 if unknown."""
+    job = get_in_scope_or_404(Job, job_id)
+    manual = services.manual_of(job)
+    try:
+        return job, manual, manual.step(step_id)
+    except KeyError:
+        abort(404)
+
+
 @bp.route("/<int:job_id>/steps/<step_id>")
 @requires(*VIEWERS)
 def show_step(job_id: int, step_id: str):
     """The technician's main screen: one step, its hazards, its inputs, Back and Next."""
-    job = get_in_scope_or_404(Job, job_id)
-    manual = services.manual_of(job)
-    try:
-        step = manual.step(step_id)
-    except KeyError:
-        abort(404)
+    job, manual, step = _job_step_or_404(job_id, step_id)
     return render_template(
         "jobs/step.html", **_step_context(job, manual, step), form_values=request.args
     )
@@ -167,12 +172,7 @@ def _started_at():
 @requires(*WORKERS)
 def sign_step(job_id: int, step_id: str):
     """Sign (or correct) a step with the values entered."""
-    job = get_in_scope_or_404(Job, job_id)
-    manual = services.manual_of(job)
-    try:
-        step = manual.step(step_id)
-    except KeyError:
-        abort(404)
+    job, manual, step = _job_step_or_404(job_id, step_id)
     try:
         base_seq = int(request.form.get("base_seq", "-1"))
     except ValueError:
