@@ -205,3 +205,13 @@ def test_admin_grants_and_revokes_qualification(client, auth, create_user, creat
     db.session.rollback()
     db.session.expire_all()
     assert valid_qualifications(tech) == set()
+
+
+def test_supervisor_opens_a_training_job(client, auth, create_worker, use_test_manual):
+    auth.login(create_worker("supervisor").username)
+    r = client.post("/jobs/new", data=intake_form(is_training="y"))
+    assert r.status_code == 302
+    db.session.rollback()
+    job = db.session.scalar(sa.select(Job))
+    assert job.is_training
+    assert "ฝึกอบรม" in client.get(f"/jobs/{job.id}").text

@@ -3,7 +3,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from workshop.formtools import Form
@@ -38,6 +38,9 @@ class IntakeForm(Form):
             Regexp(r"^\+?[0-9][0-9 -]{7,18}$", message=_l("Digits only, e.g. 081 234 5678.")),
         ],
         render_kw={"inputmode": "tel"},
+    )
+    is_training = BooleanField(
+        _l("Training job (practice on a training car: never gets a conversion certificate)")
     )
 
 

@@ -19,6 +19,7 @@ from flask_login import current_user
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.accounts.models import Role
 from workshop.accounts.services import valid_qualifications
+from workshop.certificates.services import job_certificate
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs import services
@@ -92,7 +93,14 @@ def create_job():
             owner_phone=form.owner_phone.data,
         )
         try:
-            job = services.open_job(current_user.centre, intake, manual, current_user, kit=kit)
+            job = services.open_job(
+                current_user.centre,
+                intake,
+                manual,
+                current_user,
+                kit=kit,
+                is_training=form.is_training.data,
+            )
         except services.JobError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -127,6 +135,7 @@ def show_job(job_id: int):
         non_conformances=services.open_non_conformances(job),
         cancel_form=CancelForm(),
         hours=services.job_seconds(job) / 3600,
+        certificate=job_certificate(job),
     )
 
 
