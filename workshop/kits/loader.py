@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,39 +18,20 @@ from typing import Any
 import cantools
 from pydantic import BaseModel, ValidationError
 
+from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
 from workshop.kits import spec
 from workshop.kits.spec import KitFile, KitSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KITS_DIR = REPO_ROOT / "kit_specs"
 KIT_FILE = "kit.toml"
-WHOLE_FILE = "(file)"
 
 # Filled in by the loader from the folder; a file that sets them would be claiming something unchecked.
 COMPUTED_KEYS = ("directory", "dbc_message_count", "fingerprint")
 
 
-class KitError(Exception):
-    """A kit that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``.
-
-    ``details`` lists every (location, problem) found, the first one being ``location``/``problem``.
-    """
-
-    def __init__(
-        self,
-        file: str | Path,
-        location: str,
-        problem: str,
-        details: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(file, location, problem, tuple(details))
-        self.file = Path(file)
-        self.location = location
-        self.problem = problem
-        self.details: tuple[tuple[str, str], ...] = tuple(details) or ((location, problem),)
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.location}: {self.problem}"
+class KitError(DataFileError):
+    """A kit that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``."""
 
 
 # --- public API --------------------------------------------------------------------------------------
@@ -167,27 +147,9 @@ def _read_bytes(path: Path, named_in: Path, location: str, name: str) -> bytes:
         raise KitError(named_in, location, f"cannot read {name!r}: {exc.strerror}") from None
 
 
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
-
-
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise KitError(
-            path, WHOLE_FILE, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
-    try:
-        # Decimal, not float: costs must reach the schema exactly as written.
-        return tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POSITION.search(message)
-        location = WHOLE_FILE
-        if match:
-            message = message[: match.start()]
-            location = f"line {match[1]}, column {match[2]}" if match[1] else "end of file"
-        raise KitError(path, location, f"TOML syntax error: {message}") from None
+    # Costs must reach the schema exactly as written: Decimal, never float.
+    return parse_toml(path, raw, KitError, parse_float=Decimal)
 
 
 def _count_dbc_messages(path: Path) -> int:

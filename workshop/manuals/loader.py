@@ -10,13 +10,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
 from workshop.manuals import schema
 from workshop.manuals.schema import Manual
 
@@ -24,30 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MANUALS_DIR = REPO_ROOT / "checklists" / "manuals"
 QUALIFICATIONS_FILE = REPO_ROOT / "checklists" / "qualifications.toml"
 
-WHOLE_FILE = "(file)"
 
-
-class ManualError(Exception):
-    """A data file that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``.
-
-    ``details`` lists every (location, problem) found, the first one being ``location``/``problem``.
-    """
-
-    def __init__(
-        self,
-        file: str | Path,
-        location: str,
-        problem: str,
-        details: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(file, location, problem, tuple(details))
-        self.file = Path(file)
-        self.location = location
-        self.problem = problem
-        self.details: tuple[tuple[str, str], ...] = tuple(details) or ((location, problem),)
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.location}: {self.problem}"
+class ManualError(DataFileError):
+    """A manual that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``."""
 
 
 # --- public API --------------------------------------------------------------------------------------
@@ -169,27 +148,8 @@ def _read_bytes(path: Path) -> bytes:
         raise ManualError(path, WHOLE_FILE, f"cannot read the file: {exc.strerror}") from None
 
 
-_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
-
-
 def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManualError(
-            path, WHOLE_FILE, f"not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
-        ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib only reports the position inside its message: move it to the location.
-        message = str(exc)
-        match = _TOML_POSITION.search(message)
-        location = WHOLE_FILE
-        if match:
-            message = message[: match.start()]
-            location = f"line {match[1]}, column {match[2]}" if match[1] else "end of file"
-        raise ManualError(path, location, f"TOML syntax error: {message}") from None
+    return parse_toml(path, raw, ManualError)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
