@@ -28,7 +28,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Deployments may keep the database, keys and uploads elsewhere (e.g. /var/lib/workshop).
         instance_path=os.environ.get("WORKSHOP_INSTANCE_PATH") or None,
     )
-    os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(Defaults)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
         app.instance_path, "workshop.sqlite"
@@ -39,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     apply_environment(app.config)
     if test_config is not None:
         app.config.from_mapping(test_config)
+    _private_instance(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
@@ -53,6 +53,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _private_instance(app: Flask) -> None:
+    """Make the instance folder and what the app writes private: 0700 folders, 0600 files.
+
+    The instance holds personal data, signing keys and the secret key; the umask covers every
+    file written later (SQLite and its WAL, uploads, PDFs, traces, keys) wherever it is written.
+    """
+    os.umask(app.config["FILE_UMASK"])
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    os.chmod(app.instance_path, 0o700)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
+        path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+        # Created here, private, before SQLite would create it with the default mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
 def _init_extensions(app: Flask) -> None:
     from workshop import web
     from workshop.accounts.access import init_access
@@ -65,15 +82,18 @@ def _init_extensions(app: Flask) -> None:
     init_access(app)
     web.init_web(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(
+                db.engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_ms)
+            )
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _sqlite_pragmas(dbapi_connection, busy_ms: int):
     # SQLite ignores foreign keys unless asked, and waits 0 s on a lock unless told otherwise.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     # WAL lets readers and a writer work at once (several tablets, several server threads).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()

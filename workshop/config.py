@@ -24,6 +24,19 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # A shared workshop tablet left logged in: the session ends after this long without use.
+    SESSION_IDLE_MINUTES = 8 * 60
+    # Login throttling (accounts/throttle.py): free failures, then 2 s, 4 s, 8 s ... up to 15 min.
+    LOGIN_THROTTLE_FREE_PER_USERNAME = 5
+    LOGIN_THROTTLE_FREE_PER_IP = 20
+    LOGIN_THROTTLE_BASE_SECONDS = 2
+    LOGIN_THROTTLE_MAX_SECONDS = 900
+    # While the database is unreachable, pages answer 503 and ask the browser to retry after this.
+    DATABASE_RETRY_AFTER_SECONDS = 5
+    # How long an SQLite writer waits for another's lock before giving up (then: 503, try again).
+    SQLITE_BUSY_TIMEOUT_MS = 10000
+    # Everything the app writes (database, keys, uploads) is private to its system user.
+    FILE_UMASK = 0o077
     # A technician may keep a step open for a long time: the token lives as long as the session.
     WTF_CSRF_TIME_LIMIT = None
     # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.

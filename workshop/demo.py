@@ -47,7 +47,7 @@ DEMO_LOGINS = [
     DemoLogin("supervisor", "countersign-2569", Role.SUPERVISOR, "ประเสริฐ ควบคุมงาน"),
     DemoLogin("trainer", "classroom-2569", Role.TRAINER, "อรุณี สอนเก่ง"),
     DemoLogin("inspector", "checklist-2569", Role.INSPECTOR, "ธนพล ตรวจละเอียด"),
-    DemoLogin("admin", "control-2569", Role.ADMIN, "ผู้ดูแลระบบ"),
+    DemoLogin("admin", "control-room-2569", Role.ADMIN, "ผู้ดูแลระบบ"),
 ]
 
 

@@ -1,16 +1,32 @@
 """Web glue shared by every blueprint: language, current user, audit actor, filters, errors."""
 
-from flask import flash, has_request_context, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+import contextlib
+import re
+from datetime import timedelta
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from workshop import i18n
 from workshop.accounts.access import access_of, user_may
 from workshop.audit.services import Actor, set_actor
-from workshop.extensions import db, login_manager
+from workshop.extensions import db, login_manager, talisman
 
 # (endpoint, label); a user sees the entries whose views they may open.
 NAV = [
@@ -49,22 +65,58 @@ def current_locale() -> str:
     return str(get_locale() or "th")
 
 
+# The session cookie's key holding the server-side session token (accounts/sessions.py).
+SESSION_TOKEN = "sid"
+# What survives a login or logout in the cookie session: only the language choice.
+_KEPT_ACROSS_LOGIN = ("lang",)
+
+
+def _fresh_session() -> None:
+    kept = {k: session[k] for k in _KEPT_ACROSS_LOGIN if k in session}
+    session.clear()  # drops the old CSRF token too: a token seen before login is useless after
+    session.update(kept)
+
+
+def begin_login_session(token: str) -> None:
+    """Start a clean cookie session for a login: new CSRF token, the server session's token."""
+    _fresh_session()
+    session[SESSION_TOKEN] = token
+
+
+def end_login_session() -> None:
+    """Forget everything of the logged-in session in the cookie (after logout)."""
+    _fresh_session()
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
+    from workshop.accounts import sessions
     from workshop.accounts.models import User
 
+    # Events recorded while checking the session (an idle timeout) come from this address.
+    set_actor(Actor(None, "", request.remote_addr or ""))
     try:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
+    record, reason = sessions.check_session(session.get(SESSION_TOKEN), user.id, idle)
+    if db.session.dirty or db.session.new:
+        db.session.commit()
+    if record is None:
+        _fresh_session()
+        if reason == "idle":
+            flash(_l("Your session ended after a long time without use. Please log in again."))
+        return None
+    return user
 
 
 def _set_audit_actor():
+    set_actor(Actor(None, "", request.remote_addr or ""))
     if current_user.is_authenticated:
         set_actor(Actor(current_user.id, current_user.username, request.remote_addr or ""))
-    else:
-        set_actor(Actor(None, "", request.remote_addr or ""))
 
 
 def nav_items():
@@ -81,8 +133,67 @@ def _error_page(code: int, title, message):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+# No inline script or style anywhere: scripts and styles are files under /static. Images may be
+# data: URIs (QR codes). Nobody may frame a page (clickjacking), not even this site.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def _init_security_headers(app) -> None:
+    """CSP, X-Frame-Options, nosniff, Referrer-Policy, and HSTS when cookies are HTTPS-only."""
+    secure = bool(app.config["SESSION_COOKIE_SECURE"])
+    talisman.init_app(
+        app,
+        # TLS is the reverse proxy's job; many workshops serve plain HTTP on their LAN.
+        force_https=False,
+        strict_transport_security=secure,
+        strict_transport_security_max_age=365 * 24 * 3600,
+        strict_transport_security_include_subdomains=False,
+        session_cookie_secure=secure,
+        session_cookie_http_only=True,
+        frame_options="DENY",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="same-origin",
+        permissions_policy={"geolocation": "()", "microphone": "()", "browsing-topics": "()"},
+    )
+
+
+def _database_unavailable(error):
+    """A database that is down, restarting or locked: 503 "try again", never a generic 500.
+
+    Nothing may touch the database here (the page shows no user data); the language comes
+    from the cookie session.
+    """
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
+    lang = session.get("lang") if session.get("lang") in ("th", "en") else "th"
+    with force_locale(lang):
+        body = render_template("errors/unavailable.html", lang=lang)
+    retry = str(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])
+    return body, 503, {"Retry-After": retry, "Cache-Control": "no-store"}
+
+
 def init_web(app) -> None:
     """Register the request hooks, Jinja filters, context and error pages on ``app``."""
+    _init_security_headers(app)
+    for error in (
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        sa.exc.TimeoutError,
+        sa.exc.PendingRollbackError,
+    ):
+        app.register_error_handler(error, _database_unavailable)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.login_message_category = "info"
@@ -171,9 +282,39 @@ def flash_errors(form) -> None:
             flash(f"{label.text if label else field}: {error}", "error")
 
 
+# Characters a browser drops or reinterprets in a Location header (tab, line breaks, other
+# controls, space, backslash): "/\t/evil.example" becomes "//evil.example" in Chromium.
+_UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path of this app, else None.
+
+    Accepted: an absolute path (optionally with a query) that this app routes, with no scheme,
+    no host, no protocol-relative ``//`` or ``/\\`` start and no control characters, checked in
+    its raw form and after percent-decoding (``%09``, ``%2F%2F``...), so that no browser can read
+    it as another site.
+    """
+    if not target or len(target) > 2000:
+        return None
+    decoded = target
+    for _ in range(3):  # double and triple encoding decode to the same checks
+        if _UNSAFE_IN_NEXT.search(decoded) or decoded.startswith("//"):
+            return None
+        decoded = unquote(decoded)
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except RequestRedirect:
+        pass  # e.g. a missing trailing slash: still a page of this app
+    except HTTPException:
+        return None
+    return target
+
+
 def redirect_back(default_endpoint: str = "core.home"):
-    """Redirect to a same-site ``next`` parameter or to ``default_endpoint``."""
-    target = request.args.get("next") or request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return redirect(target)
-    return redirect(url_for(default_endpoint))
+    """Redirect to ``next`` when it is a page of this app (``safe_next``), else to the default."""
+    target = safe_next(request.args.get("next") or request.form.get("next"))
+    return redirect(target or url_for(default_endpoint))

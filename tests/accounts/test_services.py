@@ -70,7 +70,14 @@ def test_production_hash_is_scrypt(app):
 
 @pytest.mark.parametrize(
     "password, problem",
-    [("short", "at least 10"), ("aaaaaaaaaaaa", "different"), ("xxtech99xxxyy", "username")],
+    [
+        ("short", "at least 10"),
+        ("aaaaaaaaaaaa", "too easy to guess"),
+        ("1234567890", "too easy to guess"),
+        ("qwertyuiop", "too easy to guess"),
+        ("Password12", "too easy to guess"),
+        ("xxtech99xxxyy", "username"),
+    ],
 )
 def test_weak_passwords_refused(app, create_centre, password, problem):
     with pytest.raises(services.AccountError, match=problem):
@@ -126,20 +133,26 @@ def test_authenticate_success_and_audit(app, create_user):
     assert (ev.user_id, ev.ip) == (user.id, "10.0.0.5")
 
 
-def test_lockout_after_repeated_failures(app, create_user):
+def test_failures_throttle_the_username_instead_of_locking_it(app, create_user):
+    from workshop.accounts.models import LoginThrottle
+
     user = create_user("technician")
-    for _ in range(services.MAX_FAILED_LOGINS):
-        assert services.authenticate(user.username, "wrong-password").user is None
+    free = app.config["LOGIN_THROTTLE_FREE_PER_USERNAME"]
+    for _ in range(free - 1):
+        assert services.authenticate(user.username, "wrong-password").retry_after == 0
+    # the last free failure sets the first wait: 2 s, doubling with each further failure
+    assert services.authenticate(user.username, "wrong-password").user is None
     db.session.commit()
-    assert user.locked_until is not None and user.locked_until > utcnow()
-    # even the right password is refused while locked
     result = services.authenticate(user.username, TEST_PASSWORD)
-    assert result.user is None and result.locked_until == user.locked_until
-    assert len(events("login.failed")) == services.MAX_FAILED_LOGINS
-    assert len(events("login.refused_locked")) == 1
-    # after the lock-out period it works again
-    user.locked_until = utcnow() - timedelta(seconds=1)
+    assert result.user is None and 1 <= result.retry_after <= 2
+    assert len(events("login.failed")) == free
+    assert len(events("login.throttled")) == 1
+    # once the wait is over (time moved on in the database), the right password works
+    row = db.session.get(LoginThrottle, f"user:{user.username}")
+    row.blocked_until = utcnow() - timedelta(seconds=1)
     assert services.authenticate(user.username, TEST_PASSWORD).user is user
+    db.session.commit()
+    assert db.session.get(LoginThrottle, f"user:{user.username}") is None
 
 
 def test_unknown_and_inactive_users_cannot_log_in(app, create_user):

@@ -46,13 +46,15 @@ def test_wrong_password_message_and_no_session(client, create_user):
     assert client.get("/").status_code == 302
 
 
-def test_lockout_message_after_five_failures(client, create_user):
+def test_throttled_login_answers_429_with_retry_after(client, create_user):
     user = create_user("technician")
     for _ in range(5):
         r = client.post("/login", data={"username": user.username, "password": "bad-password-x"})
-    assert "ถูกล็อก" in r.text
+        assert r.status_code == 200
     r = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
-    assert r.status_code == 200 and "ถูกล็อก" in r.text
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert "รอ" in r.text  # Thai by default
+    assert client.get("/").status_code == 302
 
 
 def test_logout_requires_post(client, auth, create_user):

@@ -86,8 +86,6 @@ class User(UserMixin, db.Model):
     # Home centre for technicians, supervisors and trainers; inspectors/admins use ``centres``.
     centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("centres.id"), index=True)
     all_centres: Mapped[bool] = mapped_column(default=False)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
@@ -145,3 +143,36 @@ User.qualifications = relationship(
     lazy="selectin",
     order_by=QualificationGrant.granted_at,
 )
+
+
+class UserSession(db.Model):
+    """One login on one device; the session cookie carries its token, the database its state.
+
+    Ending the row (logout, password change, admin action, idle timeout) ends the session even
+    for a copy of the cookie. Only the token's SHA-256 is stored, so a leaked table opens nothing.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[intpk]
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[created_at]
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str] = mapped_column(sa.String(32), default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins counted per client address or per username, shared by every server process."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,8 +2,9 @@
 
 import calendar
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -20,13 +21,16 @@ from workshop.accounts.models import (
     UserRole,
 )
 from workshop.accounts.qualifications import qualification_types
+from workshop.accounts.sessions import end_user_sessions
+from workshop.accounts.throttle import ThrottlePolicy, clear, keys_for, record_failure, wait_seconds
 from workshop.audit.services import Actor, record_event
 from workshop.columns import utcnow
 from workshop.extensions import db
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+# zxcvbn's scale: 3 = "safely unguessable: moderate protection from offline slow-hash attacks".
+MIN_PASSWORD_SCORE = 3
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 CENTRE_CODE_RE = re.compile(r"^[A-Z0-9]{2,16}$")
 
@@ -37,20 +41,32 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of a login attempt."""
+    """The outcome of a login attempt: the user, or None and how long to wait before the next."""
 
     user: User | None
-    locked_until: datetime | None = None
+    retry_after: int = 0
 
 
-def password_problem(password: str, username: str = ""):
-    """Why ``password`` is too weak, or None when it is acceptable."""
+def password_problem(password: str, username: str = "", *other_inputs: str):
+    """Why ``password`` is too weak, or None when it is acceptable.
+
+    Length first, then zxcvbn's estimate of how many guesses it takes (common passwords, keyboard
+    walks, dates, dictionary words with digits, the username and other personal inputs).
+    """
+    from zxcvbn import zxcvbn
+
     if len(password) < MIN_PASSWORD_LENGTH:
         return _l("at least %(n)d characters", n=MIN_PASSWORD_LENGTH)
-    if len(set(password)) < 4:
-        return _l("too few different characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _l("at most %(n)d characters", n=MAX_PASSWORD_LENGTH)
     if username and username.lower() in password.lower():
         return _l("must not contain the username")
+    inputs = [s for s in (username, *other_inputs) if s]
+    if zxcvbn(password, user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        return _l(
+            "too easy to guess (a common password, a keyboard pattern or a word with a few "
+            "digits): use three or more unrelated words or a longer phrase"
+        )
     return None
 
 
@@ -63,6 +79,20 @@ def hash_password(password: str) -> str:
         current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
     )
     return generate_password_hash(password, method=method)
+
+
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made the way real ones are, checked when the username is unknown so that the
+    answer takes as long as for a real account."""
+    method = (
+        current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    )
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _dummy_hashes[method]
 
 
 def _check_roles_and_centres(roles, centre, all_centres, extra_centres):
@@ -158,7 +188,7 @@ def create_user(
         raise AccountError(_l("username: 3-64 lower-case letters, digits, dot, dash or underscore"))
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise AccountError(_l("username %(username)s is taken", username=username))
-    problem = password_problem(password, username)
+    problem = password_problem(password, username, full_name, email)
     if problem:
         raise AccountError(_l("password: %(problem)s", problem=problem))
     roles = _check_roles_and_centres(roles, centre, all_centres, list(extra_centres))
@@ -234,56 +264,68 @@ def _user_snapshot(user: User) -> dict:
     }
 
 
-def set_password(user: User, new_password: str, *, by_admin: bool = False) -> None:
-    """Replace a user's password (checked for strength) and clear any lock-out."""
-    problem = password_problem(new_password, user.username)
+def set_password(
+    user: User, new_password: str, *, by_admin: bool = False, keep_session: str | None = None
+) -> None:
+    """Replace a user's password (checked for strength) and end the user's other sessions.
+
+    ``keep_session`` is the token of the session making the change, which stays open when a
+    user changes their own password; an administrator's reset ends every session of the user.
+    """
+    problem = password_problem(new_password, user.username, user.full_name, user.email)
     if problem:
         raise AccountError(_l("password: %(problem)s", problem=problem))
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
-    user.failed_logins = 0
-    user.locked_until = None
     record_event("user.password_reset" if by_admin else "user.password_change", user)
+    reason = "password_reset" if by_admin else "password_change"
+    end_user_sessions(user, reason, keep_token=keep_session)
+    clear(keys_for("", user.username)["username"])
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+def change_password(
+    user: User, current_password: str, new_password: str, *, keep_session: str | None = None
+) -> None:
     """A user changes their own password; the current one must be given."""
     if not check_password_hash(user.password_hash, current_password):
         raise AccountError(_l("the current password is wrong"))
     if current_password == new_password:
         raise AccountError(_l("the new password must differ from the current one"))
-    set_password(user, new_password)
+    set_password(user, new_password, keep_session=keep_session)
 
 
-def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
-    """Check a login; count failures and lock the account for a while after too many."""
-    username = (username or "").strip().lower()
+def authenticate(
+    username: str, password: str, ip: str = "", policy: ThrottlePolicy | None = None
+) -> LoginResult:
+    """Check a login, throttled per client address and per username.
+
+    Every failure (unknown user, inactive user, wrong password) costs one password hash and
+    gives the same answer; a throttled attempt is refused before anything is checked. All
+    outcomes go to the audit log.
+    """
+    policy = policy or ThrottlePolicy.from_config(current_app.config)
+    username = (username or "").strip().lower()[:64]
+    keys = keys_for(ip, username)
     user = db.session.scalar(sa.select(User).where(User.username == username))
-    now = utcnow()
-    actor = Actor(user_id=user.id if user else None, username=username[:64], ip=ip)
-    if user is None or not user.active:
-        record_event("login.failed", user, details={"reason": "unknown or inactive"}, actor=actor)
-        return LoginResult(None)
-    if user.locked_until and user.locked_until > now:
-        record_event("login.refused_locked", user, actor=actor)
-        return LoginResult(None, locked_until=user.locked_until)
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        details = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            details["locked_until"] = user.locked_until.isoformat()
-        record_event("login.failed", user, details=details, actor=actor)
-        return LoginResult(
-            None,
-            locked_until=user.locked_until
-            if user.locked_until and user.locked_until > now
-            else None,
+    actor = Actor(user_id=user.id if user else None, username=username, ip=ip)
+    wait = wait_seconds(keys)
+    if wait:
+        record_event("login.throttled", user, details={"retry_after": wait}, actor=actor)
+        return LoginResult(None, retry_after=wait)
+    known = user is not None
+    password_ok = check_password_hash(
+        user.password_hash if known else _dummy_hash(), password or ""
+    )
+    if not (known and password_ok and user.active):
+        reason = (
+            "unknown user" if not known else "wrong password" if not password_ok else "inactive"
         )
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+        wait = record_failure(keys, policy)
+        details = {"reason": reason, **({"throttled_for": wait} if wait else {})}
+        record_event("login.failed", user, details=details, actor=actor)
+        return LoginResult(None)
+    clear(keys["username"])
+    user.last_login_at = utcnow()
     record_event("login", user, actor=actor)
     return LoginResult(user)
 

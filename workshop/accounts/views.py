@@ -1,18 +1,32 @@
 """Login, password change and the admin screens for centres and users."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from workshop.accounts import services
+from workshop.accounts import services, sessions
 from workshop.accounts.access import public, requires
 from workshop.accounts.forms import CentreForm, GrantForm, LoginForm, PasswordChangeForm, UserForm
 from workshop.accounts.models import Centre, Role, User
 from workshop.extensions import db
 from workshop.formtools import choices
-from workshop.i18n import format_local_datetime
 from workshop.provinces import province_choices
-from workshop.web import current_locale, redirect_back
+from workshop.web import (
+    SESSION_TOKEN,
+    begin_login_session,
+    current_locale,
+    end_login_session,
+    redirect_back,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -20,40 +34,51 @@ bp = Blueprint("accounts", __name__)
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    """Log in with username and password; repeated failures lock the account for a while."""
+    """Log in with username and password; repeated failures slow further attempts down."""
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.authenticate(
-            form.username.data, form.password.data, ip=request.remote_addr or ""
-        )
-        db.session.commit()
+        ip = request.remote_addr or ""
+        result = services.authenticate(form.username.data, form.password.data, ip=ip)
         if result.user is not None:
+            token = sessions.start_session(
+                result.user, ip=ip, user_agent=request.headers.get("User-Agent", "")
+            )
+            db.session.commit()
+            begin_login_session(token)
             login_user(result.user)
             return redirect_back("core.home")
-        if result.locked_until:
+        db.session.commit()
+        if result.retry_after:
             flash(
                 _(
-                    "Too many failed attempts: this account is locked until %(time)s.",
-                    time=format_local_datetime(result.locked_until, current_locale()),
+                    "Too many failed attempts. Wait %(seconds)d seconds, then try again.",
+                    seconds=result.retry_after,
                 ),
                 "error",
             )
-        else:
-            flash(_("Wrong username or password."), "error")
+            response = make_response(render_template("accounts/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(result.retry_after)
+            return response
+        flash(_("Wrong username or password."), "error")
     return render_template("accounts/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @requires()
 def logout():
-    """Log out (POST only, so a link or an image cannot log a technician out)."""
+    """Log out (POST only, so a link or an image cannot log a technician out).
+
+    The session ends on the server too, so a copy of the cookie opens nothing afterwards.
+    """
     from workshop.audit.services import record_event
 
     record_event("logout", current_user._get_current_object())
+    sessions.end_session(session.get(SESSION_TOKEN), current_user.id, "logout")
     db.session.commit()
     logout_user()
+    end_login_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -61,12 +86,15 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @requires()
 def change_password():
-    """The logged-in user changes their own password."""
+    """The logged-in user changes their own password; their other sessions end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
             services.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                keep_session=session.get(SESSION_TOKEN),
             )
         except services.AccountError as exc:
             db.session.rollback()
@@ -221,7 +249,9 @@ def edit_user(user_id: int):
                 **_user_fields(form),
             )
             if form.password.data:
-                services.set_password(user, form.password.data, by_admin=True)
+                services.set_password(
+                    user, form.password.data, by_admin=True, keep_session=_own_token(user)
+                )
         except services.AccountError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -229,7 +259,28 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(_("User %(username)s saved.", username=user.username), "success")
             return redirect(url_for("accounts.list_users"))
-    return render_template("accounts/user_form.html", form=form, user=user)
+    return render_template(
+        "accounts/user_form.html", form=form, user=user, sessions=sessions.open_sessions(user)
+    )
+
+
+def _own_token(user: User) -> str | None:
+    # An admin resetting their own password keeps the session they are using.
+    return session.get(SESSION_TOKEN) if user.id == current_user.id else None
+
+
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@requires(Role.ADMIN)
+def end_user_sessions(user_id: int):
+    """End every session of a user (a lost tablet, a leaver), except the admin's own."""
+    user = db.get_or_404(User, user_id)
+    count = sessions.end_user_sessions(user, "admin", keep_token=_own_token(user))
+    db.session.commit()
+    flash(
+        _("%(count)d session(s) of %(username)s ended.", count=count, username=user.username),
+        "success",
+    )
+    return redirect(url_for("accounts.edit_user", user_id=user.id))
 
 
 @bp.route("/admin/users/<int:user_id>/qualifications", methods=["GET", "POST"])
