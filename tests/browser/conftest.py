@@ -76,8 +76,13 @@ def viewport(request):
 
 @pytest.fixture
 def new_page(browser):
-    """Factory: new_page("portrait") -> a Page in a fresh touch-enabled context (own cookies)."""
+    """Factory: new_page("portrait") -> a Page in a fresh touch-enabled context (own cookies).
+
+    Every page is watched for Content-Security-Policy violations (Chromium reports each one on
+    the console): a browser test that met one fails, whatever it was testing.
+    """
     contexts = []
+    violations = []
 
     def make(viewport="portrait"):
         context = browser.new_context(
@@ -90,11 +95,19 @@ def new_page(browser):
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda msg: (
+                violations.append(msg.text) if "Content Security Policy" in msg.text else None
+            ),
+        )
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture(scope="session")
