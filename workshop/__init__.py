@@ -63,8 +63,9 @@ def _private_instance(app: Flask) -> None:
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     os.chmod(app.instance_path, 0o700)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite:///") and uri != "sqlite:///:memory:":
-        path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    on_disk = uri.startswith("sqlite:///") and path not in ("", ":memory:")
+    if on_disk and os.path.isdir(os.path.dirname(path) or "."):
         # Created here, private, before SQLite would create it with the default mode.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         os.chmod(path, 0o600)
