@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import (
     current_app,
     flash,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -176,6 +177,8 @@ def _database_unavailable(error):
     """
     with contextlib.suppress(sa.exc.SQLAlchemyError):
         db.session.rollback()
+    # Rendering must not load the user again (Flask-Login's context processor would).
+    g._login_user = login_manager.anonymous_user()
     current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
     lang = session.get("lang") if session.get("lang") in ("th", "en") else "th"
     with force_locale(lang):

@@ -17,7 +17,7 @@ def _mode(path) -> int:
 
 
 def _walk_modes(root):
-    for folder, dirs, files in os.walk(root):
+    for folder, _dirs, files in os.walk(root):
         yield folder, _mode(folder)
         for name in files:
             yield os.path.join(folder, name), _mode(os.path.join(folder, name))
@@ -51,9 +51,8 @@ def test_an_existing_world_readable_database_is_made_private(tmp_path):
 def test_uploads_and_signing_keys_are_private(
     app, client, auth, create_user, open_real_job, tmp_path
 ):
-    from workshop.certificates.signing import signing_material
-
     from workshop.accounts.services import grant_qualification
+    from workshop.certificates.signing import signing_material
 
     supervisor = create_user("supervisor")
     grant_qualification(supervisor, "conversion_honda_jazz")

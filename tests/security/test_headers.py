@@ -3,7 +3,10 @@
 import re
 
 from tests.conftest import TEST_PASSWORD, IsolatedClient
-from tests.core.test_route_matrix import ARGS, ROLES, routes, world  # noqa: F401  (fixture)
+from tests.core import test_route_matrix as matrix
+from tests.core.test_route_matrix import ARGS, ROLES, routes
+
+world = matrix.world  # the route matrix's fixture: two centres with a record of every kind
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle\s*=", re.I)
