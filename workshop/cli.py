@@ -225,3 +225,74 @@ def bench_command(benches, once):
     except KeyboardInterrupt:
         return
     click.echo(f"{done} run(s) executed")
+
+
+@cli.command("backup")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The backup file to write (ZIP).",
+)
+def backup_command(output):
+    """Back up the database, the instance files and the uploads (safe while the app runs)."""
+    from workshop.backup import create_backup
+    from workshop.extensions import db
+
+    manifest = create_backup(
+        db.engine, current_app.instance_path, current_app.config["UPLOAD_FOLDER"], output
+    )
+    rows = manifest["database"]["rows"]
+    files = sum(1 for name in manifest["members"] if name.startswith("files/"))
+    click.echo(
+        f"backup written to {output}: {sum(rows.values())} rows in {len(rows)} tables, "
+        f"{files} files, schema {' + '.join(manifest['database']['revisions'])}"
+    )
+
+
+@cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(archive):
+    """Restore a backup into an empty instance (checked against its manifest first)."""
+    import zipfile
+
+    import sqlalchemy as sa
+    from alembic.util import CommandError
+
+    from workshop.backup import BackupError, instance_problems, load_rows, read_manifest
+    from workshop.backup import restore_files as write_files
+    from workshop.extensions import db
+
+    instance = Path(current_app.instance_path)
+    uploads = Path(current_app.config["UPLOAD_FOLDER"])
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            manifest = read_manifest(zf)  # every member checked before anything is written
+            problems = instance_problems(db.engine, instance, uploads)
+            if problems:
+                raise BackupError("the instance is not empty: " + "; ".join(problems[:5]))
+            wanted = manifest["database"]["revisions"]
+            with db.engine.connect() as conn:
+                has_schema = sa.inspect(conn).has_table("alembic_version")
+                current = (
+                    sorted(conn.scalars(sa.text("SELECT version_num FROM alembic_version")))
+                    if has_schema
+                    else []
+                )
+            if current and current != wanted:
+                raise BackupError(
+                    f"the database already has schema {current}; the backup needs {wanted}: "
+                    "restore into a database without tables"
+                )
+            directory = current_app.extensions["migrate"].directory
+            for revision in wanted:
+                upgrade(directory=directory, revision=revision)
+            with db.engine.begin() as conn:
+                load_rows(zf, manifest, conn)
+            upgrade_database()  # a backup of an older version comes up to this version
+            written = write_files(zf, instance, uploads)
+    except (BackupError, zipfile.BadZipFile, CommandError) as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = manifest["database"]["rows"]
+    click.echo(f"restored {sum(rows.values())} rows in {len(rows)} tables and {written} files")

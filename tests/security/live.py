@@ -37,48 +37,53 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_database(tmp_path, name: str):
-    """A migrated database of the server's own: an SQLite file, or a PostgreSQL database
-    ``<test database>_<name>`` created for the test and dropped after it."""
-    if ON_POSTGRES:
-        from sqlalchemy.engine import make_url
+def fresh_database(tmp_path, name: str):
+    """An empty database of the test's own: an SQLite file in ``tmp_path``, or a PostgreSQL
+    database ``<test database>_<worker>_<name>`` created for the test and dropped after it.
+    Yields (url, database name or None, an admin engine or None)."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path}/{name}.sqlite", None, None
+        return
+    from sqlalchemy.engine import make_url
 
-        from workshop.config import normalise_database_url
+    from workshop.config import normalise_database_url
 
-        base = make_url(normalise_database_url(DATABASE_URL))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        dbname = f"{base.database}_{worker}_{name}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
-        url = base.set(database=dbname).render_as_string(hide_password=False)
-    else:
-        admin, dbname = None, None
-        url = f"sqlite:///{tmp_path}/{name}.sqlite"
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
-        from workshop.accounts import services
-
-        services.create_user(
-            username="admin",
-            full_name="Admin",
-            password=TEST_PASSWORD,
-            roles=["admin"],
-            all_centres=True,
-        )
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    base = make_url(normalise_database_url(DATABASE_URL))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    dbname = f"{base.database}_{worker}_{name}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
     try:
-        yield url, dbname, admin
+        yield base.set(database=dbname).render_as_string(hide_password=False), dbname, admin
     finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            admin.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def server_database(tmp_path, name: str):
+    """A fresh database, migrated, with one admin (password TEST_PASSWORD)."""
+    with fresh_database(tmp_path, name) as (url, dbname, admin):
+        app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
+            from workshop.accounts import services
+
+            services.create_user(
+                username="admin",
+                full_name="Admin",
+                password=TEST_PASSWORD,
+                roles=["admin"],
+                all_centres=True,
+            )
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        yield url, dbname, admin
 
 
 class Gunicorn:
