@@ -5,7 +5,8 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ON_POSTGRES, TEST_PASSWORD, IsolatedClient
+from tests.conftest import BASE_CONFIG, ON_POSTGRES, TEST_PASSWORD, IsolatedClient
+from workshop import create_app
 from workshop.accounts.models import Centre
 from workshop.extensions import db
 
@@ -18,7 +19,7 @@ CENTRE = {
 }
 
 
-@pytest.mark.skipif(ON_POSTGRES, reason="an SQLite write lock; PostgreSQL: test_outages.py")
+@pytest.mark.skipif(ON_POSTGRES, reason="an SQLite write lock; PostgreSQL: test_failures.py")
 def test_a_locked_sqlite_database_answers_503_and_saves_nothing(app_factory):
     app = app_factory(SQLITE_BUSY_TIMEOUT_MS=100)
     app.test_client_class = IsolatedClient
@@ -62,14 +63,20 @@ def test_a_locked_sqlite_database_answers_503_and_saves_nothing(app_factory):
         db.session.remove()
 
 
-def test_healthz_reports_an_unreachable_database(app_factory, tmp_path):
-    app = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/x.sqlite")
+def _unreachable(tmp_path):
+    """An app whose database cannot be opened (on either backend's test run)."""
+    url = f"sqlite:///{tmp_path}/missing/dir/x.sqlite"
+    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path):
+    app = _unreachable(tmp_path)
     r = app.test_client().get("/healthz")
     assert r.status_code == 503 and r.json["database"] == "unreachable"
 
 
-def test_a_page_read_during_an_outage_reloads_itself(app_factory, tmp_path):
-    app = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/x.sqlite")
+def test_a_page_read_during_an_outage_reloads_itself(tmp_path):
+    app = _unreachable(tmp_path)
     r = app.test_client().get("/verify/some-certificate-token")  # public, reads the database
     assert r.status_code == 503
     assert 'http-equiv="refresh"' in r.text and "Traceback" not in r.text
