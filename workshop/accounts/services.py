@@ -359,6 +359,11 @@ def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
 
 
+def count_users() -> int:
+    """How many accounts exist."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User))
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """``moment`` plus whole calendar months (the day is clamped to the month's length)."""
     index = moment.month - 1 + months

@@ -25,7 +25,7 @@ def home():
         from workshop.jobs.models import JobStatus
         from workshop.jobs.services import list_jobs
 
-        panels["jobs"] = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20)
+        panels["jobs"] = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20).jobs
     if current_user.has_role(Role.INSPECTOR):
         from workshop.accounts.access import centre_scope
         from workshop.jobs.models import JobStatus
@@ -33,7 +33,7 @@ def home():
 
         panels["inspection"] = list_jobs(
             centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50
-        )
+        ).jobs
     if current_user.has_role(Role.TRAINER):
         from workshop.training.services import list_sessions
 
@@ -41,7 +41,7 @@ def home():
     if current_user.has_role(Role.ADMIN):
         panels["admin"] = {
             "centres": account_services.list_centres(),
-            "user_count": len(account_services.list_users()),
+            "user_count": account_services.count_users(),
             "recent_events": search_events(limit=8),
         }
     return render_template("core/home.html", panels=panels)

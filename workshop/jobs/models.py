@@ -53,7 +53,12 @@ class Job(db.Model):
     """One conversion of one vehicle at one centre, pinned to a manual version."""
 
     __tablename__ = "jobs"
-    __table_args__ = (sa.UniqueConstraint("centre_id", "number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("centre_id", "number"),
+        # The job lists: a centre's jobs (by status) newest first, paged by (created_at, id).
+        sa.Index("ix_jobs_centre_created", "centre_id", "created_at", "id"),
+        sa.Index("ix_jobs_status_created", "status", "created_at", "id"),
+    )
 
     id: Mapped[intpk]
     centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
@@ -68,10 +73,12 @@ class Job(db.Model):
     manual_version: Mapped[str] = mapped_column(sa.String(32))
     manual_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
     # The whole manual as it was at intake: later edits of the file never change a running job.
-    manual_snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    # Both snapshots (~170 KB) load only when read: lists never need them, and the parsed manual
+    # and kit are cached per version (jobs.services.manual_of, kits.stock.job_kit).
+    manual_snapshot: Mapped[dict] = mapped_column(sa.JSON, deferred=True)
     kit_id: Mapped[str | None] = mapped_column(sa.String(64))
     kit_version: Mapped[str | None] = mapped_column(sa.String(32))
-    kit_snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
+    kit_snapshot: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
     odometer_km: Mapped[int]
     curb_weight_kg: Mapped[int]
     owner_name: Mapped[str] = mapped_column(sa.String(200))
@@ -154,7 +161,7 @@ class Photo(db.Model):
     width: Mapped[int]
     height: Mapped[int]
     # Empty until the step is signed; then the photo is evidence of that record.
-    record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("step_records.id"))
+    record_id: Mapped[int | None] = mapped_column(sa.ForeignKey("step_records.id"), index=True)
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[created_at]
 

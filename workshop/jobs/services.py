@@ -8,8 +8,9 @@ import io
 import math
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -192,16 +193,25 @@ def open_job(
     return job
 
 
-_manual_cache: dict[int, tuple[str, Manual]] = {}
+_MANUAL_CACHE_SIZE = 64
+_manual_cache: OrderedDict[tuple[str, str, str], Manual] = OrderedDict()
 
 
 def manual_of(job: Job) -> Manual:
-    """The manual pinned by ``job`` (rebuilt from its snapshot, never from the file)."""
-    cached = _manual_cache.get(job.id)
-    if cached and cached[0] == job.manual_fingerprint + job.manual_version:
-        return cached[1]
+    """The manual pinned by ``job`` (rebuilt from its snapshot, never from the file).
+
+    Cached per manual version (id, version, fingerprint), not per job: every job on one manual
+    version shares one parsed copy, and the snapshot column is only read on a cache miss.
+    """
+    key = (job.manual_id, job.manual_version, job.manual_fingerprint or f"job-{job.id}")
+    manual = _manual_cache.get(key)
+    if manual is not None:
+        _manual_cache.move_to_end(key)
+        return manual
     manual = Manual.model_validate(job.manual_snapshot)
-    _manual_cache[job.id] = (job.manual_fingerprint + job.manual_version, manual)
+    _manual_cache[key] = manual
+    if len(_manual_cache) > _MANUAL_CACHE_SIZE:
+        _manual_cache.popitem(last=False)
     return manual
 
 
@@ -236,7 +246,11 @@ def latest_records(job: Job) -> dict[str, list[StepRecord]]:
         sa.select(StepRecord)
         .where(StepRecord.job_id == job.id)
         .order_by(StepRecord.step_id, StepRecord.seq)
-        .options(sa.orm.selectinload(StepRecord.countersign), sa.orm.selectinload(StepRecord.user))
+        .options(
+            sa.orm.selectinload(StepRecord.countersign),
+            sa.orm.selectinload(StepRecord.user),
+            sa.orm.selectinload(StepRecord.photos),
+        )
     )
     grouped: dict[str, list[StepRecord]] = {}
     for r in records:
@@ -690,11 +704,48 @@ def job_seconds(job: Job) -> int:
     )
 
 
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a job list, newest first, and the cursor of the next (older) page."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+def _cursor(job: Job) -> str:
+    return f"{job.created_at.isoformat()}~{job.id}"
+
+
+def _parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    if not raw:
+        return None
+    stamp, _sep, job_id = raw.rpartition("~")
+    try:
+        moment = datetime.fromisoformat(stamp)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), int(job_id)
+    except ValueError:
+        return None  # a mangled link starts again at the newest jobs
+
+
 def list_jobs(
-    scope, *, status: str | None = None, search: str | None = None, limit: int = 200
-) -> list[Job]:
-    """Jobs visible in ``scope`` (a CentreScope), newest first, filtered by status and VIN/plate."""
-    stmt = sa.select(Job).join(Vehicle).order_by(Job.created_at.desc(), Job.id.desc())
+    scope,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> JobPage:
+    """Jobs visible in ``scope`` (a CentreScope), newest first, filtered by status and VIN/plate.
+
+    Keyset pagination: ``after`` is the cursor of the previous page's last job, so a page costs
+    the same however deep in the list it is. The manual and kit snapshots are not loaded.
+    """
+    stmt = (
+        sa.select(Job)
+        .join(Job.vehicle)
+        .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+    )
     stmt = scope.filter(stmt, Job.centre_id)
     if status:
         stmt = stmt.where(Job.status == status)
@@ -702,7 +753,16 @@ def list_jobs(
         term = f"%{search.strip().upper()}%"
         plate = f"%{search.strip()}%"
         stmt = stmt.where(sa.or_(Vehicle.vin.like(term), Vehicle.plate.like(plate)))
-    return list(db.session.scalars(stmt.limit(limit)))
+    cursor = _parse_cursor(after)
+    if cursor is not None:
+        moment, job_id = cursor
+        stmt = stmt.where(
+            sa.or_(Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id))
+        )
+    jobs = list(db.session.scalars(stmt.limit(limit + 1)))
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    return JobPage(jobs=jobs, next_cursor=_cursor(jobs[-1]) if more else None)
 
 
 def submit_for_inspection(job: Job, user: User) -> None:

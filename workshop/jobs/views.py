@@ -50,8 +50,19 @@ def list_jobs():
     status = request.args.get("status") or None
     if status and status not in {s.value for s in JobStatus}:
         status = None
-    jobs = services.list_jobs(centre_scope(), status=status, search=request.args.get("q"))
-    return render_template("jobs/list.html", jobs=jobs, status=status, statuses=list(JobStatus))
+    page = services.list_jobs(
+        centre_scope(),
+        status=status,
+        search=request.args.get("q"),
+        after=request.args.get("after"),
+    )
+    return render_template(
+        "jobs/list.html",
+        jobs=page.jobs,
+        next_cursor=page.next_cursor,
+        status=status,
+        statuses=list(JobStatus),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

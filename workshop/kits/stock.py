@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -96,7 +96,7 @@ def serial_problem(serial: str):
 # --- kits ------------------------------------------------------------------------------------------
 
 _catalogue_cache: dict[tuple, dict[str, KitSpec]] = {}
-_job_kit_cache: dict[int, tuple[str, KitSpec]] = {}
+_job_kit_cache: OrderedDict[tuple[str, str, str], KitSpec] = OrderedDict()
 
 
 def _kits_signature(root: Path) -> tuple:
@@ -117,12 +117,17 @@ def job_kit(job: Job) -> KitSpec | None:
     """The kit pinned by ``job`` (from its snapshot, never the file), or None when it has none."""
     if not job.kit_snapshot:
         return None
-    fingerprint = str(job.kit_snapshot.get("fingerprint", "")) + str(job.kit_version)
-    cached = _job_kit_cache.get(job.id)
-    if cached and cached[0] == fingerprint:
-        return cached[1]
-    kit = KitSpec.model_validate(job.kit_snapshot)
-    _job_kit_cache[job.id] = (fingerprint, kit)
+    snapshot = job.kit_snapshot
+    fingerprint = str(snapshot.get("fingerprint", "")) or f"job-{job.id}"
+    key = (str(job.kit_id), str(job.kit_version), fingerprint)
+    kit = _job_kit_cache.get(key)
+    if kit is not None:
+        _job_kit_cache.move_to_end(key)
+        return kit
+    kit = KitSpec.model_validate(snapshot)
+    _job_kit_cache[key] = kit
+    if len(_job_kit_cache) > 64:  # one entry per kit version, not per job: bounded
+        _job_kit_cache.popitem(last=False)
     return kit
 
 

@@ -1,0 +1,120 @@
+"""A page costs what it shows: its number of SQL statements does not grow with the data.
+
+Each page is requested once on a small database and once after many more jobs, records and
+photos were added; the count of statements must be the same (N+1 queries fail this).
+"""
+
+import contextlib
+
+import pytest
+import sqlalchemy as sa
+
+from workshop.extensions import db
+from workshop.jobs import services
+
+from .conftest import png_bytes
+
+
+@contextlib.contextmanager
+def counted():
+    """Count the SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def grow(app, create_job, create_worker, tmp_path):
+    """Add ``n`` jobs, each with two signed steps (one with a photo)."""
+    folder = tmp_path / "uploads"
+    technician = create_worker("technician", username=None)
+
+    def make(n, *, correct=None):
+        if correct is not None:  # one more record (a correction, with its photo) on a job
+            services.add_photo(correct, "intake-01", "vin_photo", png_bytes(), technician, folder)
+            services.sign_step(
+                correct,
+                "intake-01",
+                technician,
+                {"odometer_km": "152001"},
+                base_seq=1,
+                reason="re-read the odometer",
+            )
+        jobs = []
+        for _ in range(n):
+            job = create_job()
+            services.add_photo(job, "intake-01", "vin_photo", png_bytes(), technician, folder)
+            services.sign_step(job, "intake-01", technician, {"odometer_km": "152000"}, base_seq=0)
+            services.sign_step(
+                job,
+                "intake-02",
+                technician,
+                {"walkaround": "y", "fuel_level": "empty", "remarks": ""},
+                base_seq=0,
+            )
+            db.session.commit()
+            jobs.append(job)
+        return jobs
+
+    return make
+
+
+def _count(client, url):
+    with counted() as statements:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(statements)
+
+
+def test_pages_do_not_grow_with_the_data(app, client, auth, grow, create_worker):
+    supervisor = create_worker("supervisor")
+    first = grow(2)[0]
+    pages = [
+        "/",
+        "/jobs/",
+        "/jobs/?status=open",
+        f"/jobs/{first.id}",
+        f"/jobs/{first.id}/steps/intake-01",
+        f"/jobs/{first.id}/steps/intake-02",
+    ]
+    auth.login(supervisor.username)
+    for url in pages:  # warm the caches a first request fills (manual, kit catalogue, locale)
+        client.get(url)
+    small = {url: _count(client, url) for url in pages}
+    grow(12, correct=first)
+    large = {url: _count(client, url) for url in pages}
+    assert large == small
+
+
+def test_job_list_pages_newest_first_without_gaps_or_repeats(app, create_job, create_worker):
+    from workshop.accounts.access import CentreScope
+
+    scope = CentreScope(create_worker("supervisor"))
+    made = [create_job() for _ in range(7)]
+    seen, cursor = [], None
+    while True:
+        page = services.list_jobs(scope, limit=3, after=cursor)
+        seen += [job.id for job in page.jobs]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [job.id for job in reversed(made)]
+    # A mangled cursor starts again at the newest jobs instead of failing.
+    assert services.list_jobs(scope, limit=3, after="x~y").jobs[0].id == made[-1].id
+
+
+def test_job_list_page_link(app, client, auth, create_job, create_worker):
+    supervisor = create_worker("supervisor")
+    for _ in range(3):
+        create_job()
+    auth.login(supervisor.username)
+    page = client.get("/jobs/").get_data(as_text=True)
+    assert "after=" not in page  # one page only: no link to older jobs
+    assert client.get("/jobs/?after=%00garbage").status_code == 200
