@@ -13,7 +13,7 @@ from workshop.config import (
     load_or_create_secret_key,
     normalise_database_url,
 )
-from workshop.extensions import babel, csrf, db, login_manager, migrate
+from workshop.extensions import babel, compress, csrf, db, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Bangkok")
     init_access(app)

@@ -138,6 +138,18 @@ def serve_command(bind, workers):
             bind,
             "--workers",
             str(workers),
+            # Threads let one worker answer /healthz and quick pages while another request
+            # renders a PDF; recycling workers now and then bounds any slow growth of memory.
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--max-requests",
+            "2000",
+            "--max-requests-jitter",
+            "200",
+            "--timeout",
+            "60",
             "workshop.wsgi:app",
         ],
     )

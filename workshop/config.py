@@ -15,6 +15,22 @@ class Defaults:
     LANGUAGES = ("th", "en")
     # Photos from a tablet are a few MB; anything much larger is a mistake or an attack.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Flask-Compress: Brotli or gzip for text; level 4 Brotli costs little CPU per page.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_BR_LEVEL = 4
+    # Streamed responses (files) stay as they are: Flask-Compress would leave the file open, and
+    # static files are small and cached for a year by their fingerprinted URL.
+    COMPRESS_STREAMS = False
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "text/plain",
+        "application/javascript",
+        "text/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     MAX_FORM_PARTS = 200
     SESSION_COOKIE_HTTPONLY = True

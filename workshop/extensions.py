@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound in ``create_app`` with ``init_app``."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,3 +33,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 talisman = Talisman()
+# Pages, CSS and JS go compressed to the tablets (Brotli, else gzip); fonts are WOFF2 already.
+compress = Compress()

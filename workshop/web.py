@@ -1,6 +1,8 @@
 """Web glue shared by every blueprint: language, current user, audit actor, filters, errors."""
 
 import contextlib
+import hashlib
+import os
 import re
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
@@ -187,9 +189,46 @@ def _database_unavailable(error):
     return body, 503, {"Retry-After": retry, "Cache-Control": "no-store"}
 
 
+_static_fingerprints: dict[tuple[str, float], str] = {}
+
+
+def _static_fingerprint(folder: str, filename: str) -> str | None:
+    path = os.path.join(folder, filename)
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        return None
+    key = (path, mtime)
+    if key not in _static_fingerprints:
+        with open(path, "rb") as fh:
+            _static_fingerprints[key] = hashlib.sha256(fh.read()).hexdigest()[:12]
+    return _static_fingerprints[key]
+
+
+def _init_static_caching(app) -> None:
+    """Static URLs carry their content's fingerprint (``?v=``), so browsers keep them a year."""
+
+    @app.url_defaults
+    def _versioned_static(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = _static_fingerprint(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
+
+    @app.after_request
+    def _immutable_static(response):
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.public = True
+            response.cache_control.max_age = 31536000
+            response.cache_control.immutable = True
+            response.cache_control.no_cache = None
+        return response
+
+
 def init_web(app) -> None:
     """Register the request hooks, Jinja filters, context and error pages on ``app``."""
     _init_security_headers(app)
+    _init_static_caching(app)
     for error in (
         sa.exc.OperationalError,
         sa.exc.InterfaceError,

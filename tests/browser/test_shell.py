@@ -331,7 +331,7 @@ def test_sarabun_font_is_served_and_used(app, live_server, new_page, log_in, cre
     expect(page).to_have_url(f"{live_server}/")
     state = page.evaluate(FONT_STATE_JS)
 
-    assert fonts.get("/fonts/Sarabun-Regular.ttf") == (200, "font/ttf"), fonts
+    assert fonts.get("/fonts/Sarabun-Regular.woff2?v=1") == (200, "font/woff2"), fonts
     assert state["check"] is True
     assert "400" in state["loaded"], state
     assert state["bodyFamily"].startswith(("Sarabun", '"Sarabun"')), state

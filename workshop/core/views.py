@@ -1,5 +1,7 @@
 """Home page by role, language switch and health check."""
 
+import os
+
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, render_template, session
 from flask_login import current_user
@@ -73,18 +75,18 @@ def healthz():
     return jsonify(status="ok", database="ok", backend=db.engine.dialect.name)
 
 
-SARABUN_FILES = {"Sarabun-Regular.ttf", "Sarabun-Bold.ttf", "Sarabun-SemiBold.ttf"}
-
-
 @bp.route("/fonts/<name>")
 @public
 def font(name: str):
-    """Serve the Sarabun font from its PyPI package: tablets on a LAN have no CDN."""
-    import fontpkg_sarabun
-    from flask import abort, send_from_directory
+    """Serve Sarabun as WOFF2 subsets (Thai + Latin): tablets on a LAN have no CDN."""
+    from flask import abort, current_app, send_file
 
-    if name not in SARABUN_FILES:
+    from workshop.fonts import WEB_FONTS, web_font
+
+    if name not in WEB_FONTS:
         abort(404)
-    return send_from_directory(
-        fontpkg_sarabun.ROOT / "files", name, mimetype="font/ttf", max_age=31536000
-    )
+    path = web_font(name, os.path.join(current_app.instance_path, "cache", "fonts"))
+    response = send_file(path, mimetype="font/woff2", max_age=31536000, conditional=True)
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
