@@ -4,6 +4,7 @@ step on a tablet-sized browser (serials from the demo stock, countersigns by a s
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from playwright.sync_api import expect
 
 from workshop.demo import seed_demo
 from workshop.extensions import db
@@ -59,10 +60,11 @@ def test_walk_the_whole_vios_job(app, live_server, new_page, log_in, shot, tmp_p
         step = manual.step(step_id)
         for inp in step.inputs:
             if inp.type == "photo":
-                for _i in range(inp.count):
+                for i in range(inp.count):
                     tech.set_input_files(f"#photo-{inp.key} input[type=file]", str(photo))
                     tech.click(f"#photo-{inp.key} button[type=submit]")
-                    tech.wait_for_load_state()
+                    # Uploaded in the background: the thumbnail appears, the page stays.
+                    expect(tech.locator(f"#photo-{inp.key} .thumbs img")).to_have_count(i + 1)
         for inp in step.inputs:
             field = f"[name='{inp.key}']"
             if inp.type in ("measurement", "torque"):
@@ -78,8 +80,8 @@ def test_walk_the_whole_vios_job(app, live_server, new_page, log_in, shot, tmp_p
                 for i, serial in enumerate(free_serials(job, inp, used)):
                     tech.fill(f"{field} >> nth={i}", serial)
                     used.add(serial)
-        tech.click("#sign")
-        tech.wait_for_load_state()
+        with tech.expect_navigation():  # saved in the background, then shown
+            tech.click("#sign")
         errors = tech.locator(".flash-error")
         assert errors.count() == 0, f"{step.id}: {errors.first.inner_text()}"
         if step.countersign:

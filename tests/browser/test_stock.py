@@ -74,12 +74,13 @@ def test_receive_then_install_from_the_step_screen(
     tablet.goto(f"{live_server}/jobs/{job.id}/steps/hv-01")
     tablet.fill("[name=box_bolts]", "45")
     tablet.fill("[name=bms_serial]", "SN-9999")  # a serial nobody received
-    tablet.click("#sign")
+    with tablet.expect_navigation():  # saved in the background, then shown
+        tablet.click("#sign")
     assert "SN-9999" in tablet.locator(".flash-error").inner_text()
     shot(tablet, "stock-install-unknown-serial")
     tablet.fill("[name=bms_serial]", "SN-0002")
-    tablet.click("#sign")
-    tablet.wait_for_load_state()
+    with tablet.expect_navigation():  # saved in the background, then shown
+        tablet.click("#sign")
     assert tablet.locator(".flash-error").count() == 0
     shot(tablet, "stock-serial-installed")
     db.session.rollback()

@@ -241,7 +241,7 @@ def test_failure_needs_note_then_opens_non_conformance_until_corrected(
         services.sign_step(
             job, "hv-01", tech, {"box_bolts": "60", "bms_serial": ["B-1"]}, base_seq=0
         )
-    with pytest.raises(JobError, match="record the failure with a note"):
+    with pytest.raises(JobError, match="to record the failure, write in the note what was found"):
         services.sign_step(
             job,
             "hv-01",

@@ -1,5 +1,7 @@
 """Logins cannot be probed, guessed quickly or used to lock someone out; weak passwords refused."""
 
+import difflib
+
 import pytest
 import sqlalchemy as sa
 
@@ -50,7 +52,10 @@ def test_every_failure_gets_the_same_answer(client, create_user):
     bodies = {
         r.text.replace(user.username, "X").replace(gone.username, "X") for r in answers.values()
     }
-    assert len({b.replace("no-such-user", "X") for b in bodies}) == 1
+    same = sorted({b.replace("no-such-user", "X") for b in bodies})
+    assert len(same) == 1, "\n".join(
+        difflib.unified_diff(same[0].splitlines(), same[-1].splitlines(), lineterm="")
+    )
     reasons = [e.details["reason"] for e in events("login.failed")]
     assert reasons == ["wrong password", "unknown user", "inactive"]
 

@@ -49,3 +49,9 @@ def qualification_types(path: Path = QUALIFICATIONS_FILE) -> dict[str, Qualifica
     if duplicates:
         raise QualificationFileError(f"{path}: duplicate codes {', '.join(duplicates)}")
     return {q.code: q for q in data.qualification}
+
+
+def qualification_name(code: str, locale: str = "th") -> str:
+    """The qualification's name in the reader's language (the code if the file does not know it)."""
+    qualification = qualification_types().get(code)
+    return qualification.name(locale) if qualification else code

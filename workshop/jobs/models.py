@@ -124,6 +124,9 @@ class StepRecord(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signed_at: Mapped[created_at]
     seconds_spent: Mapped[int] = mapped_column(default=0)
+    # A key the tablet sends with each save: the same save sent again (a retry after a dropped
+    # connection) finds this record instead of creating a second one.
+    save_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     job: Mapped[Job] = relationship()
     user: Mapped[User] = relationship()

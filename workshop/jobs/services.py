@@ -24,6 +24,7 @@ from workshop.accounts.services import holds_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.extensions import db
+from workshop.i18n import to_bangkok
 from workshop.jobs.models import (
     ACTIVE_STATUSES,
     Countersign,
@@ -345,6 +346,54 @@ def _check_worker(job: Job, user: User, step: Step, *, action: str) -> None:
             )
 
 
+@dataclass(frozen=True)
+class SignRefusal:
+    """Why ``user`` may not sign a step, said before they start: the qualification they lack
+    (its code, when their grant expired if it did) and who at the centre may sign it."""
+
+    qualification: str
+    expired_at: datetime | None
+    signers: list[str]
+
+
+def sign_refusal(job: Job, step: Step, user: User) -> SignRefusal | None:
+    """None when ``user`` holds every qualification the step and the car model ask for."""
+    from workshop.accounts.models import QualificationGrant
+
+    needed = [code for code in (step.qualification, _model_qualification(job)) if code]
+    missing = [code for code in needed if not holds_qualification(user, code)]
+    if not missing:
+        return None
+    now = utcnow()
+    expired = [
+        g.expires_at
+        for g in user.qualifications
+        if g.code == missing[0] and g.revoked_at is None and g.expires_at and g.expires_at < now
+    ]
+    holders = db.session.scalars(
+        sa.select(User)
+        .where(User.centre_id == job.centre_id, User.active.is_(True))
+        .where(
+            sa.exists().where(
+                QualificationGrant.user_id == User.id,
+                QualificationGrant.code == missing[0],
+                QualificationGrant.revoked_at.is_(None),
+                sa.or_(
+                    QualificationGrant.expires_at.is_(None), QualificationGrant.expires_at > now
+                ),
+            )
+        )
+        .order_by(User.full_name)
+        .limit(20)
+    )
+    signers = [
+        u.full_name
+        for u in holders
+        if u.has_role(*WORKER_ROLES) and all(holds_qualification(u, code) for code in needed)
+    ]
+    return SignRefusal(missing[0], max(expired) if expired else None, signers)
+
+
 def _parse_number(raw) -> float | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -445,18 +494,28 @@ def sign_step(
     record_failure: bool = False,
     started_at: datetime | None = None,
     reason: str = "",
+    save_key: str | None = None,
 ) -> StepRecord:
     """Sign a step with its values (or correct the latest record when there is one).
 
     ``base_seq`` is the number of records the tablet saw when it loaded the step: when another
     record was saved since, the save is refused and nothing is lost. Values outside their limits
     are refused unless ``record_failure`` is set with a note: they then open a non-conformance.
+    ``save_key`` identifies one save of the tablet: sent again (a retry after the connection
+    dropped), it returns the record already saved instead of creating a second one.
     """
     manual = manual_of(job)
     try:
         step = manual.step(step_id)
     except KeyError:
         raise JobError(_l("this manual has no step %(step)s", step=step_id)) from None
+    save_key = (save_key or "").strip()[:64] or None
+    if save_key is not None:
+        saved = db.session.scalar(sa.select(StepRecord).where(StepRecord.save_key == save_key))
+        if saved is not None:
+            if saved.job_id != job.id or saved.step_id != step.id or saved.user_id != user.id:
+                raise JobError(_l("this form was already used for another save; reload the step"))
+            return saved
     _check_worker(job, user, step, action=_l("sign"))
     progress = job_progress(job)
     status = progress[step.id]
@@ -470,7 +529,7 @@ def sign_step(
                 "%(name)s saved this step at %(time)s while you were working on it. "
                 "Nothing of theirs was changed; review their values and save again if needed.",
                 name=latest.user.full_name if latest else "?",
-                time=latest.signed_at.strftime("%H:%M") if latest else "?",
+                time=to_bangkok(latest.signed_at).strftime("%H:%M") if latest else "?",
             )
         )
     if status.latest is not None and not reason.strip():
@@ -479,6 +538,10 @@ def sign_step(
     pending = _pending_photos(job, step.id)
     checked = check_values(step, raw_values, {k: len(v) for k, v in pending.items()})
     note = (note or "").strip()
+    if checked.failures and record_failure and not note:
+        raise JobError(
+            _l("to record the failure, write in the note what was found and what happens next")
+        )
     if checked.failures and not (record_failure and note):
         first = checked.failures[0]
         raise JobError(
@@ -508,6 +571,7 @@ def sign_step(
         started_at=started_at if seconds else None,
         signed_at=now,
         seconds_spent=seconds,
+        save_key=save_key,
     )
     db.session.add(record)
     try:

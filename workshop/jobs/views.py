@@ -1,5 +1,6 @@
 """Job list, intake, job page and the technician's step screen."""
 
+import uuid
 from datetime import UTC, datetime
 
 from flask import (
@@ -7,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,6 +20,7 @@ from flask_login import current_user
 
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.accounts.models import Role
+from workshop.accounts.qualifications import qualification_name
 from workshop.accounts.services import valid_qualifications
 from workshop.certificates.services import job_certificate
 from workshop.extensions import db
@@ -208,6 +211,7 @@ def sign_step(job_id: int, step_id: str):
             record_failure=request.form.get("record_failure") == "y",
             started_at=_started_at(),
             reason=request.form.get("reason", ""),
+            save_key=request.form.get("save_key"),
         )
     except services.JobError as exc:
         db.session.rollback()
@@ -230,6 +234,7 @@ def sign_step(job_id: int, step_id: str):
 
 def _step_context(job, manual, step):
     progress = services.job_progress(job, current_user)
+    is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
     return dict(
@@ -246,7 +251,10 @@ def _step_context(job, manual, step):
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         held=valid_qualifications(current_user),
         photo_form=PhotoForm(),
-        is_worker=current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id,
+        is_worker=is_worker,
+        refusal=services.sign_refusal(job, step, current_user) if is_worker else None,
+        qualification_name=qualification_name,
+        save_key=request.form.get("save_key") or uuid.uuid4().hex,
     )
 
 
@@ -273,8 +281,10 @@ def upload_photo(job_id: int, step_id: str):
     job = get_in_scope_or_404(Job, job_id)
     files = [f for f in request.files.getlist("photo") if f and f.filename]
     key = request.form.get("input_key", "")
+    wants_json = request.accept_mimetypes.best == "application/json"
+    error = None
     if not files:
-        flash(_("Choose or take a photo first."), "error")
+        error = _("Choose or take a photo first.")
     else:
         try:
             for f in files:
@@ -283,10 +293,25 @@ def upload_photo(job_id: int, step_id: str):
                 )
         except (services.JobError, KeyError) as exc:
             db.session.rollback()
-            flash(str(exc) if isinstance(exc, services.JobError) else _("Unknown step."), "error")
+            error = str(exc) if isinstance(exc, services.JobError) else _("Unknown step.")
         else:
             db.session.commit()
-            flash(_("%(n)d photo(s) saved.", n=len(files)), "success")
+    message = error or _("%(n)d photo(s) saved.", n=len(files))
+    if wants_json:
+        # The step screen uploads in the background: the form the technician is filling in
+        # stays as it is; the page only adds the new thumbnails.
+        if error:
+            return jsonify(ok=False, message=message), 422
+        photos = services.pending_photos(job, step_id).get(key, [])
+        return jsonify(
+            ok=True,
+            message=message,
+            count=len(photos),
+            thumbnails=[
+                url_for("jobs.photo", job_id=job.id, photo_id=p.id, thumb=1) for p in photos
+            ],
+        )
+    flash(message, "error" if error else "success")
     return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step_id) + "#inputs")
 
 

@@ -78,11 +78,161 @@
     })();
   }
 
+
+  // Step screen: what is typed is kept on the tablet (localStorage, per job, step and user) until
+  // it is saved, restored when the step is opened again, and the save survives a dropped Wi-Fi:
+  // the form is sent in the background and kept when the connection fails. The server refuses a
+  // second record for the same save (save_key), so saving again after reconnecting is safe.
+  function stepDraft() {
+    var form = document.querySelector("form.step-form[data-draft-key]");
+    if (!form) return;
+    var key = "workshop-draft:" + form.dataset.draftKey;
+    var baseSeq = form.dataset.baseSeq;
+    var dirty = false, leaving = false;
+
+    function fields() {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name && el.type !== "hidden" && el.type !== "submit" && el.type !== "file";
+      });
+    }
+    function read() {
+      var values = {};
+      fields().forEach(function (el) {
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.checked) (values[el.name] = values[el.name] || []).push(el.value);
+        } else {
+          (values[el.name] = values[el.name] || []).push(el.value);
+        }
+      });
+      return values;
+    }
+    function store() {
+      try {
+        localStorage.setItem(key, JSON.stringify({baseSeq: baseSeq, values: read()}));
+      } catch (e) { /* storage full or disabled: the form still works */ }
+    }
+    function forget() { try { localStorage.removeItem(key); } catch (e) { /* ignore */ } }
+    function restore() {
+      var saved;
+      try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+      if (!saved) return;
+      if (saved.baseSeq !== baseSeq) { forget(); return; }  // saved since: the draft is old
+      var seen = {};
+      var restored = false;
+      fields().forEach(function (el) {
+        var list = saved.values[el.name] || [];
+        if (el.type === "checkbox" || el.type === "radio") {
+          var on = list.indexOf(el.value) >= 0;
+          if (on !== el.checked) { el.checked = on; restored = true; }
+        } else {
+          var i = seen[el.name] || 0; seen[el.name] = i + 1;
+          if (i < list.length && list[i] !== "" && el.value !== list[i]) {
+            el.value = list[i]; restored = true;
+            el.dispatchEvent(new Event("input", {bubbles: true}));
+          }
+        }
+      });
+      var note = document.getElementById("draft-restored");
+      if (restored && note) note.hidden = false;
+    }
+
+    restore();
+    form.addEventListener("input", function () { dirty = true; store(); });
+    form.addEventListener("change", function () { dirty = true; store(); });
+    // Back / Next / Job keep the draft (it comes back with the step): no question asked.
+    document.querySelectorAll("[data-keeps-draft] a").forEach(function (a) {
+      a.addEventListener("click", function () { store(); leaving = true; });
+    });
+    window.addEventListener("beforeunload", function (event) {
+      if (dirty && !leaving) {
+        store();
+        event.preventDefault();
+        event.returnValue = form.dataset.leaveWarning || "";
+        return event.returnValue;
+      }
+    });
+
+    var offline = document.getElementById("save-offline");
+    var native = false;
+    form.addEventListener("submit", function (event) {
+      if (native) return;
+      event.preventDefault();
+      store();
+      if (offline) offline.hidden = true;
+      var button = form.querySelector("[type=submit]");
+      if (button) button.disabled = true;
+      fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"})
+        .then(function (response) {
+          if (response.ok && response.redirected) {
+            forget(); leaving = true;
+            window.location.assign(response.url);
+          } else {
+            // Refused (values, limits, a conflict): let the server show the form with its message.
+            native = true; leaving = true;
+            if (button) button.disabled = false;
+            form.submit();
+          }
+        })
+        .catch(function () {
+          if (button) button.disabled = false;
+          if (offline) {
+            offline.classList.add("flash-error");
+            offline.hidden = false;
+            offline.scrollIntoView({block: "center"});
+          }
+        });
+    });
+  }
+
+  // Step screen: photos upload in the background; the form being filled in is never touched.
+  function photoUploads() {
+    document.querySelectorAll("form[data-photo-upload]").forEach(function (form) {
+      var section = form.closest(".photo-input");
+      var status = section && section.querySelector(".photo-status");
+      var input = form.querySelector("input[type=file]");
+      var key = form.querySelector("input[name=input_key]").value;
+      function say(text, bad) {
+        if (!status) return;
+        status.textContent = text;
+        status.className = "photo-status flash " + (bad ? "flash-error" : "flash-success");
+        status.hidden = false;
+      }
+      function send() {
+        if (!input.files.length) return;
+        say(form.dataset.uploading, false);
+        fetch(form.action, {
+          method: "POST", body: new FormData(form), credentials: "same-origin",
+          headers: {"Accept": "application/json"}
+        })
+          .then(function (response) { return response.json(); })
+          .then(function (answer) {
+            say(answer.message, !answer.ok);
+            if (!answer.ok) return;
+            input.value = "";
+            var thumbs = section.querySelector("[data-thumbs]");
+            thumbs.textContent = "";
+            answer.thumbnails.forEach(function (url) {
+              var img = document.createElement("img");
+              img.src = url; img.width = 120; img.alt = "";
+              thumbs.appendChild(img);
+            });
+            document.querySelectorAll("[data-photo-count='" + key + "']").forEach(function (el) {
+              el.textContent = answer.count;
+            });
+          })
+          .catch(function () { say(form.dataset.offline, true); });
+      }
+      form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
+    });
+  }
+
   function start() {
     showProgress(document);
     autoSubmit();
     kitFilter();
     measurementLimits();
+    photoUploads();
+    stepDraft();
     runProgress();
   }
   if (document.readyState === "loading") {
