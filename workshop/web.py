@@ -40,6 +40,7 @@ NAV = [
     ("kits.catalogue", _l("Kits")),
     ("kits.cost_report", _l("Costs")),
     ("inspection.queue", _l("Inspection")),
+    ("eol.check_trace", _l("Trace checker")),
     ("certificates.list_certificates", _l("Certificates")),
     ("training.index", _l("Training")),
     ("training.oversight", _l("Qualifications")),

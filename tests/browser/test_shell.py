@@ -130,6 +130,15 @@ def test_each_role_logs_in_to_its_home(
     nav_paths = page.eval_on_selector_all(
         ".mainnav a", "links => links.map(a => new URL(a.href).pathname)"
     )
+    if page.locator("#menu-toggle").is_visible():  # portrait: the menu is a drawer
+        page.click("#menu-toggle")
+    width = page.viewport_size["width"]
+    for box in page.eval_on_selector_all(
+        ".mainnav a", "links => links.map(a => a.getBoundingClientRect().toJSON())"
+    ):  # every item reachable without scrolling sideways, finger-sized
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        assert box["height"] >= 44, box
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     if role == "admin":
         assert set(admin_paths) <= set(nav_paths)
         for path in admin_paths:

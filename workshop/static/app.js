@@ -2,6 +2,18 @@
 // Each behaviour starts from data attributes in the page; a page without them runs nothing.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // The menu drawer on narrow screens (tablets in portrait).
+  function menuDrawer() {
+    var toggle = document.getElementById("menu-toggle");
+    var nav = document.getElementById("mainnav");
+    if (!toggle || !nav) return;
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
 
   // Progress bars: <div class="progress-bar" data-progress="42.5">; set through the CSSOM,
   // which the policy allows, instead of a style attribute, which it does not.
@@ -227,6 +239,7 @@
   }
 
   function start() {
+    menuDrawer();
     showProgress(document);
     autoSubmit();
     kitFilter();
