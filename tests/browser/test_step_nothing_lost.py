@@ -88,6 +88,10 @@ def test_next_and_back_keep_typed_serials(app, test_car_job, live_server, new_pa
     page = new_page("portrait")
     log_in(page, "somchai")
     page.goto(f"{live_server}/jobs/{job.id}/steps/hv-01")
+    first_opened = page.input_value("[name=opened_at]")
+    page.click("[data-pause]")
+    expect(page.locator("[data-paused-note]")).to_be_visible()
+    page.click("[data-resume]")
     page.fill("[name=box_bolts]", "45")
     page.fill("[name=bms_serial]", "BMS-2569-0007")
     page.click("#next")
@@ -99,6 +103,8 @@ def test_next_and_back_keep_typed_serials(app, test_car_job, live_server, new_pa
     expect(page.locator("#draft-restored")).to_be_visible()
     assert page.input_value("[name=bms_serial]") == "BMS-2569-0007"
     assert page.input_value("[name=box_bolts]") == "45"
+    # Labour counts from the first opening of the step, not from this visit.
+    assert page.input_value("[name=opened_at]") == first_opened
     shot(page, "step-draft-restored-portrait")
     # Once saved, the draft is gone: the next visit shows the record, not the old draft.
     with page.expect_navigation():

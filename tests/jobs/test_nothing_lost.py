@@ -125,3 +125,19 @@ def test_step_screen_shows_the_refusal_and_no_sign_button(
     page = client.get(f"/jobs/{job.id}/steps/hv-01").text
     assert 'id="not-qualified"' in page and 'id="sign"' not in page
     assert '<fieldset class="plain" disabled>' in page
+
+
+def test_labour_runs_from_the_first_opening_minus_pauses(app, create_job, create_worker, tmp_path):
+    job = create_job()
+    tech = create_worker()
+    services.add_photo(job, "intake-01", "vin_photo", png_bytes(), tech, tmp_path)
+    record = services.sign_step(
+        job,
+        "intake-01",
+        tech,
+        {"odometer_km": "1"},
+        base_seq=0,
+        started_at=utcnow() - timedelta(hours=1),
+        paused_seconds=600,
+    )
+    assert 3000 <= record.seconds_spent <= 3060

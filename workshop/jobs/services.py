@@ -493,6 +493,7 @@ def sign_step(
     note: str = "",
     record_failure: bool = False,
     started_at: datetime | None = None,
+    paused_seconds: int = 0,
     reason: str = "",
     save_key: str | None = None,
 ) -> StepRecord:
@@ -501,6 +502,9 @@ def sign_step(
     ``base_seq`` is the number of records the tablet saw when it loaded the step: when another
     record was saved since, the save is refused and nothing is lost. Values outside their limits
     are refused unless ``record_failure`` is set with a note: they then open a non-conformance.
+    ``started_at`` is when the technician first opened the step on this tablet (kept with the
+    draft across visits) and ``paused_seconds`` the time they paused it: labour is the time in
+    between, capped at a working day.
     ``save_key`` identifies one save of the tablet: sent again (a retry after the connection
     dropped), it returns the record already saved instead of creating a second one.
     """
@@ -556,7 +560,8 @@ def sign_step(
     now = utcnow()
     seconds = 0
     if started_at is not None and started_at <= now:
-        seconds = min(int((now - started_at).total_seconds()), MAX_STEP_SECONDS)
+        elapsed = int((now - started_at).total_seconds())
+        seconds = min(max(elapsed - max(int(paused_seconds), 0), 0), MAX_STEP_SECONDS)
     record = StepRecord(
         job=job,
         step_id=step.id,

@@ -183,6 +183,13 @@ def _raw_values(step):
     return raw
 
 
+def _paused_seconds() -> int:
+    try:
+        return max(0, min(int(request.form.get("paused_seconds", "0")), 7 * 24 * 3600))
+    except ValueError:
+        return 0
+
+
 def _started_at():
     try:
         started = datetime.fromisoformat(request.form.get("opened_at", ""))
@@ -210,6 +217,7 @@ def sign_step(job_id: int, step_id: str):
             note=request.form.get("note", ""),
             record_failure=request.form.get("record_failure") == "y",
             started_at=_started_at(),
+            paused_seconds=_paused_seconds(),
             reason=request.form.get("reason", ""),
             save_key=request.form.get("save_key"),
         )

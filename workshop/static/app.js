@@ -118,9 +118,14 @@
       });
       return values;
     }
+    var openedAt = form.elements.opened_at, pausedField = form.elements.paused_seconds;
+    var pausedSince = null;
     function store() {
       try {
-        localStorage.setItem(key, JSON.stringify({baseSeq: baseSeq, values: read()}));
+        localStorage.setItem(key, JSON.stringify({
+          baseSeq: baseSeq, values: read(), openedAt: openedAt.value,
+          paused: parseInt(pausedField.value, 10) || 0, pausedSince: pausedSince
+        }));
       } catch (e) { /* storage full or disabled: the form still works */ }
     }
     function forget() { try { localStorage.removeItem(key); } catch (e) { /* ignore */ } }
@@ -129,6 +134,10 @@
       try { saved = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
       if (!saved) return;
       if (saved.baseSeq !== baseSeq) { forget(); return; }  // saved since: the draft is old
+      // Labour runs from the first opening of the step on this tablet, minus the pauses.
+      if (saved.openedAt) openedAt.value = saved.openedAt;
+      pausedField.value = String(saved.paused || 0);
+      pausedSince = saved.pausedSince || null;
       var seen = {};
       var restored = false;
       fields().forEach(function (el) {
@@ -149,6 +158,8 @@
     }
 
     restore();
+    store();  // remember when the step was first opened, even before anything is typed
+    stepTimer();
     form.addEventListener("input", function () { dirty = true; store(); });
     form.addEventListener("change", function () { dirty = true; store(); });
     // Back / Next / Job keep the draft (it comes back with the step): no question asked.
@@ -164,11 +175,34 @@
       }
     });
 
+    function endPause() {
+      if (pausedSince === null) return;
+      var total = (parseInt(pausedField.value, 10) || 0) +
+        Math.round((Date.now() - pausedSince) / 1000);
+      pausedField.value = String(total);
+      pausedSince = null;
+    }
+    function stepTimer() {
+      var box = form.querySelector("[data-step-timer]");
+      if (!box) return;
+      var pause = box.querySelector("[data-pause]"), resume = box.querySelector("[data-resume]");
+      var note = box.querySelector("[data-paused-note]");
+      function show() {
+        var paused = pausedSince !== null;
+        pause.hidden = paused; resume.hidden = !paused; note.hidden = !paused;
+      }
+      pause.addEventListener("click", function () { pausedSince = Date.now(); store(); show(); });
+      resume.addEventListener("click", function () { endPause(); store(); show(); });
+      box.hidden = false;
+      show();
+    }
+
     var offline = document.getElementById("save-offline");
     var native = false;
     form.addEventListener("submit", function (event) {
       if (native) return;
       event.preventDefault();
+      endPause();
       store();
       if (offline) offline.hidden = true;
       var button = form.querySelector("[type=submit]");
