@@ -201,10 +201,24 @@ def test_admin_grants_and_revokes_qualification(client, auth, create_user, creat
     r = client.post(f"/admin/users/{tech.id}/qualifications", data={"code": "pilot_licence"})
     assert "field-error" in r.text
     grant = tech.qualifications[0]
-    client.post(f"/admin/qualifications/{grant.id}/revoke")
+    # Revoking asks why: without a reason nothing changes.
+    r = client.post(f"/admin/qualifications/{grant.id}/revoke", follow_redirects=True)
+    assert "ตรวจสอบย้อนหลัง" in r.text or "audited" in r.text
+    db.session.rollback()
+    db.session.expire_all()
+    assert valid_qualifications(tech) == {"hv_qualified"}
+    client.post(
+        f"/admin/qualifications/{grant.id}/revoke", data={"reason": "failed the glove check twice"}
+    )
     db.session.rollback()
     db.session.expire_all()
     assert valid_qualifications(tech) == set()
+    from workshop.audit.models import AuditEvent
+
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.action == "qualification.revoke")
+    )
+    assert event.details["reason"] == "failed the glove check twice"
 
 
 def test_supervisor_opens_a_training_job(client, auth, create_worker, use_test_manual):

@@ -410,15 +410,21 @@ def grant_qualification(
     return grant
 
 
-def revoke_qualification(grant: QualificationGrant, note: str = "") -> None:
-    """End a grant now (the record stays, for the history of who could do what when)."""
+def revoke_qualification(grant: QualificationGrant, reason: str) -> None:
+    """End a grant now, for a stated reason (the record stays, for the history of who could do
+    what when; the reason goes to the audit log)."""
     if grant.revoked_at is not None:
         raise AccountError(_l("this qualification was already revoked"))
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise AccountError(
+            _l("write why the qualification is revoked (at least 5 characters): it is audited")
+        )
     grant.revoked_at = utcnow()
     record_event(
         "qualification.revoke",
         grant,
-        details={"user": grant.user.username, "code": grant.code, "note": note},
+        details={"user": grant.user.username, "code": grant.code, "reason": reason[:2000]},
         centre_id=grant.user.centre_id,
     )
 

@@ -323,7 +323,7 @@ def revoke_qualification(grant_id: int):
 
     grant = db.get_or_404(QualificationGrant, grant_id)
     try:
-        services.revoke_qualification(grant, note=request.form.get("note", ""))
+        services.revoke_qualification(grant, reason=request.form.get("reason", ""))
     except services.AccountError as exc:
         db.session.rollback()
         flash(str(exc), "error")
