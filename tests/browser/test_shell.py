@@ -130,8 +130,10 @@ def test_each_role_logs_in_to_its_home(
     nav_paths = page.eval_on_selector_all(
         ".mainnav a", "links => links.map(a => new URL(a.href).pathname)"
     )
-    if page.locator("#menu-toggle").is_visible():  # portrait: the menu is a drawer
+    if viewport == "portrait":  # the menu is a drawer
         page.click("#menu-toggle")
+    else:  # the menu is in the top bar
+        expect(page.locator("#menu-toggle")).to_be_hidden()
     width = page.viewport_size["width"]
     for box in page.eval_on_selector_all(
         ".mainnav a", "links => links.map(a => a.getBoundingClientRect().toJSON())"

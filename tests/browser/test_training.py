@@ -56,7 +56,13 @@ def test_trainer_runs_a_session_and_a_trainee_takes_a_drill(
     qr = trainer.locator("#attendance-qr")
     assert qr.locator("svg").count() == 1
     link = qr.get_attribute("data-url")
-    shot(trainer, "training-projector")
+    # On a 1280x800 projector the count sits beside the code, all of it on screen.
+    trainer.set_viewport_size({"width": 1280, "height": 800})
+    count = trainer.locator("#present-count").bounding_box()
+    code = qr.bounding_box()
+    assert count["x"] >= code["x"] + code["width"], (count, code)
+    assert count["y"] + count["height"] <= 800 and code["y"] + code["height"] <= 800
+    shot(trainer, "training-projector-1280x800")
 
     trainee = new_page("portrait")
     log_in(trainee, "learner")
