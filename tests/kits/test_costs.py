@@ -201,3 +201,14 @@ def test_cost_report_per_model_and_centre(app, create_kit_job, create_worker, ce
     # (150,000 + 210,000 + 5) / 3 = 120,001.666… → 120,001.67
     assert with_open.by_model[0].average == D("120001.67")
     assert "Honda Jazz,2,180000.00,150000.00,210000.00" in stock.cost_report_csv(report)
+
+
+def test_partly_installed_kit_lines_are_shown_as_such(costed_job, client, auth, create_worker):
+    sheet = stock.cost_sheet(costed_job)
+    cells = next(p for p in sheet.kit_parts if p.part_number == "JZ1-BAT-0001")
+    assert cells.installed == D(2) and cells.needed > D(2) and cells.partial
+    bms = next(p for p in sheet.kit_parts if p.part_number == "EVC-BMS-0001")
+    assert not bms.partial  # all of it is on the car
+    auth.login(create_worker("supervisor").username)
+    page = client.get(f"/kits/jobs/{costed_job.id}/costs").text
+    assert 'id="partial-parts"' in page and "JZ1-BAT-0001" in page.split('id="partial-parts"')[1]

@@ -1273,12 +1273,29 @@ class SheetLine:
     serial: str = ""
 
 
+@dataclass(frozen=True)
+class KitPartProgress:
+    """How much of one kit line is on the car: a line partly installed costs only its share."""
+
+    part_number: str
+    category: str
+    needed: Decimal
+    installed: Decimal
+    kit_cost: Decimal  # the kit's price for the whole line
+
+    @property
+    def partial(self) -> bool:
+        """Some of the line is installed, not all of it."""
+        return 0 < self.installed < self.needed
+
+
 @dataclass
 class CostSheet:
     """The live cost of a job, THB excluding VAT unless named otherwise."""
 
     job: Job
     lines: list[SheetLine] = field(default_factory=list)
+    kit_parts: list[KitPartProgress] = field(default_factory=list)
     parts_total: Decimal = Decimal("0.00")
     battery_total: Decimal = Decimal("0.00")
     labour_seconds: int = 0
@@ -1387,6 +1404,20 @@ def cost_sheet(job: Job) -> CostSheet:
         sheet.parts_total += line.amount
         if line.battery:
             sheet.battery_total += line.amount
+    if kit is not None:
+        on_car: dict[str, Decimal] = defaultdict(Decimal)
+        for line in sheet.lines:
+            on_car[line.part_number] += line.quantity
+        sheet.kit_parts = [
+            KitPartProgress(
+                b.part_number,
+                b.category,
+                Decimal(b.quantity),
+                on_car.get(b.part_number, Decimal(0)),
+                b.line_cost,
+            )
+            for b in kit.bom
+        ]
     sheet.labour_seconds = job_seconds(job)
     sheet.labour_rate = job.centre.labour_rate or Decimal("0.00")
     sheet.labour_total = round_thb(Decimal(sheet.labour_seconds) * sheet.labour_rate / 3600)
