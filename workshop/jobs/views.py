@@ -40,10 +40,10 @@ WORKERS = (Role.TECHNICIAN, Role.SUPERVISOR)
 
 def _kits():
     try:
-        from workshop.kits.loader import load_kits
+        from workshop.kits.loader import usable_kits
     except ImportError:
         return {}
-    return load_kits()
+    return usable_kits()[0]  # a broken kit folder is listed on the kits page, not a 500 here
 
 
 @bp.route("/")

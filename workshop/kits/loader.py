@@ -93,6 +93,27 @@ def load_kits(root: str | Path | None = None) -> dict[str, KitSpec]:
     return {kit.id: kit for kit in (load_kit(folder) for folder in _subfolders(root))}
 
 
+def usable_kits(root: str | Path | None = None) -> tuple[dict[str, KitSpec], list[KitError]]:
+    """The kits under ``root`` that load, keyed by id, and the errors of those that do not.
+
+    For the web app: one broken kit folder must not take every page that lists kits down with it.
+    ``workshop kits check`` (and ``load_kits``) still refuse a broken set outright.
+    """
+    root = Path(root) if root is not None else KITS_DIR
+    if not root.is_dir():
+        return {}, [KitError(root, WHOLE_FILE, "kits folder not found")]
+    kits: dict[str, KitSpec] = {}
+    problems: list[KitError] = []
+    for folder in _subfolders(root):
+        try:
+            kit = load_kit(folder)
+        except KitError as exc:
+            problems.append(exc)
+        else:
+            kits[kit.id] = kit
+    return kits, problems
+
+
 def check_kits(
     dirs: Iterable[str | Path] | None = None,
 ) -> list[tuple[Path, KitSpec | KitError]]:

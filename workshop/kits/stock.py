@@ -26,7 +26,7 @@ from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.jobs.models import ACTIVE_STATUSES, Job, JobStatus, StepRecord, Vehicle
 from workshop.jobs.services import JobError, job_seconds
-from workshop.kits.loader import KITS_DIR, load_kits
+from workshop.kits.loader import KITS_DIR, KitError, usable_kits
 from workshop.kits.models import (
     INSTALLABLE,
     Component,
@@ -95,7 +95,7 @@ def serial_problem(serial: str):
 
 # --- kits ------------------------------------------------------------------------------------------
 
-_catalogue_cache: dict[tuple, dict[str, KitSpec]] = {}
+_catalogue_cache: dict[tuple, tuple[dict[str, KitSpec], list[KitError]]] = {}
 _job_kit_cache: OrderedDict[tuple[str, str, str], KitSpec] = OrderedDict()
 
 
@@ -109,8 +109,14 @@ def kit_catalogue(root: Path | None = None) -> dict[str, KitSpec]:
     key = (str(root), _kits_signature(root))
     if key not in _catalogue_cache:
         _catalogue_cache.clear()
-        _catalogue_cache[key] = load_kits(root)
-    return _catalogue_cache[key]
+        _catalogue_cache[key] = usable_kits(root)
+    return _catalogue_cache[key][0]
+
+
+def kit_catalogue_problems(root: Path | None = None) -> list[KitError]:
+    """The kit folders the catalogue left out, each with what is wrong (shown on the kits page)."""
+    kit_catalogue(root)
+    return next(iter(_catalogue_cache.values()))[1]
 
 
 def job_kit(job: Job) -> KitSpec | None:

@@ -97,7 +97,11 @@ def _csv(text: str, filename: str) -> Response:
 @requires(*ALL_VIEWERS)
 def catalogue():
     """Every kit with its standard cost against the programme target."""
-    return render_template("kits/catalogue.html", kits=list(stock.kit_catalogue().values()))
+    return render_template(
+        "kits/catalogue.html",
+        kits=list(stock.kit_catalogue().values()),
+        problems=stock.kit_catalogue_problems(),
+    )
 
 
 def _kit_or_404(kit_id: str):
