@@ -118,7 +118,7 @@ def _seed_demo_training() -> None:
     if not db.session.scalar(sa.select(Drill.id).where(Drill.trainer_id == trainer.id)):
         training.create_drill(
             trainer,
-            title="รถไม่เข้าโหมดพร้อมขับ / The car will not go to READY",
+            title="รถไม่เข้าโหมดพร้อมขับ (READY)",
             kit_id="jazz-ev1",
             faults=["hvil_open"],
             sequences=["ecu", "bms", "brakes"],

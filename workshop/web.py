@@ -252,6 +252,7 @@ def init_web(app) -> None:
     @app.context_processor
     def _context():
         from workshop.accounts.forms import ROLE_LABELS
+        from workshop.accounts.qualifications import qualification_name
         from workshop.columns import utcnow
         from workshop.provinces import province_name
 
@@ -259,6 +260,7 @@ def init_web(app) -> None:
             "nav_items": nav_items,
             "current_locale": current_locale,
             "province_name": province_name,
+            "qualification_name": qualification_name,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
             "now": utcnow,
         }
