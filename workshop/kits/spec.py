@@ -145,6 +145,7 @@ class BomLine(_Model):
     quantity: Quantity
     unit_cost: Money
     supplier: Text
+    supplier_th: ThaiText | None = None
     serialised: StrictBool = False
     counts_as_battery: StrictBool = False
 
@@ -165,6 +166,12 @@ class BomLine(_Model):
     def name(self, locale: object = "th") -> str:
         """The part's name in ``locale``."""
         return self.name_en if _locale_suffix(locale) == "en" else self.name_th
+
+    def supplier_name(self, locale: object = "th") -> str:
+        """Who supplies the part, in ``locale`` (English when no Thai is given)."""
+        if _locale_suffix(locale) == "en" or not self.supplier_th:
+            return self.supplier
+        return self.supplier_th
 
 
 # --- ratings (printed on the certificate) ----------------------------------------------------------
