@@ -74,6 +74,7 @@ def _private_instance(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from workshop import web
     from workshop.accounts.access import init_access
+    from workshop.photos import PhotoLimits, set_decoder_limit
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
@@ -83,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Asia/Bangkok")
     init_access(app)
     web.init_web(app)
+    set_decoder_limit(PhotoLimits.from_config(app.config))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         with app.app_context():

@@ -32,6 +32,11 @@ class Defaults:
         "image/svg+xml",
     ]
     MAX_FORM_MEMORY_SIZE = 512 * 1024
+    # Every image upload (workshop/photos.py): bytes per file, pixels per image (checked from
+    # the header before decoding), files per request.
+    PHOTO_MAX_BYTES = 12 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000
+    PHOTO_MAX_FILES = 6
     MAX_FORM_PARTS = 200
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

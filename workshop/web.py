@@ -123,6 +123,24 @@ def _set_audit_actor():
         set_actor(Actor(current_user.id, current_user.username, request.remote_addr or ""))
 
 
+def _private_cache(response):
+    """Nothing behind a login may be kept by a shared cache (a proxy, another tablet user).
+
+    Pages and files of views that need a login (photos, traces, PDFs, exports) are marked
+    ``private``; those that set no lifetime of their own (only photos do: their content never
+    changes) are also ``no-store``.
+    """
+    access = access_of(request.endpoint) if request.endpoint else None
+    if access is not None and access.public:
+        return response
+    cache = response.cache_control
+    cache.public = False
+    cache.private = True
+    if not cache.max_age:
+        cache.no_store = True
+    return response
+
+
 def nav_items():
     """Navigation entries the current user may open."""
     items = []
@@ -243,6 +261,7 @@ def init_web(app) -> None:
     login_manager.session_protection = "strong"
 
     app.before_request(_set_audit_actor)
+    app.after_request(_private_cache)
 
     app.jinja_env.filters["be_date"] = lambda v: i18n.format_be_date(v, current_locale())
     app.jinja_env.filters["ce_date"] = lambda v: i18n.format_ce_date(v, current_locale())

@@ -12,6 +12,7 @@ from workshop.extensions import db
 from workshop.jobs import services
 from workshop.jobs.models import Job, JobStatus, NonConformance, StepRecord
 from workshop.jobs.services import JobError, StaleStepError, StepState
+from workshop.photos import photo_path
 
 
 def sign(job, step_id, user, values, base_seq=0, **kwargs):
@@ -349,11 +350,11 @@ def test_photo_stored_by_hash_with_thumbnail(app, create_job, create_worker, tmp
     photo = services.add_photo(
         job, "intake-01", "vin_photo", png_bytes(size=(1200, 900)), tech, tmp_path
     )
-    path = services.photo_path(tmp_path, photo.sha256)
+    path = photo_path(tmp_path, photo.sha256)
     assert path.read_bytes() == png_bytes(size=(1200, 900))
     from PIL import Image
 
-    with Image.open(services.photo_path(tmp_path, photo.sha256, thumbnail=True)) as thumb:
+    with Image.open(photo_path(tmp_path, photo.sha256, thumbnail=True)) as thumb:
         assert max(thumb.size) <= 320
     assert (photo.width, photo.height, photo.content_type) == (1200, 900, "image/png")
 

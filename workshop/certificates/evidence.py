@@ -13,7 +13,7 @@ from workshop.eol.report import render_run_report, run_charts
 from workshop.eol.runs import job_runs, trace_path
 from workshop.extensions import db
 from workshop.jobs.models import Photo, StepRecord
-from workshop.jobs.services import photo_path
+from workshop.photos import photo_path
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 

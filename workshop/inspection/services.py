@@ -1,15 +1,11 @@
 """Domain rules of inspection: the inspector's queue and record, checklist answers, findings,
 the decision, engineer licences and engineer sign-offs. The caller commits."""
 
-import hashlib
-import io
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
 
 from workshop.accounts.access import CentreScope
 from workshop.accounts.models import Role, User
@@ -28,6 +24,7 @@ from workshop.inspection.models import (
 )
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus, Photo, StepRecord
+from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 
 # What each sign-off attests, printed on the sign-off record and the certificate.
 STATEMENTS = {
@@ -43,7 +40,6 @@ STATEMENTS = {
 BRANCH_LABELS = {Branch.MECHANICAL: _l("mechanical"), Branch.ELECTRICAL: _l("electrical")}
 SIGNOFF_STATUSES = (JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED)
 WEIGHT_KEYS = ("curb_weight", "front_axle", "rear_axle")
-MAX_FINDING_PHOTO_BYTES = 12 * 1024 * 1024
 
 
 class InspectionError(ValueError):
@@ -299,30 +295,13 @@ def save_answers(inspection: Inspection, user: User, answers: dict) -> None:
     record_event("inspection.answers", inspection, details={"answers": answers and merged})
 
 
-def _store_image(data: bytes, folder) -> tuple[str, str]:
-    if not data or len(data) > MAX_FINDING_PHOTO_BYTES:
-        raise InspectionError(_l("the photo is empty or too large"))
+def _store_image(data: bytes, folder, limits: PhotoLimits | None) -> tuple[str, str]:
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        kind = image.format
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
-        raise InspectionError(_l("the file is not a JPEG, PNG or WebP photo")) from None
-    if kind not in jobs.PHOTO_FORMATS:
-        raise InspectionError(_l("the file is not a JPEG, PNG or WebP photo"))
-    digest = hashlib.sha256(data).hexdigest()
-    path = jobs.photo_path(folder, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        thumb = image.convert("RGB")
-        thumb.thumbnail(jobs.THUMBNAIL_SIZE)
-        thumb.save(jobs.photo_path(folder, digest, thumbnail=True), "JPEG", quality=80)
-    return digest, jobs.PHOTO_FORMATS[kind]
+        checked = check_photos([data], limits or PhotoLimits())[0]
+    except PhotoRefused as exc:
+        raise InspectionError(exc.args[0]) from None
+    store_photo(checked, folder)
+    return checked.sha256, checked.content_type
 
 
 def add_finding(
@@ -333,6 +312,7 @@ def add_finding(
     item_id: str = "",
     photo: bytes | None = None,
     folder=None,
+    limits: PhotoLimits | None = None,
 ) -> InspectionFinding:
     """Record a finding on the car, optionally about one checklist item and with a photo."""
     _check_open(inspection, user)
@@ -346,7 +326,7 @@ def add_finding(
             raise InspectionError(_l("the checklist has no item %(item)s", item=item_id)) from None
     sha, content_type = ("", "")
     if photo:
-        sha, content_type = _store_image(photo, folder)
+        sha, content_type = _store_image(photo, folder, limits)
     finding = InspectionFinding(
         inspection=inspection,
         item_id=item_id,

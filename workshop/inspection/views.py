@@ -18,6 +18,7 @@ from workshop.inspection.forms import FindingForm, LicenceForm, RejectForm, Sign
 from workshop.inspection.models import EngineerLicence, Inspection, InspectionFinding
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job
+from workshop.photos import PhotoLimits, photo_path
 from workshop.web import current_locale, flash_errors
 
 bp = Blueprint("inspection", __name__, url_prefix="/inspection")
@@ -144,6 +145,7 @@ def add_finding(inspection_id: int):
                 item_id=form.item_id.data or "",
                 photo=photo,
                 folder=current_app.config["UPLOAD_FOLDER"],
+                limits=PhotoLimits.from_config(current_app.config),
             )
         except services.InspectionError as exc:
             db.session.rollback()
@@ -165,12 +167,12 @@ def finding_photo(finding_id: int):
     if not finding.photo_sha256:
         abort(404)
     thumb = request.args.get("thumb") == "1"
-    path = jobs.photo_path(
-        current_app.config["UPLOAD_FOLDER"], finding.photo_sha256, thumbnail=thumb
-    )
+    path = photo_path(current_app.config["UPLOAD_FOLDER"], finding.photo_sha256, thumbnail=thumb)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype="image/jpeg" if thumb else finding.photo_content_type)
+    return send_file(
+        path, mimetype="image/jpeg" if thumb else finding.photo_content_type, max_age=86400
+    )
 
 
 @bp.route("/<int:inspection_id>/decision", methods=["POST"])

@@ -3,10 +3,7 @@
 Views and the CLI call these; they commit. Nothing here reads ``request``.
 """
 
-import hashlib
-import io
 import math
-import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -17,7 +14,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
 
 from workshop.accounts.models import Centre, Role, User
 from workshop.accounts.services import holds_qualification
@@ -36,14 +32,11 @@ from workshop.jobs.models import (
     Vehicle,
 )
 from workshop.manuals.schema import Manual, Step
+from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
 
 VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
-MAX_PHOTO_BYTES = 12 * 1024 * 1024
-MAX_PHOTO_PIXELS = 50_000_000
-PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-THUMBNAIL_SIZE = (320, 320)
 # Time on a step counts towards labour; a tablet left open overnight must not bill 14 hours.
 MAX_STEP_SECONDS = 8 * 3600
 WORKER_ROLES = (Role.TECHNICIAN, Role.SUPERVISOR)
@@ -695,16 +688,17 @@ def pending_photos(job: Job, step_id: str) -> dict[str, list[Photo]]:
     return _pending_photos(job, step_id)
 
 
-def photo_path(folder: str | Path, sha256: str, *, thumbnail: bool = False) -> Path:
-    """Where a photo (or its thumbnail) is stored: ``<folder>/photos/ab/abcdef…``."""
-    name = sha256 + (".thumb.jpg" if thumbnail else "")
-    return Path(folder) / "photos" / sha256[:2] / name
-
-
-def add_photo(
-    job: Job, step_id: str, input_key: str, data: bytes, user: User, folder: str | Path
-) -> Photo:
-    """Check an uploaded image by its content, store it by hash with a thumbnail, record it."""
+def add_photos(
+    job: Job,
+    step_id: str,
+    input_key: str,
+    uploads: list[bytes],
+    user: User,
+    folder: str | Path,
+    limits: PhotoLimits | None = None,
+) -> list[Photo]:
+    """Check every uploaded image of a request (``workshop.photos``), then store and record them;
+    a refused file refuses them all and nothing is written."""
     step = manual_of(job).step(step_id)
     try:
         inp = step.input(input_key)
@@ -713,53 +707,48 @@ def add_photo(
     if inp.type != "photo":
         raise JobError(_l("this step asks for no photo %(key)s", key=input_key))
     _check_worker(job, user, step, action=_l("photograph"))
-    if not data:
-        raise JobError(_l("the file is empty"))
-    if len(data) > MAX_PHOTO_BYTES:
-        raise JobError(_l("the photo is larger than %(mb)d MB", mb=MAX_PHOTO_BYTES // 2**20))
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        kind = image.format
-        if image.width * image.height > MAX_PHOTO_PIXELS:
-            raise JobError(_l("the photo has too many pixels"))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError, ValueError):
-        raise JobError(_l("the file is not a JPEG, PNG or WebP photo, or it is damaged")) from None
-    if kind not in PHOTO_FORMATS:
-        raise JobError(_l("the file is not a JPEG, PNG or WebP photo, or it is damaged"))
-    digest = hashlib.sha256(data).hexdigest()
-    path = photo_path(folder, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-        thumb = image.convert("RGB")
-        thumb.thumbnail(THUMBNAIL_SIZE)
-        thumb.save(photo_path(folder, digest, thumbnail=True), "JPEG", quality=80)
-    photo = Photo(
-        job_id=job.id,
-        step_id=step.id,
-        input_key=input_key,
-        sha256=digest,
-        content_type=PHOTO_FORMATS[kind],
-        size_bytes=len(data),
-        width=image.width,
-        height=image.height,
-        uploaded_by=user,
-        uploaded_at=utcnow(),
-    )
-    db.session.add(photo)
-    db.session.flush()
-    record_event(
-        "photo.upload",
-        photo,
-        centre_id=job.centre_id,
-        details={"job": job.reference, "step": step.id, "sha256": digest},
-    )
-    return photo
+        checked = check_photos(uploads, limits or PhotoLimits())
+    except PhotoRefused as exc:
+        raise JobError(exc.args[0]) from None
+    photos = []
+    for upload in checked:
+        store_photo(upload, folder)
+        photo = Photo(
+            job_id=job.id,
+            step_id=step.id,
+            input_key=input_key,
+            sha256=upload.sha256,
+            content_type=upload.content_type,
+            size_bytes=len(upload.data),
+            width=upload.width,
+            height=upload.height,
+            uploaded_by=user,
+            uploaded_at=utcnow(),
+        )
+        db.session.add(photo)
+        db.session.flush()
+        record_event(
+            "photo.upload",
+            photo,
+            centre_id=job.centre_id,
+            details={"job": job.reference, "step": step.id, "sha256": upload.sha256},
+        )
+        photos.append(photo)
+    return photos
+
+
+def add_photo(
+    job: Job,
+    step_id: str,
+    input_key: str,
+    data: bytes,
+    user: User,
+    folder: str | Path,
+    limits: PhotoLimits | None = None,
+) -> Photo:
+    """Check one uploaded image by its content, store it by hash with a thumbnail, record it."""
+    return add_photos(job, step_id, input_key, [data], user, folder, limits)[0]
 
 
 def job_seconds(job: Job) -> int:

@@ -29,6 +29,7 @@ from workshop.jobs import services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.manuals.loader import load_manuals
+from workshop.photos import PhotoLimits, photo_path
 from workshop.provinces import province_choices
 from workshop.web import current_locale
 
@@ -295,10 +296,15 @@ def upload_photo(job_id: int, step_id: str):
         error = _("Choose or take a photo first.")
     else:
         try:
-            for f in files:
-                services.add_photo(
-                    job, step_id, key, f.read(), current_user, current_app.config["UPLOAD_FOLDER"]
-                )
+            services.add_photos(
+                job,
+                step_id,
+                key,
+                [f.read() for f in files],
+                current_user,
+                current_app.config["UPLOAD_FOLDER"],
+                PhotoLimits.from_config(current_app.config),
+            )
         except (services.JobError, KeyError) as exc:
             db.session.rollback()
             error = str(exc) if isinstance(exc, services.JobError) else _("Unknown step.")
@@ -332,7 +338,7 @@ def photo(job_id: int, photo_id: int):
     if p.job_id != job.id:
         abort(404)
     thumb = request.args.get("thumb") == "1"
-    path = services.photo_path(current_app.config["UPLOAD_FOLDER"], p.sha256, thumbnail=thumb)
+    path = photo_path(current_app.config["UPLOAD_FOLDER"], p.sha256, thumbnail=thumb)
     if not path.exists():
         abort(404)
     return send_file(path, mimetype="image/jpeg" if thumb else p.content_type, max_age=86400)
