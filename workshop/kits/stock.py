@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from workshop.accounts.models import Centre, User
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
+from workshop.csvexport import csv_dicts, csv_text
 from workshop.extensions import db
 from workshop.jobs.models import ACTIVE_STATUSES, Job, JobStatus, StepRecord, Vehicle
 from workshop.jobs.services import JobError, job_seconds
@@ -1197,12 +1198,7 @@ def battery_register_json(register: dict) -> str:
 
 def battery_register_csv(register: dict) -> str:
     """The battery register as CSV, one battery unit a row."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=BATTERY_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for entry in register["units"]:
-        writer.writerow(entry)
-    return out.getvalue()
+    return csv_dicts(BATTERY_FIELDS, register["units"])
 
 
 # --- costs -----------------------------------------------------------------------------------------
@@ -1457,9 +1453,7 @@ def cost_sheet(job: Job) -> CostSheet:
 
 def cost_sheet_csv(sheet: CostSheet) -> str:
     """The cost sheet as CSV: one row a line, then the totals."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    rows = [
         [
             "section",
             "category",
@@ -1471,9 +1465,9 @@ def cost_sheet_csv(sheet: CostSheet) -> str:
             "amount",
             "battery",
         ]
-    )
+    ]
     for line in sheet.lines:
-        writer.writerow(
+        rows.append(
             [
                 line.section,
                 line.category,
@@ -1498,8 +1492,8 @@ def cost_sheet_csv(sheet: CostSheet) -> str:
         ("vat_7", sheet.vat),
         ("grand_total", sheet.grand_total),
     ):
-        writer.writerow(["total", label, "", "", "", "", "", amount, ""])
-    return out.getvalue()
+        rows.append(["total", label, "", "", "", "", "", amount, ""])
+    return csv_text(rows[0], rows[1:])
 
 
 # --- reports ---------------------------------------------------------------------------------------
@@ -1579,13 +1573,9 @@ def cost_report(scope, *, include_open: bool = False) -> CostReport:
 
 def cost_report_csv(report: CostReport) -> str:
     """The cost report as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["group", "name", "jobs", "average", "minimum", "maximum", "target", "average_margin"]
-    )
+    rows = [["group", "name", "jobs", "average", "minimum", "maximum", "target", "average_margin"]]
     for row in report.by_model + report.by_centre:
-        writer.writerow(
+        rows.append(
             [
                 row.group,
                 row.label,
@@ -1597,14 +1587,12 @@ def cost_report_csv(report: CostReport) -> str:
                 row.average_margin,
             ]
         )
-    return out.getvalue()
+    return csv_text(rows[0], rows[1:])
 
 
 def kit_bom_csv(kit: KitSpec) -> str:
     """A kit's bill of material with standard costs as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    rows = [
         [
             "part_number",
             "name_en",
@@ -1617,9 +1605,9 @@ def kit_bom_csv(kit: KitSpec) -> str:
             "counts_as_battery",
             "supplier",
         ]
-    )
+    ]
     for line in kit.bom:
-        writer.writerow(
+        rows.append(
             [
                 line.part_number,
                 line.name_en,
@@ -1633,4 +1621,4 @@ def kit_bom_csv(kit: KitSpec) -> str:
                 line.supplier,
             ]
         )
-    return out.getvalue()
+    return csv_text(rows[0], rows[1:])

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.accounts.models import Role
+from workshop.csvexport import csv_text
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs.models import ACTIVE_STATUSES, Job, Vehicle
@@ -143,21 +144,14 @@ def stock_levels():
 @requires(*STOCK_VIEWERS)
 def stock_csv():
     """Stock levels as CSV."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["centre", "kit", "part_number", "category", "serialised", "in_stock", "reserved",
-         "installed", "average_cost", "stock_value"]
+    header = ["centre", "kit", "part_number", "category", "serialised", "in_stock", "reserved",
+              "installed", "average_cost", "stock_value"]  # fmt: skip
+    rows = (
+        [r.centre.code, r.kit_id, r.part_number, r.category, "yes" if r.serialised else "no",
+         r.in_stock, r.reserved, r.installed, r.average_cost or "", r.value]
+        for r in stock.stock_levels(centre_scope())
     )  # fmt: skip
-    for r in stock.stock_levels(centre_scope()):
-        writer.writerow(
-            [r.centre.code, r.kit_id, r.part_number, r.category, "yes" if r.serialised else "no",
-             r.in_stock, r.reserved, r.installed, r.average_cost or "", r.value]
-        )  # fmt: skip
-    return _csv(out.getvalue(), "stock.csv")
+    return _csv(csv_text(header, rows), "stock.csv")
 
 
 def _part_choices():
