@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.accounts.models import Role
@@ -169,8 +170,10 @@ def _job_step_or_404(job_id: int, step_id: str):
 def show_step(job_id: int, step_id: str):
     """The technician's main screen: one step, its hazards, its inputs, Back and Next."""
     job, manual, step = _job_step_or_404(job_id, step_id)
+    # Values are typed or measured on the tablet, never carried in by a link: a crafted URL
+    # must not pre-fill a measurement the technician then signs without noticing.
     return render_template(
-        "jobs/step.html", **_step_context(job, manual, step), form_values=request.args
+        "jobs/step.html", **_step_context(job, manual, step), form_values=MultiDict()
     )
 
 

@@ -605,6 +605,14 @@ def list_drills(*, trainer: User | None = None) -> list[Drill]:
     return list(db.session.scalars(stmt))
 
 
+def may_see_hidden_faults(user: User, attempt: DrillAttempt | None = None) -> bool:
+    """Hidden faults are the drill's answer: shown only to trainers and, for an attempt, only
+    once it is submitted (a colleague who saw them could otherwise pass them on or use them)."""
+    if not user.is_authenticated or not user.has_role(Role.TRAINER):
+        return False
+    return attempt is None or attempt.submitted_at is not None
+
+
 def start_attempt(drill: Drill, trainee: User) -> DrillAttempt:
     """The trainee's attempt at ``drill``, started now unless it exists (the clock keeps running)."""
     if not trainee.has_role(*TRAINEE_ROLES):

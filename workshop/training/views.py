@@ -467,6 +467,7 @@ def show_drill(drill_id: int):
         "training/drill.html",
         drill=drill,
         sees_all=sees_all,
+        shows_faults=services.may_see_hidden_faults(current_user),
         mine=mine,
         attempts=drill.attempts if sees_all else [],
         runs_of=services.attempt_runs,
@@ -512,7 +513,7 @@ def show_attempt(attempt_id: int):
     """The trainee's bench: run sequences, read the results, submit a diagnosis."""
     attempt = _visible_attempt(attempt_id)
     runs = services.attempt_runs(attempt)
-    revealed = attempt.submitted_at is not None or attempt.trainee_id != current_user.id
+    revealed = services.may_see_hidden_faults(current_user, attempt)
     locale = current_locale()
     return render_template(
         "training/attempt.html",
