@@ -239,6 +239,25 @@ def bench_command(benches, once):
     click.echo(f"{done} run(s) executed")
 
 
+@cli.command("reap-runs")
+def reap_runs_command():
+    """End EOL runs whose bench agent died as aborted, keeping their partial results and trace.
+
+    Bench agents and the EOL screens do this too; run it from cron or a systemd timer (e.g.
+    every minute) so that it happens even when no agent runs and nobody looks.
+    """
+    from workshop.audit.services import Actor, set_actor
+    from workshop.eol.runs import reap_with_settings
+    from workshop.extensions import db
+
+    set_actor(Actor(None, "reap-runs", "cli"))
+    reaped = reap_with_settings(current_app.config)
+    db.session.commit()
+    for run in reaped:
+        click.echo(f"run {run.id}: aborted ({run.abort_code}), {len(run.checks)} check(s) kept")
+    click.echo(f"{len(reaped)} run(s) reaped")
+
+
 @cli.command("backup")
 @click.option(
     "-o",

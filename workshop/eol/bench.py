@@ -8,7 +8,6 @@ database as it finishes, then keeps the BLF trace as evidence.
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 
@@ -22,8 +21,11 @@ from workshop.eol.runs import (
     claim_next_run,
     finish_run,
     heartbeat,
+    keep_partial_trace,
+    partial_trace_path,
     reap_stale_runs,
     record_check,
+    stale_after,
 )
 from workshop.eol.simulator import VehicleSimulator
 from workshop.extensions import db
@@ -82,8 +84,9 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         last_beat["t"] = time.monotonic()
         return "cancelled by the operator" if heartbeat(run) else None
 
-    fd, trace_tmp = tempfile.mkstemp(suffix=".blf", prefix=f"eol-run{run.id}-")
-    os.close(fd)
+    # Written among the stored files: if this agent dies, the reaper keeps it as evidence.
+    trace_tmp = partial_trace_path(trace_folder, run.id)
+    trace_tmp.parent.mkdir(parents=True, exist_ok=True)
     simulator = None
     try:
         if config.get("simulate"):
@@ -107,6 +110,7 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         log.exception("EOL run %s failed", run.id)
         db.session.rollback()
         abort_run(run, f"the bench failed: {exc}")
+        keep_partial_trace(run, trace_folder)
         db.session.commit()
         return run
     finally:
@@ -145,7 +149,7 @@ def run_agent(
     trace_folder = app.config["UPLOAD_FOLDER"]
     while not stop.is_set():
         with app.app_context():
-            reap_stale_runs()
+            reap_stale_runs(trace_folder, stale_after=stale_after(app.config))
             db.session.commit()
             run = claim_next_run(me, names)
             if run is not None:

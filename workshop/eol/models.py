@@ -54,6 +54,8 @@ class EolRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     abort_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Why, as a code the screens translate (runs.AGENT_LOST...); empty for older or other aborts.
+    abort_code: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     checks_planned: Mapped[int] = mapped_column(default=0)
     time_scale: Mapped[float] = mapped_column(default=1.0)
     trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")

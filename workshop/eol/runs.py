@@ -4,11 +4,13 @@ The web app only queues and reads; a bench agent (``workshop bench``) owns the C
 claims a queued run and writes each check as it finishes. The caller commits.
 """
 
+import contextlib
 import os
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import can
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
@@ -17,12 +19,16 @@ from workshop.accounts.services import holds_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.eol.models import FINISHED, EolCheck, EolRun, RunStatus
+from workshop.eol.traces import sha256_file
 from workshop.extensions import db
 
 SEQUENCE_NAMES = ("ecu", "bms", "brakes")
 OPERATOR_QUALIFICATION = "eol_operator"
-# A running run whose agent has not written for this long is taken as dead.
+# A running run whose agent has not written for this long is taken as dead (the agent beats
+# every second while it runs; EOL_STALE_AFTER_SECONDS overrides).
 STALE_AFTER = timedelta(seconds=60)
+# abort_code of a run whose bench agent stopped responding (killed, crashed, lost the database).
+AGENT_LOST = "agent_lost"
 
 
 class EolRunError(ValueError):
@@ -208,14 +214,18 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
     return run
 
 
-def abort_run(run: EolRun, reason: str) -> EolRun:
-    """End a run as aborted with ``reason``; the checks already written stay."""
+def abort_run(run: EolRun, reason: str, code: str = "") -> EolRun:
+    """End a run as aborted with ``reason`` (and a ``code`` the screens translate); the checks
+    already written stay."""
     if run.status in FINISHED:
         return run
     run.status = RunStatus.ABORTED
     run.abort_reason = reason
+    run.abort_code = code
     run.finished_at = utcnow()
-    record_event("eol.abort", run, centre_id=run.centre_id, details={"reason": reason})
+    record_event(
+        "eol.abort", run, centre_id=run.centre_id, details={"reason": reason, "code": code}
+    )
     return run
 
 
@@ -230,21 +240,103 @@ def request_cancel(run: EolRun, user: User) -> None:
         record_event("eol.cancel", run, centre_id=run.centre_id)
 
 
-def reap_stale_runs(now: datetime | None = None) -> list[EolRun]:
-    """Abort running runs whose bench agent stopped writing (it died or lost the database)."""
+def reap_stale_runs(
+    trace_folder: str | Path | None = None,
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
+) -> list[EolRun]:
+    """Abort running runs whose bench agent stopped writing (it died or lost the database).
+
+    Called by every bench agent, by the web app's EOL screens and by ``workshop eol-reap`` (a
+    scheduled job), so a run is closed even when its agent was the only one. The checks written
+    so far stay; with ``trace_folder`` the partial trace becomes the run's stored trace.
+    """
     now = now or utcnow()
-    stale = list(
-        db.session.scalars(
-            sa.select(EolRun).where(
-                EolRun.status == RunStatus.RUNNING, EolRun.heartbeat_at < now - STALE_AFTER
+    dead = (EolRun.status == RunStatus.RUNNING, EolRun.heartbeat_at < now - stale_after)
+    reaped = []
+    for run in list(db.session.scalars(sa.select(EolRun).where(*dead))):
+        reason = (
+            f"the bench agent {run.agent} stopped responding (last sign of life "
+            f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); results obtained so far are kept"
+        )
+        # Conditional, like claiming: of two processes reaping at once, one closes the run.
+        closed = db.session.execute(
+            sa.update(EolRun)
+            .where(EolRun.id == run.id, *dead)
+            .values(
+                status=RunStatus.ABORTED,
+                abort_reason=reason,
+                abort_code=AGENT_LOST,
+                finished_at=now,
             )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if closed != 1:
+            continue
+        db.session.refresh(run)
+        record_event(
+            "eol.abort",
+            run,
+            centre_id=run.centre_id,
+            details={"reason": reason, "code": AGENT_LOST, "checks": len(run.checks)},
         )
+        if trace_folder is not None:
+            keep_partial_trace(run, trace_folder)
+        reaped.append(run)
+    return reaped
+
+
+def stale_after(config) -> timedelta:
+    """How long a running run may go without a heartbeat (``EOL_STALE_AFTER_SECONDS``)."""
+    return timedelta(seconds=float(config.get("EOL_STALE_AFTER_SECONDS", STALE_AFTER.seconds)))
+
+
+def reap_with_settings(config) -> list[EolRun]:
+    """``reap_stale_runs`` with the app's upload folder and ``EOL_STALE_AFTER_SECONDS``."""
+    return reap_stale_runs(config["UPLOAD_FOLDER"], stale_after=stale_after(config))
+
+
+def partial_trace_path(folder: str | Path, run_id: int) -> Path:
+    """Where the bench agent writes a run's trace while it runs.
+
+    Among the stored files rather than in a temporary folder: if the agent dies, whoever reaps
+    the run finds the trace by the run's id and keeps it as evidence.
+    """
+    return Path(folder) / "traces" / "partial" / f"run-{run_id}.blf"
+
+
+def _readable_frames(path: Path) -> int:
+    # A killed agent leaves a BLF file without its closing header: count what can be read, and
+    # let any damage past that end the count, never the reaping. (We own the file handle: the
+    # reader leaves its own open when the header is unreadable.)
+    frames = 0
+    with open(path, "rb") as handle, contextlib.suppress(Exception):
+        for _msg in can.BLFReader(handle):
+            frames += 1
+    return frames
+
+
+def keep_partial_trace(run: EolRun, trace_folder: str | Path) -> None:
+    """Move what the agent wrote of ``run``'s trace into the stored traces, as its evidence."""
+    partial = partial_trace_path(trace_folder, run.id)
+    if not partial.is_file() or run.trace_sha256:
+        return
+    digest = sha256_file(partial)
+    frames = _readable_frames(partial)
+    target = trace_path(trace_folder, digest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        partial.unlink()
+    else:
+        os.replace(partial, target)
+    run.trace_sha256, run.trace_frames = digest, frames
+    record_event(
+        "eol.partial_trace",
+        run,
+        centre_id=run.centre_id,
+        details={"trace_sha256": digest, "frames": frames},
     )
-    for run in stale:
-        abort_run(
-            run, f"the bench agent {run.agent} stopped responding; results obtained so far are kept"
-        )
-    return stale
 
 
 def trace_path(folder: str | Path, sha256: str) -> Path:

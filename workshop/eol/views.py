@@ -32,11 +32,19 @@ VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
 OPERATORS = (Role.TECHNICIAN, Role.SUPERVISOR)
 
 
+def _reap_stale_runs() -> None:
+    # A run whose bench agent died is closed by the first screen that looks, so a job is never
+    # blocked by it, even when no other agent is running.
+    if runs.reap_with_settings(current_app.config):
+        db.session.commit()
+
+
 @bp.route("/jobs/<int:job_id>/eol")
 @requires(*VIEWERS)
 def job_runs(job_id: int):
     """A job's EOL runs, and the form that queues a new one."""
     job = get_in_scope_or_404(Job, job_id)
+    _reap_stale_runs()
     return render_template(
         "eol/job_runs.html",
         job=job,
@@ -51,6 +59,7 @@ def job_runs(job_id: int):
 def start_run(job_id: int):
     """Queue a run for a bench agent (only qualified EOL operators of the job's centre)."""
     job = get_in_scope_or_404(Job, job_id)
+    _reap_stale_runs()
     try:
         run = runs.queue_run(
             job,
@@ -78,6 +87,7 @@ def _charts(run: EolRun):
 @requires(*VIEWERS)
 def show_run(run_id: int):
     """Live progress while running; the full report with charts when finished."""
+    _reap_stale_runs()
     run = get_in_scope_or_404(EolRun, run_id)
     job = db.session.get(Job, run.job_id) if run.job_id else None
     return render_template("eol/run.html", run=run, job=job, charts=_charts(run))
@@ -87,6 +97,7 @@ def show_run(run_id: int):
 @requires(*VIEWERS)
 def run_status(run_id: int):
     """Progress as JSON for the live page (polled; works on flaky workshop Wi-Fi)."""
+    _reap_stale_runs()
     run = get_in_scope_or_404(EolRun, run_id)
     locale = current_locale()
     return jsonify(

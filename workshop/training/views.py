@@ -21,7 +21,7 @@ from workshop.accounts.models import Centre, Role, User
 from workshop.accounts.qualifications import qualification_types
 from workshop.accounts.services import centres_of
 from workshop.eol.definitions import list_kits
-from workshop.eol.runs import SEQUENCE_NAMES
+from workshop.eol.runs import SEQUENCE_NAMES, reap_with_settings
 from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
@@ -512,6 +512,8 @@ def _simulated_benches() -> list[str]:
 def show_attempt(attempt_id: int):
     """The trainee's bench: run sequences, read the results, submit a diagnosis."""
     attempt = _visible_attempt(attempt_id)
+    if reap_with_settings(current_app.config):  # a drill run whose bench agent died
+        db.session.commit()
     runs = services.attempt_runs(attempt)
     revealed = services.may_see_hidden_faults(current_user, attempt)
     locale = current_locale()
