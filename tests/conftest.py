@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 
 from workshop import create_app
 from workshop.extensions import db
@@ -30,6 +31,16 @@ BASE_CONFIG = {
     # scrypt costs ~50 ms a hash; the suite creates hundreds of users.
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
 }
+
+
+# Property tests: the same examples on every run and machine (derandomize, no example
+# database), few enough to keep the suite quick, no per-example deadline on a busy CI host.
+settings.register_profile(
+    "workshop", derandomize=True, database=None, deadline=None, max_examples=25
+)
+# A longer hunt, for a person looking for bugs: HYPOTHESIS_PROFILE=deep pytest tests/security.
+settings.register_profile("deep", database=None, deadline=None, max_examples=400)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "workshop"))
 
 
 def pytest_configure(config):
