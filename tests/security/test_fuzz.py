@@ -3,10 +3,12 @@ outside input: the manual and kit loaders, the trace loader (BLF, ASC, candump a
 them) and the step form. Whatever arrives, the answer is the reader's own error or a result —
 never another exception — and a refused step form writes nothing."""
 
+import functools
 import io
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import can
@@ -153,13 +155,21 @@ def _sample_frames():
     ]
 
 
-def _written(tmp_path, suffix, writer) -> bytes:
-    path = tmp_path / f"sample{suffix}"
-    log = writer(str(path))
-    for msg in _sample_frames():
-        log.on_message_received(msg)
-    log.stop()
-    return path.read_bytes()
+@functools.cache
+def _written(suffix: str) -> bytes:
+    """A small valid trace in ``suffix``'s format, the same bytes on every call and every run
+    (the ASC writer stamps the current date: it is replaced by a fixed one)."""
+    writer = {".blf": can.BLFWriter, ".asc": can.ASCWriter, ".log": can.CanutilsLogWriter}[suffix]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"sample{suffix}"
+        log = writer(str(path))
+        for msg in _sample_frames():
+            log.on_message_received(msg)
+        log.stop()
+        data = path.read_bytes()
+    if suffix == ".asc":
+        data = re.sub(rb"^date .*$", b"date Thu Jan 01 07:00:00.00 1970", data, count=1, flags=re.M)
+    return data
 
 
 def _assert_trace_or_trace_error(path):
@@ -174,7 +184,7 @@ def _assert_trace_or_trace_error(path):
 @FUZZ
 @given(data=st.data())
 def test_the_blf_reader_answers_with_frames_or_a_trace_error(tmp_path, data):
-    original = _written(tmp_path, ".blf", can.BLFWriter)
+    original = _written(".blf")
     path = tmp_path / "fuzzed.blf"
     path.write_bytes(data.draw(st.one_of(mutated_bytes(original), st.binary(max_size=300))))
     _assert_trace_or_trace_error(path)
@@ -183,8 +193,7 @@ def test_the_blf_reader_answers_with_frames_or_a_trace_error(tmp_path, data):
 @FUZZ
 @given(suffix=st.sampled_from([".asc", ".log"]), data=st.data())
 def test_the_text_trace_readers_answer_with_frames_or_a_trace_error(tmp_path, suffix, data):
-    writer = {".asc": can.ASCWriter, ".log": can.CanutilsLogWriter}[suffix]
-    original = _written(tmp_path, suffix, writer)
+    original = _written(suffix)
     text = original.decode("utf-8", "replace")
     fuzzed = data.draw(
         st.one_of(
