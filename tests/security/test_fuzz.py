@@ -9,14 +9,17 @@ import json
 import re
 import shutil
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import can
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TEST_PASSWORD
+from workshop.accounts.services import grant_qualification
 from workshop.audit.models import AuditEvent
 from workshop.eol.traces import TraceError, load_trace
 from workshop.extensions import db
@@ -305,3 +308,40 @@ def test_the_step_form_refuses_cleanly_or_saves_whole(app, client, create_user, 
     post()
     # The examples reached both answers: signed steps and refused forms.
     assert {code for _, code in outcomes} >= {302, 422}, outcomes
+
+
+# --- what the fuzzing found --------------------------------------------------------------------
+
+
+def test_amounts_beyond_decimal_precision_are_refused_not_a_crash(
+    app, client, auth, create_user, open_real_job
+):
+    """``unit_cost = 1e+26`` in a kit file raised decimal.InvalidOperation out of the kit loader
+    (quantize() beyond Decimal's 28 digits); the cost-line form had the same flaw."""
+    from workshop.kits import stock
+    from workshop.kits.models import CostLine
+    from workshop.kits.spec import _parse_money
+
+    for huge in ("1e26", "1e+30"):
+        with pytest.raises(ValueError, match="at most 9,999,999,999.99 THB"):
+            _parse_money(Decimal(huge))
+        with pytest.raises(stock.StockError):
+            stock.parse_money(huge)
+    supervisor = create_user("supervisor")
+    grant_qualification(supervisor, "conversion_honda_jazz")
+    db.session.commit()
+    job = open_real_job(supervisor.centre, supervisor, "MRHGE8840BP900099")
+    auth.login(supervisor.username)
+    for quantity, unit_cost in (("1e30", "10.00"), ("1", "1e26")):
+        r = client.post(
+            f"/kits/jobs/{job.id}/costs/lines",
+            data={
+                "line-kind": "other",
+                "line-description": "big",
+                "line-quantity": quantity,
+                "line-unit_cost": unit_cost,
+            },
+        )
+        assert r.status_code == 422  # refused with a message (was a 500)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CostLine)) == 0

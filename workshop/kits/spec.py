@@ -56,6 +56,8 @@ PART_NUMBER_PATTERN = r"^[A-Z0-9]{2,4}-[A-Z]{3}-[0-9]{4}$"
 FILE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
 CENT = Decimal("0.01")
+# The largest amount the database's money columns (NUMERIC(12, 2)) hold.
+MAX_MONEY = Decimal("9999999999.99")
 
 
 # --- scalar types ----------------------------------------------------------------------------------
@@ -95,6 +97,9 @@ def _parse_money(value: object) -> Decimal:
         amount = Decimal(value)
     if not amount.is_finite():
         raise ValueError(f"expected a finite amount, got {value!r}")
+    if abs(amount) > MAX_MONEY:
+        # Also keeps quantize() within Decimal's precision (1e26 would raise, not refuse).
+        raise ValueError(f"at most {MAX_MONEY:,} THB, got {value}")
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError(f"at most 2 decimal places (satang), got {value}")
     return amount.quantize(CENT)

@@ -69,10 +69,11 @@ def parse_money(raw, *, what=None) -> Decimal:
         amount = None
     if amount is None or not amount.is_finite() or amount < 0:
         raise StockError(_l("%(what)s: enter an amount in THB, e.g. 1850.50", what=what or "THB"))
-    if amount != amount.quantize(CENT):
-        raise StockError(_l("%(what)s: at most 2 decimal places", what=what or "THB"))
+    # Size first: quantize() raises on an amount beyond Decimal's precision ('1e26').
     if amount >= Decimal("10000000000"):
         raise StockError(_l("%(what)s: the amount is too large", what=what or "THB"))
+    if amount != amount.quantize(CENT):
+        raise StockError(_l("%(what)s: at most 2 decimal places", what=what or "THB"))
     return amount.quantize(CENT)
 
 
@@ -1229,8 +1230,8 @@ def add_cost_line(
         quantity is None
         or not quantity.is_finite()
         or quantity <= 0
+        or quantity >= 10_000_000  # before quantize(), which raises on '1e30'
         or quantity != quantity.quantize(Decimal("0.001"))
-        or quantity >= 10_000_000
     ):
         raise StockError(_l("the quantity must be a positive number with at most 3 decimals"))
     unit_cost = parse_money(unit_cost, what=_l("Unit cost"))
