@@ -79,6 +79,9 @@ class Job(db.Model):
     kit_id: Mapped[str | None] = mapped_column(sa.String(64))
     kit_version: Mapped[str | None] = mapped_column(sa.String(32))
     kit_snapshot: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
+    # The pinned kit's fingerprint (as in its snapshot): the kit cache's key, so a cached kit
+    # never needs the snapshot read, and reports group jobs by kit without reading any.
+    kit_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
     odometer_km: Mapped[int]
     curb_weight_kg: Mapped[int]
     owner_name: Mapped[str] = mapped_column(sa.String(200))

@@ -173,6 +173,7 @@ def open_job(
         kit_id=kit.id if kit is not None else None,
         kit_version=kit.version if kit is not None else None,
         kit_snapshot=kit.model_dump(mode="json") if kit is not None else None,
+        kit_fingerprint=(kit.fingerprint or "") if kit is not None else "",
         odometer_km=intake.odometer_km,
         curb_weight_kg=intake.curb_weight_kg,
         owner_name=intake.owner_name.strip(),
@@ -813,7 +814,6 @@ def list_jobs(
         sa.select(Job)
         .join(Job.vehicle)
         .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
-        .order_by(Job.created_at.desc(), Job.id.desc())
     )
     stmt = scope.filter(stmt, Job.centre_id)
     if status:
@@ -822,12 +822,31 @@ def list_jobs(
         term = f"%{search.strip().upper()}%"
         plate = f"%{search.strip()}%"
         stmt = stmt.where(sa.or_(Vehicle.vin.like(term), Vehicle.plate.like(plate)))
+    return page_jobs(stmt, limit=limit, after=after)
+
+
+def page_jobs(stmt, *, limit: int, after: str | None = None, newest_first: bool = True) -> JobPage:
+    """One keyset page of ``stmt`` (a select of Job) ordered by (created_at, id).
+
+    ``after`` is the cursor of the previous page's last job: a page costs the same however deep
+    in the list it is (no OFFSET). A mangled cursor starts again at the first page.
+    """
+    if newest_first:
+        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc())
+    else:
+        stmt = stmt.order_by(Job.created_at, Job.id)
     cursor = _parse_cursor(after)
     if cursor is not None:
         moment, job_id = cursor
-        stmt = stmt.where(
-            sa.or_(Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id))
-        )
+        if newest_first:
+            beyond = sa.or_(
+                Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id)
+            )
+        else:
+            beyond = sa.or_(
+                Job.created_at > moment, sa.and_(Job.created_at == moment, Job.id > job_id)
+            )
+        stmt = stmt.where(beyond)
     jobs = list(db.session.scalars(stmt.limit(limit + 1)))
     more = len(jobs) > limit
     jobs = jobs[:limit]
