@@ -165,6 +165,9 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
+            # Seeding speed only: 10,000 manual snapshots are 1.7 GB of JSON, which lz4 packs
+            # several times faster than the default pglz (reading them back is as fast).
+            cur.execute("SET default_toast_compression = 'lz4'")
             _copy(
                 cur,
                 "centres",
@@ -349,6 +352,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                         kit.version,
                         kit_json,
                         kit.fingerprint,
+                        len(steps) * 600,
                         150000,
                         1050,
                         f"Owner {job_id}",
@@ -394,6 +398,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                     "kit_version",
                     "kit_snapshot",
                     "kit_fingerprint",
+                    "labour_seconds",
                     "odometer_km",
                     "curb_weight_kg",
                     "owner_name",

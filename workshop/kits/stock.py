@@ -1586,6 +1586,7 @@ def cost_report(scope, *, include_open: bool = False) -> CostReport:
             Job.kit_id,
             Job.kit_version,
             Job.kit_fingerprint,
+            Job.labour_seconds,
             Vehicle.make,
             Vehicle.model,
             Centre.code,
@@ -1622,13 +1623,6 @@ def cost_report(scope, *, include_open: bool = False) -> CostReport:
     for job_id, part_number, category, unit_cost, quantity in rows:
         if not _is_battery(kits.get(job_id), part_number, category):
             parts[job_id] += round_thb(unit_cost * quantity)
-    seconds = dict(
-        db.session.execute(
-            sa.select(StepRecord.job_id, sa.func.sum(StepRecord.seconds_spent))
-            .where(StepRecord.job_id.in_(reported))
-            .group_by(StepRecord.job_id)
-        ).all()
-    )
     other = defaultdict(lambda: Decimal("0.00"))
     for job_id, quantity, unit_cost in db.session.execute(
         sa.select(CostLine.job_id, CostLine.quantity, CostLine.unit_cost).where(
@@ -1637,10 +1631,8 @@ def cost_report(scope, *, include_open: bool = False) -> CostReport:
     ):
         other[job_id] += round_thb(quantity * unit_cost)
     by_model, by_centre = defaultdict(list), defaultdict(list)
-    for job_id, _kit, _version, _fingerprint, make, model, centre, rate in jobs:
-        labour = round_thb(
-            Decimal(int(seconds.get(job_id) or 0)) * (rate or Decimal("0.00")) / 3600
-        )
+    for job_id, _kit, _version, _fingerprint, seconds, make, model, centre, rate in jobs:
+        labour = round_thb(Decimal(int(seconds or 0)) * (rate or Decimal("0.00")) / 3600)
         total = parts[job_id] + labour + other[job_id]
         by_model[f"{make} {model}"].append(total)
         by_centre[centre].append(total)
