@@ -122,37 +122,40 @@ def demo_command(host, port, no_serve):
         stop.set()
 
 
+def gunicorn_argv(bind: str, workers: int) -> list[str]:
+    """The production server's command line (also used by benchmarks/web.py)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        # Threads let one worker answer /healthz and quick pages while another request
+        # renders a PDF; recycling workers now and then bounds any slow growth of memory.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--max-requests",
+        "2000",
+        "--max-requests-jitter",
+        "200",
+        "--timeout",
+        "60",
+        "workshop.wsgi:app",
+    ]
+
+
 @cli.command("serve")
 @click.option("--bind", default="0.0.0.0:8000", show_default=True)
 @click.option("--workers", default=3, show_default=True, type=int)
 def serve_command(bind, workers):
     """Upgrade the database, then run the production server (gunicorn)."""
     upgrade_database()
-    os.execvp(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            bind,
-            "--workers",
-            str(workers),
-            # Threads let one worker answer /healthz and quick pages while another request
-            # renders a PDF; recycling workers now and then bounds any slow growth of memory.
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--max-requests",
-            "2000",
-            "--max-requests-jitter",
-            "200",
-            "--timeout",
-            "60",
-            "workshop.wsgi:app",
-        ],
-    )
+    argv = gunicorn_argv(bind, workers)
+    os.execvp(argv[0], argv)
 
 
 @click.command("run", params=run_command.params, help=run_command.help)

@@ -118,3 +118,76 @@ def test_job_list_page_link(app, client, auth, create_job, create_worker):
     page = client.get("/jobs/").get_data(as_text=True)
     assert "after=" not in page  # one page only: no link to older jobs
     assert client.get("/jobs/?after=%00garbage").status_code == 200
+
+
+def test_homes_inspection_queue_and_cost_report_do_not_grow_with_the_data(
+    app, client, auth, grow, create_user, create_worker, centre, open_real_job
+):
+    from workshop.jobs.models import JobStatus
+    from workshop.kits import stock
+
+    boss = create_worker("supervisor")
+    users = {
+        "technician": create_worker("technician"),
+        "supervisor": boss,
+        "trainer": create_worker("trainer"),
+        "inspector": create_user("inspector", centre=centre),
+        "admin": create_user("admin"),
+    }
+    pages = {
+        "technician": ["/"],
+        "supervisor": ["/", "/kits/reports/costs", "/kits/reports/costs?open=1"],
+        "trainer": ["/"],
+        "inspector": ["/", "/inspection/", "/kits/reports/costs"],
+        "admin": ["/", "/kits/reports/costs?open=1"],
+    }
+    vins = iter(f"JHMGE8H{n:010d}" for n in range(1, 1000))
+
+    def finished_jobs(n):
+        """Jobs on real manuals and kits, sent for inspection or certified, each with a cost line."""
+        for i in range(n):
+            manual_id = ("honda-jazz-ge", "toyota-vios-ncp93")[i % 2]
+            job = open_real_job(centre, boss, next(vins), manual_id=manual_id)
+            stock.add_cost_line(
+                job, boss, kind="sublet", description="Alignment", quantity="1", unit_cost="850"
+            )
+            job.status = (JobStatus.AWAITING_INSPECTION, JobStatus.CERTIFIED)[i % 2]
+        db.session.commit()
+
+    grow(2)
+    finished_jobs(2)
+
+    def counts():
+        result = {}
+        for role, urls in pages.items():
+            auth.login(users[role].username)
+            for url in urls:  # warm the caches (manuals, kits, locale) and the session
+                client.get(url)
+            result.update({(role, url): _count(client, url) for url in urls})
+            auth.logout()
+        return result
+
+    small = counts()
+    grow(6)
+    finished_jobs(8)
+    assert counts() == small
+
+
+def test_inspection_queue_pages_oldest_first(app, create_job, create_user, centre):
+    from workshop.accounts.access import CentreScope
+    from workshop.inspection.services import inspection_queue
+    from workshop.jobs.models import JobStatus
+
+    made = [create_job() for _ in range(5)]
+    for job in made:
+        job.status = JobStatus.AWAITING_INSPECTION
+    db.session.commit()
+    scope = CentreScope(create_user("inspector", centre=centre))
+    seen, cursor = [], None
+    while True:
+        page = inspection_queue(scope, limit=2, after=cursor)
+        seen += [job.id for job in page.jobs]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [job.id for job in made]

@@ -212,3 +212,14 @@ def test_partly_installed_kit_lines_are_shown_as_such(costed_job, client, auth, 
     auth.login(create_worker("supervisor").username)
     page = client.get(f"/kits/jobs/{costed_job.id}/costs").text
     assert 'id="partial-parts"' in page and "JZ1-BAT-0001" in page.split('id="partial-parts"')[1]
+
+
+def test_cost_report_totals_are_the_cost_sheets(costed_job):
+    # Installed serials, the battery left out by the kit, stock at average cost, labour, lines.
+    costed_job.status = JobStatus.AWAITING_INSPECTION
+    db.session.commit()
+    sheet = stock.cost_sheet(costed_job)
+    [row] = stock.cost_report(Everything()).by_model
+    assert row.jobs == 1
+    assert row.average == row.minimum == row.maximum == sheet.total_excluding_battery
+    assert sheet.battery_total > 0 and sheet.labour_total > 0 and sheet.other_total > 0

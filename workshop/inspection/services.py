@@ -205,14 +205,18 @@ def _withdraw_signoffs(job: Job, reason: str) -> None:
 # --- inspections ---------------------------------------------------------------------------------
 
 
-def inspection_queue(scope) -> list[Job]:
-    """Jobs awaiting inspection or their certificate in ``scope``, oldest first."""
+def inspection_queue(scope, *, after: str | None = None, limit: int = 50) -> jobs.JobPage:
+    """Jobs awaiting inspection or their certificate in ``scope``, oldest first, a page at a time
+    (``after``: the cursor of the previous page), each with its vehicle and centre."""
     stmt = (
         sa.select(Job)
+        .join(Job.vehicle)
+        .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
         .where(Job.status.in_([JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED]))
-        .order_by(Job.created_at, Job.id)
     )
-    return list(db.session.scalars(scope.filter(stmt, Job.centre_id)))
+    return jobs.page_jobs(
+        scope.filter(stmt, Job.centre_id), limit=limit, after=after, newest_first=False
+    )
 
 
 def job_inspections(job: Job) -> list[Inspection]:

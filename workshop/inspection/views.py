@@ -48,7 +48,8 @@ def inspection_panel(job):
 @requires(Role.INSPECTOR)
 def queue():
     """Jobs awaiting inspection (or their certificate) in the inspector's centres."""
-    return render_template("inspection/queue.html", jobs=services.inspection_queue(centre_scope()))
+    page = services.inspection_queue(centre_scope(), after=request.args.get("after"))
+    return render_template("inspection/queue.html", jobs=page.jobs, next_cursor=page.next_cursor)
 
 
 def _finding_form(inspection):

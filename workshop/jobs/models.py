@@ -58,6 +58,8 @@ class Job(db.Model):
         # The job lists: a centre's jobs (by status) newest first, paged by (created_at, id).
         sa.Index("ix_jobs_centre_created", "centre_id", "created_at", "id"),
         sa.Index("ix_jobs_status_created", "status", "created_at", "id"),
+        # ... and every centre's (admins, inspectors of all centres): no sort of the whole table.
+        sa.Index("ix_jobs_created", "created_at", "id"),
     )
 
     id: Mapped[intpk]
@@ -79,6 +81,12 @@ class Job(db.Model):
     kit_id: Mapped[str | None] = mapped_column(sa.String(64))
     kit_version: Mapped[str | None] = mapped_column(sa.String(32))
     kit_snapshot: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
+    # The pinned kit's fingerprint (as in its snapshot): the kit cache's key, so a cached kit
+    # never needs the snapshot read, and reports group jobs by kit without reading any.
+    kit_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
+    # Time on the job's steps (the sum of its records' seconds_spent), kept up to date by each
+    # signature: the cost sheet and the cost report read it instead of summing every record.
+    labour_seconds: Mapped[int] = mapped_column(default=0)
     odometer_km: Mapped[int]
     curb_weight_kg: Mapped[int]
     owner_name: Mapped[str] = mapped_column(sa.String(200))

@@ -166,6 +166,7 @@ def open_job(
         kit_id=kit.id if kit is not None else None,
         kit_version=kit.version if kit is not None else None,
         kit_snapshot=kit.model_dump(mode="json") if kit is not None else None,
+        kit_fingerprint=(kit.fingerprint or "") if kit is not None else "",
         odometer_km=intake.odometer_km,
         curb_weight_kg=intake.curb_weight_kg,
         owner_name=intake.owner_name.strip(),
@@ -234,75 +235,109 @@ class StepStatus:
     missing_qualification: str | None = None
 
 
-def latest_records(job: Job) -> dict[str, list[StepRecord]]:
-    """Every record of the job, grouped by step, oldest first."""
-    records = db.session.scalars(
+def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
+    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
+    stmt = (
         sa.select(StepRecord)
         .where(StepRecord.job_id == job.id)
         .order_by(StepRecord.step_id, StepRecord.seq)
         .options(
-            sa.orm.selectinload(StepRecord.countersign),
-            sa.orm.selectinload(StepRecord.user),
+            # Who signed and countersigned: names only; their roles and qualifications are not
+            # needed to show a record (User loads both eagerly by default).
+            sa.orm.selectinload(StepRecord.countersign)
+            .selectinload(Countersign.user)
+            .lazyload("*"),
+            sa.orm.selectinload(StepRecord.user).lazyload("*"),
             sa.orm.selectinload(StepRecord.photos),
         )
     )
+    if step_ids is not None:
+        stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
     grouped: dict[str, list[StepRecord]] = {}
-    for r in records:
+    for r in db.session.scalars(stmt):
         grouped.setdefault(r.step_id, []).append(r)
     return grouped
 
 
-def open_non_conformances(job: Job) -> list[NonConformance]:
-    """The job's non-conformances that no passing record has closed yet."""
-    return list(
-        db.session.scalars(
-            sa.select(NonConformance)
-            .where(NonConformance.job_id == job.id, NonConformance.closed_at.is_(None))
-            .order_by(NonConformance.id)
-        )
+def latest_records(job: Job) -> dict[str, list[StepRecord]]:
+    """Every record of the job, grouped by step, oldest first."""
+    return _records(job)
+
+
+def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConformance]:
+    """The job's non-conformances (of one step, when given) that no passing record has closed."""
+    stmt = sa.select(NonConformance).where(
+        NonConformance.job_id == job.id, NonConformance.closed_at.is_(None)
     )
+    if step_id is not None:
+        stmt = stmt.where(NonConformance.step_id == step_id)
+    return list(db.session.scalars(stmt.order_by(NonConformance.id)))
 
 
 def _complete(step: Step, latest: StepRecord | None) -> bool:
     return latest is not None and (not step.countersign or latest.countersign is not None)
 
 
-def job_progress(job: Job, user: User | None = None) -> dict[str, StepStatus]:
-    """The state of every step of ``job`` (in manual order); qualification gaps for ``user``."""
+def _step_status(job, manual, step, grouped, open_nc_steps, held) -> StepStatus:
+    records = grouped.get(step.id, [])
+    latest = records[-1] if records else None
+    status = StepStatus(step=step, state=StepState.READY, latest=latest, records=records)
+    if latest is not None:
+        if step.id in open_nc_steps:
+            status.state = StepState.FAILED
+        elif _complete(step, latest):
+            status.state = StepState.DONE
+        else:
+            status.state = StepState.AWAITING_COUNTERSIGN
+    else:
+        status.blocked_by = [
+            dep
+            for dep in step.depends_on
+            if not _complete(manual.step(dep), (grouped.get(dep) or [None])[-1])
+        ]
+        if status.blocked_by:
+            status.state = StepState.BLOCKED
+    if held is not None:
+        needed = [q for q in (step.qualification, _model_qualification(job)) if q]
+        missing = [q for q in needed if q not in held]
+        status.missing_qualification = missing[0] if missing else None
+    return status
+
+
+def _held(user: User | None):
+    if user is None:
+        return None
+    from workshop.accounts.services import valid_qualifications
+
+    return valid_qualifications(user)
+
+
+def job_progress(
+    job: Job, user: User | None = None, *, non_conformances: list | None = None
+) -> dict[str, StepStatus]:
+    """The state of every step of ``job`` (in manual order); qualification gaps for ``user``.
+
+    ``non_conformances``: the job's open ones when the caller has them already.
+    """
     manual = manual_of(job)
     grouped = latest_records(job)
-    open_nc_steps = {nc.step_id for nc in open_non_conformances(job)}
-    held = None
-    if user is not None:
-        from workshop.accounts.services import valid_qualifications
+    if non_conformances is None:
+        non_conformances = open_non_conformances(job)
+    open_nc_steps = {nc.step_id for nc in non_conformances}
+    held = _held(user)
+    return {
+        step.id: _step_status(job, manual, step, grouped, open_nc_steps, held)
+        for step in manual.steps
+    }
 
-        held = valid_qualifications(user)
-    progress: dict[str, StepStatus] = {}
-    for step in manual.steps:
-        records = grouped.get(step.id, [])
-        latest = records[-1] if records else None
-        status = StepStatus(step=step, state=StepState.READY, latest=latest, records=records)
-        if latest is not None:
-            if step.id in open_nc_steps:
-                status.state = StepState.FAILED
-            elif _complete(step, latest):
-                status.state = StepState.DONE
-            else:
-                status.state = StepState.AWAITING_COUNTERSIGN
-        else:
-            status.blocked_by = [
-                dep
-                for dep in step.depends_on
-                if not _complete(manual.step(dep), (grouped.get(dep) or [None])[-1])
-            ]
-            if status.blocked_by:
-                status.state = StepState.BLOCKED
-        if held is not None:
-            needed = [q for q in (step.qualification, _model_qualification(job)) if q]
-            missing = [q for q in needed if q not in held]
-            status.missing_qualification = missing[0] if missing else None
-        progress[step.id] = status
-    return progress
+
+def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:
+    """The state of one step of ``job``, as in ``job_progress``, reading only that step's records
+    and those of the steps it depends on (the step screen and signing need no more)."""
+    manual = manual_of(job)
+    grouped = _records(job, [step.id, *step.depends_on])
+    open_nc_steps = {nc.step_id for nc in open_non_conformances(job, step.id)}
+    return _step_status(job, manual, step, grouped, open_nc_steps, _held(user))
 
 
 def _model_qualification(job: Job) -> str | None:
@@ -514,8 +549,7 @@ def sign_step(
                 raise JobError(_l("this form was already used for another save; reload the step"))
             return saved
     _check_worker(job, user, step, action=_l("sign"))
-    progress = job_progress(job)
-    status = progress[step.id]
+    status = step_progress(job, step)
     if status.blocked_by:
         raise JobError(_l("sign these steps first: %(steps)s", steps=", ".join(status.blocked_by)))
     current = len(status.records)
@@ -572,6 +606,9 @@ def sign_step(
         save_key=save_key,
     )
     db.session.add(record)
+    if seconds:
+        # In SQL (labour_seconds + n), so two tablets signing at once both count.
+        job.labour_seconds = Job.labour_seconds + seconds
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
@@ -753,13 +790,7 @@ def add_photo(
 
 def job_seconds(job: Job) -> int:
     """Time spent on the job's steps, in seconds (labour for the cost sheet)."""
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(StepRecord.seconds_spent), 0)).where(
-                StepRecord.job_id == job.id
-            )
-        )
-    )
+    return int(job.labour_seconds or 0)
 
 
 @dataclass(frozen=True)
@@ -802,7 +833,6 @@ def list_jobs(
         sa.select(Job)
         .join(Job.vehicle)
         .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
-        .order_by(Job.created_at.desc(), Job.id.desc())
     )
     stmt = scope.filter(stmt, Job.centre_id)
     if status:
@@ -811,12 +841,31 @@ def list_jobs(
         term = f"%{search.strip().upper()}%"
         plate = f"%{search.strip()}%"
         stmt = stmt.where(sa.or_(Vehicle.vin.like(term), Vehicle.plate.like(plate)))
+    return page_jobs(stmt, limit=limit, after=after)
+
+
+def page_jobs(stmt, *, limit: int, after: str | None = None, newest_first: bool = True) -> JobPage:
+    """One keyset page of ``stmt`` (a select of Job) ordered by (created_at, id).
+
+    ``after`` is the cursor of the previous page's last job: a page costs the same however deep
+    in the list it is (no OFFSET). A mangled cursor starts again at the first page.
+    """
+    if newest_first:
+        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc())
+    else:
+        stmt = stmt.order_by(Job.created_at, Job.id)
     cursor = _parse_cursor(after)
     if cursor is not None:
         moment, job_id = cursor
-        stmt = stmt.where(
-            sa.or_(Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id))
-        )
+        if newest_first:
+            beyond = sa.or_(
+                Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id)
+            )
+        else:
+            beyond = sa.or_(
+                Job.created_at > moment, sa.and_(Job.created_at == moment, Job.id > job_id)
+            )
+        stmt = stmt.where(beyond)
     jobs = list(db.session.scalars(stmt.limit(limit + 1)))
     more = len(jobs) > limit
     jobs = jobs[:limit]

@@ -133,7 +133,8 @@ def create_job():
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id)
-    progress = services.job_progress(job, current_user)
+    non_conformances = services.open_non_conformances(job)
+    progress = services.job_progress(job, current_user, non_conformances=non_conformances)
     manual = services.manual_of(job)
     return render_template(
         "jobs/show.html",
@@ -148,7 +149,7 @@ def show_job(job_id: int):
             for section in manual.sections
         },
         next_status=services.next_step(progress),
-        non_conformances=services.open_non_conformances(job),
+        non_conformances=non_conformances,
         cancel_form=CancelForm(),
         hours=services.job_seconds(job) / 3600,
         certificate=job_certificate(job),
@@ -245,7 +246,8 @@ def sign_step(job_id: int, step_id: str):
 
 
 def _step_context(job, manual, step):
-    progress = services.job_progress(job, current_user)
+    held = valid_qualifications(current_user)
+    status = services.step_progress(job, step, current_user)
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
@@ -254,14 +256,14 @@ def _step_context(job, manual, step):
         manual=manual,
         step=step,
         section=manual.section_of(step.id),
-        status=progress[step.id],
+        status=status,
         index=index,
         total=len(steps),
         previous=steps[index - 1] if index > 0 else None,
         following=steps[index + 1] if index + 1 < len(steps) else None,
         pending=services.pending_photos(job, step.id),
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
-        held=valid_qualifications(current_user),
+        held=held,
         photo_form=PhotoForm(),
         is_worker=is_worker,
         refusal=services.sign_refusal(job, step, current_user) if is_worker else None,

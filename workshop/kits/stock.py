@@ -122,16 +122,27 @@ def kit_catalogue_problems(root: Path | None = None) -> list[KitError]:
 
 
 def job_kit(job: Job) -> KitSpec | None:
-    """The kit pinned by ``job`` (from its snapshot, never the file), or None when it has none."""
-    if not job.kit_snapshot:
+    """The kit pinned by ``job`` (from its snapshot, never the file), or None when it has none.
+
+    Cached per kit version (id, version, fingerprint): the snapshot column is read on a miss only.
+    """
+    if job.kit_id is None:
         return None
-    snapshot = job.kit_snapshot
-    fingerprint = str(snapshot.get("fingerprint", "")) or f"job-{job.id}"
-    key = (str(job.kit_id), str(job.kit_version), fingerprint)
+    key = _kit_key(job.id, job.kit_id, job.kit_version, job.kit_fingerprint)
     kit = _job_kit_cache.get(key)
     if kit is not None:
         _job_kit_cache.move_to_end(key)
         return kit
+    if not job.kit_snapshot:
+        return None
+    return _cache_kit(key, job.kit_snapshot)
+
+
+def _kit_key(job_id, kit_id, kit_version, fingerprint) -> tuple[str, str, str]:
+    return (str(kit_id), str(kit_version), fingerprint or f"job-{job_id}")
+
+
+def _cache_kit(key: tuple[str, str, str], snapshot: dict) -> KitSpec:
     kit = KitSpec.model_validate(snapshot)
     _job_kit_cache[key] = kit
     if len(_job_kit_cache) > 64:  # one entry per kit version, not per job: bounded
@@ -1351,18 +1362,23 @@ class CostSheet:
         return dict(sorted(totals.items(), key=lambda kv: kv[1], reverse=True))
 
 
+def _is_battery(kit: KitSpec | None, part_number: str, category: str) -> bool:
+    """Whether a part counts as battery: by the job's pinned kit, else by its category."""
+    if kit is not None:
+        try:
+            return kit.part(part_number).counts_as_battery
+        except KeyError:
+            pass
+    return category == "battery"
+
+
 def cost_sheet(job: Job) -> CostSheet:
     """The job's cost: installed serials at their received cost, unserialised parts consumed at
     their average cost, labour (time on steps × the centre's rate) and the supervisor's lines."""
     kit = job_kit(job)
 
     def is_battery(part_number: str, category: str) -> bool:
-        if kit is not None:
-            try:
-                return kit.part(part_number).counts_as_battery
-            except KeyError:
-                pass
-        return category == "battery"
+        return _is_battery(kit, part_number, category)
 
     sheet = CostSheet(job=job)
     components = db.session.scalars(
@@ -1552,24 +1568,92 @@ def cost_report(scope, *, include_open: bool = False) -> CostReport:
     """Average, minimum and maximum conversion cost excluding battery, per car model and centre.
 
     Finished conversions (submitted, approved, certified) count; ``include_open`` adds the jobs still
-    in progress. Training and cancelled jobs never count.
+    in progress. Training and cancelled jobs never count. Each job's total is the one its cost
+    sheet shows, summed in a fixed number of queries whatever the number of jobs.
     """
     statuses = list(REPORTED_STATUSES) + ([JobStatus.OPEN] if include_open else [])
-    stmt = scope.filter(
-        sa.select(Job).where(Job.status.in_(statuses), Job.is_training.is_(False)), Job.centre_id
+    reported = scope.filter(
+        sa.select(Job.id).where(Job.status.in_(statuses), Job.is_training.is_(False)),
+        Job.centre_id,
     )
-    by_model, by_centre, count = defaultdict(list), defaultdict(list), 0
-    for job in db.session.scalars(stmt.order_by(Job.id)):
-        total = cost_sheet(job).total_excluding_battery
-        by_model[f"{job.vehicle.make} {job.vehicle.model}"].append(total)
-        by_centre[job.centre.code].append(total)
-        count += 1
+    jobs = db.session.execute(
+        reported.add_columns(
+            Job.kit_id,
+            Job.kit_version,
+            Job.kit_fingerprint,
+            Job.labour_seconds,
+            Vehicle.make,
+            Vehicle.model,
+            Centre.code,
+            Centre.labour_rate,
+        )
+        .join(Vehicle, Vehicle.id == Job.vehicle_id)
+        .join(Centre, Centre.id == Job.centre_id)
+        .order_by(Job.id)
+    ).all()
+    kits = _report_kits(jobs)
+    parts = defaultdict(lambda: Decimal("0.00"))  # job id -> parts total excluding battery
+    rows = db.session.execute(
+        sa.select(
+            Component.job_id,
+            Component.part_number,
+            Component.category,
+            sa.func.sum(Component.unit_cost),
+        )
+        .where(Component.job_id.in_(reported), Component.status == ComponentStatus.INSTALLED)
+        .group_by(Component.job_id, Component.part_number, Component.category)
+    )
+    for job_id, part_number, category, amount in rows:
+        if not _is_battery(kits.get(job_id), part_number, category):
+            parts[job_id] += round_thb(amount)
+    rows = db.session.execute(
+        sa.select(
+            StockConsumption.job_id,
+            StockConsumption.part_number,
+            StockConsumption.category,
+            StockConsumption.unit_cost,
+            StockConsumption.quantity,
+        ).where(StockConsumption.job_id.in_(reported))
+    )
+    for job_id, part_number, category, unit_cost, quantity in rows:
+        if not _is_battery(kits.get(job_id), part_number, category):
+            parts[job_id] += round_thb(unit_cost * quantity)
+    other = defaultdict(lambda: Decimal("0.00"))
+    for job_id, quantity, unit_cost in db.session.execute(
+        sa.select(CostLine.job_id, CostLine.quantity, CostLine.unit_cost).where(
+            CostLine.job_id.in_(reported)
+        )
+    ):
+        other[job_id] += round_thb(quantity * unit_cost)
+    by_model, by_centre = defaultdict(list), defaultdict(list)
+    for job_id, _kit, _version, _fingerprint, seconds, make, model, centre, rate in jobs:
+        labour = round_thb(Decimal(int(seconds or 0)) * (rate or Decimal("0.00")) / 3600)
+        total = parts[job_id] + labour + other[job_id]
+        by_model[f"{make} {model}"].append(total)
+        by_centre[centre].append(total)
     return CostReport(
         by_model=[_summarise("model", k, v) for k, v in sorted(by_model.items())],
         by_centre=[_summarise("centre", k, v) for k, v in sorted(by_centre.items())],
-        jobs=count,
+        jobs=len(jobs),
         include_open=include_open,
     )
+
+
+def _report_kits(jobs) -> dict[int, KitSpec]:
+    """The pinned kit of each reported job, reading one snapshot per kit version not cached."""
+    kits: dict[int, KitSpec] = {}
+    for job_id, kit_id, version, fingerprint, *_rest in jobs:
+        if kit_id is None:
+            continue
+        key = _kit_key(job_id, kit_id, version, fingerprint)
+        kit = _job_kit_cache.get(key)
+        if kit is None:
+            snapshot = db.session.scalar(sa.select(Job.kit_snapshot).where(Job.id == job_id))
+            if not snapshot:
+                continue
+            kit = _cache_kit(key, snapshot)
+        kits[job_id] = kit
+    return kits
 
 
 def cost_report_csv(report: CostReport) -> str:
