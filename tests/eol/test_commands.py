@@ -12,7 +12,7 @@ from workshop.eol.definitions import kit_specs_root
 from workshop.eol.engine import plan_checks
 from workshop.eol.simulator import FAULTS
 
-FAST = ["--simulate", "--time-scale", "30"]
+FAST = ["--simulate", "--seed", "5"]
 
 
 @pytest.fixture
@@ -117,9 +117,12 @@ def test_silent_bus_exits_2(cli, tmp_path):
             "virtual",
             "--channel",
             "x",
-            "--time-scale",
+            "--seed",
             "5",
         ],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--speed", "50"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--speed", "0.5"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--seed", "-1"],
         ["simulate"],
     ],
 )
@@ -174,9 +177,33 @@ def test_check_trace(cli, tmp_path):
     assert (
         cli("run", "--kit", "jazz-ev1", "--sequence", "bms", *FAST, "--trace", trace).exit_code == 0
     )
-    result = cli("check-trace", trace, "--kit", "jazz-ev1", "--time-scale", "30")
+    result = cli("check-trace", trace, "--kit", "jazz-ev1")
     assert result.exit_code == 0 and "bms.cell_voltage" in result.output
     broken = tmp_path / "broken.blf"
     broken.write_bytes(trace.read_bytes()[:300])
     result = cli("check-trace", broken, "--kit", "jazz-ev1")
     assert result.exit_code == 2 and "truncated" in result.output
+
+
+def test_same_seed_prints_the_same_json(cli, tmp_path):
+    def run(seed, name):
+        args = ["run", "--kit", "vios-ev1", "--simulate", "--seed", seed, "--json"]
+        result = cli(*args, "--fault", "cell_imbalance", "--trace", tmp_path / name)
+        assert result.exit_code == 1, result.output
+        data = json.loads(result.output)
+        for key in ("started_at", "finished_at"):
+            data.pop(key)
+        data["trace"].pop("path")
+        for check in data["checks"]:
+            check.pop("started_at"), check.pop("duration_s")
+        return data
+
+    first, again = run(11, "a.blf"), run(11, "b.blf")
+    assert first == again and first["seed"] == 11
+    assert run(12, "c.blf")["trace"]["sha256"] != first["trace"]["sha256"]
+
+
+def test_a_random_seed_is_printed_so_the_run_can_be_repeated(cli, tmp_path):
+    result = cli("run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.soc")
+    assert result.exit_code == 0, result.output
+    assert "simulator (seed " in result.output

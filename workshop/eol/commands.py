@@ -1,6 +1,6 @@
 """Click commands for EOL testing; the app registers ``eol_cli`` in the ``workshop`` group.
 
-    workshop eol run --kit jazz-ev1 --simulate [--fault vacuum_leak] [--sequence brakes]
+    workshop eol run --kit jazz-ev1 --simulate [--seed 7] [--fault vacuum_leak] [--sequence brakes]
     workshop eol run --kit jazz-ev1 --interface socketcan --channel can0 [--bitrate 500000]
     workshop eol simulate --kit jazz-ev1 --interface socketcan --channel vcan0 [--fault ...]
     workshop eol check-trace recorded.blf --kit jazz-ev1
@@ -13,8 +13,8 @@ unusable kit definition or trace, or a bus failure (the run was aborted).
 from __future__ import annotations
 
 import json
+import secrets
 import time
-import uuid
 from pathlib import Path
 
 import can
@@ -22,7 +22,7 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
-from workshop.eol.simulator import FAULTS, VehicleSimulator
+from workshop.eol.simulator import FAULTS, MAX_SPEED, SimulatedBus, VehicleSimulator
 from workshop.eol.traces import TraceError, evaluate_trace
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
@@ -111,11 +111,18 @@ def eol_cli() -> None:
 @click.option("--channel", help="CAN channel, e.g. can0.")
 @click.option("--bitrate", type=int, help="Bitrate in bit/s (e.g. 500000).")
 @click.option(
-    "--time-scale",
-    type=float,
-    default=1.0,
+    "--seed",
+    type=click.IntRange(0),
+    help="Simulator seed (only with --simulate; default: a random one, printed). The same "
+    "kit, faults and seed give the same result.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(0, MAX_SPEED),
+    default=0.0,
     show_default=True,
-    help="Vehicle seconds per wall second (only with --simulate).",
+    help="Pace the simulator at this many vehicle seconds per wall second to watch it "
+    "(0: as fast as the computer allows; only with --simulate).",
 )
 @click.option(
     "--trace",
@@ -134,7 +141,8 @@ def run_command(
     interface,
     channel,
     bitrate,
-    time_scale,
+    seed,
+    speed,
     trace_path,
     kit_root,
     as_json,
@@ -146,15 +154,18 @@ def run_command(
         raise click.UsageError("--fault needs --simulate")
     if not simulate and not (interface and channel):
         raise click.UsageError("a real bus needs both --interface and --channel")
-    if time_scale <= 0 or (time_scale != 1.0 and not simulate):
-        raise click.UsageError("--time-scale must be positive and only applies to --simulate")
+    if (seed is not None or speed) and not simulate:
+        raise click.UsageError("--seed and --speed only apply to --simulate")
+    if speed and speed < 1:
+        raise click.UsageError("--speed is 0 (as fast as possible) or between 1 and 20")
     kit = _load(kit_id, kit_root)
+    if seed is None:
+        seed = secrets.randbelow(1_000_000)
     try:
         bus_kwargs = {"bitrate": bitrate} if bitrate else {}
         if simulate:
-            # A private virtual channel: nothing else in this process can disturb the run.
-            channel = f"eol-sim-{uuid.uuid4().hex}"
-            bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
+            # The simulated vehicle on its own discrete-event clock: no wall-clock waits.
+            bus = SimulatedBus(kit, faults=list(faults), seed=seed, speed=speed)
         else:
             bus = can.Bus(interface=interface, channel=channel, **bus_kwargs)
     except (can.CanError, OSError, ValueError, ImportError) as exc:
@@ -162,7 +173,7 @@ def run_command(
 
     if not as_json:
         target = (
-            "simulator" + (f" with {', '.join(faults)}" if faults else "")
+            f"simulator (seed {seed})" + (f" with {', '.join(faults)}" if faults else "")
             if simulate
             else f"{interface} {channel}"
         )
@@ -173,17 +184,11 @@ def run_command(
         if not as_json:
             click.echo(_row(result))
 
-    simulator = None
     try:
-        if simulate:
-            simulator = VehicleSimulator(
-                kit, channel=channel, faults=list(faults), time_scale=time_scale
-            ).start()
         result = run_eol(
             kit,
             bus,
             sequences or None,
-            time_scale=time_scale,
             on_check=show,
             trace_path=trace_path,
             check_ids=check_ids or None,
@@ -191,8 +196,6 @@ def run_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
-        if simulator is not None:
-            simulator.stop()
         bus.shutdown()
     _finish(result, as_json)
 

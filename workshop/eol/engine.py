@@ -7,8 +7,9 @@ adapter, or the simulator on a ``virtual`` channel), so the same checks run ever
 The engine is the active side: it sends the stimuli defined in the kit's DBC (key-on, drive-mode
 requests, torque request, pedal robot, BMS alarm self-test, contactor override) and judges the
 vehicle's answers by the frames' own timestamps, not by when this process got round to reading
-them. Every time limit is in *vehicle seconds*; ``time_scale`` > 1 runs a simulator faster than
-real time and the engine divides its real waits by the same factor.
+them. Every time limit is in *vehicle seconds*. On a ``SimulatedBus`` every wait is in the
+simulator's discrete-event clock (no wall-clock wait at all); on a real bus it is the host clock
+(``time_scale`` > 1 only for a wall-clock simulator running faster than real time).
 
 Entry points: :func:`run_eol` (live), :func:`plan_checks`, and ``traces.evaluate_trace``
 (offline, passive checks only).
@@ -171,6 +172,10 @@ class RunResult:
     dbc_sha256: str = ""
     source: str = "bus"
     max_lag_s: float = 0.0
+    # Simulated runs: the simulator's seed and faults; the same kit, faults and seed give the
+    # same result.
+    seed: int | None = None
+    faults: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -196,6 +201,8 @@ class RunResult:
             "time_scale": self.time_scale,
             "source": self.source,
             "max_lag_s": round(self.max_lag_s, 3),
+            "seed": self.seed,
+            "faults": self.faults,
             "eol_sha256": self.eol_sha256,
             "dbc_sha256": self.dbc_sha256,
             "trace": self.trace.to_dict() if self.trace else None,
@@ -343,7 +350,13 @@ class Tester:
         self.limits = kit.limits
         self.live = bus is not None
         self.bus = bus
-        self.time_scale = float(time_scale)
+        # A simulated bus brings its own clock, shared with the vehicle: every wait below is in
+        # simulated seconds and the verdict cannot depend on the host. A real bus keeps the
+        # host's clock and the safeguards that go with it (silence, bus-off, lag).
+        sim_clock = getattr(bus, "clock", None)
+        self.simulated = sim_clock is not None
+        self._clock: Callable[[], float] = sim_clock.now if self.simulated else time.time
+        self.time_scale = 1.0 if self.simulated else float(time_scale)
         self.recorder = recorder
         self.should_abort = should_abort
         self.grace_s = grace_s
@@ -371,7 +384,7 @@ class Tester:
         }
         self._commands: dict[str, Any] = {}
         self._command_messages: dict[str, Any] = {}
-        self.t0 = time.time()
+        self.t0 = self._clock()
         self._last_rx_real = self.t0
         self._next_cyclic_real = math.inf
         self._last_abort_poll = 0.0
@@ -389,9 +402,9 @@ class Tester:
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> float:
-        """Vehicle time now (live: wall clock scaled; offline: time of the last frame read)."""
+        """Vehicle time now (live: the bus clock, scaled; offline: time of the last frame read)."""
         if self.live:
-            return (time.time() - self.t0) * self.time_scale
+            return (self._clock() - self.t0) * self.time_scale
         return self._offline_now
 
     def vtime(self, timestamp: float) -> float:
@@ -420,7 +433,7 @@ class Tester:
             self._send_message(message)
         period = self.kit.run.command_period_s
         if period > 0:
-            self._next_cyclic_real = time.time() + self._cyclic_period()
+            self._next_cyclic_real = self._clock() + self._cyclic_period()
 
     def _cyclic_period(self) -> float:
         # Cyclic frames only keep a real ECU's EOL session alive; faster than every 20 ms of
@@ -470,7 +483,7 @@ class Tester:
             arbitration_id=message.frame_id,
             is_extended_id=message.is_extended_frame,
             data=payload,
-            timestamp=time.time(),
+            timestamp=self._clock(),
             is_rx=False,
         )
         try:
@@ -479,7 +492,7 @@ class Tester:
             raise BusFailure(f"CAN adapter error while sending {message.name}: {exc}") from exc
         # Reactions are timed from *after* the frame was handed over: anything stamped later
         # was produced by a vehicle that could already have seen it.
-        sent = time.time()
+        sent = self._clock()
         if self.recorder is not None:
             self.recorder.record(frame)
         return sent
@@ -512,14 +525,10 @@ class Tester:
     def _next(self, real_deadline: float) -> can.Message | None:
         """Live: the next vehicle frame before ``real_deadline`` (None if none)."""
         while True:
-            now = time.time()
-            if self.should_abort is not None and now - self._last_abort_poll > 0.05:
-                self._last_abort_poll = now
-                reason = self.should_abort()
-                if reason:
-                    raise RunStopped(
-                        reason if isinstance(reason, str) else "stopped by the operator"
-                    )
+            # The operator's cancel is polled on the wall clock, whatever the bus's clock.
+            if time.monotonic() - self._last_abort_poll > 0.05:
+                self.poll_abort()
+            now = self._clock()
             if now >= self._next_cyclic_real:
                 for message in self._command_messages.values():
                     self._send_message(message)
@@ -531,16 +540,16 @@ class Tester:
                 msg = self.bus.recv(timeout=max(timeout, 0.0))
             except can.CanError as exc:
                 raise BusFailure(f"CAN adapter error: {exc}") from exc
-            now = time.time()
+            now = self._clock()
             if msg is None:
-                if now - self._last_rx_real > silence:
+                if now - self._last_rx_real > silence and not self.simulated:
                     # One more short listen: after this process was descheduled the queue can
                     # look empty for a moment although the bus is fine.
                     try:
                         msg = self.bus.recv(timeout=0.2)
                     except can.CanError as exc:
                         raise BusFailure(f"CAN adapter error: {exc}") from exc
-                    now = time.time()
+                    now = self._clock()
                 if msg is None and now - self._last_rx_real > silence:
                     raise BusFailure(
                         f"no CAN traffic for {now - self._last_rx_real:.1f} s: vehicle off, "
@@ -580,11 +589,20 @@ class Tester:
                 self.recorder.record(msg)
             return msg
 
+    def poll_abort(self) -> None:
+        """Raise RunStopped if ``should_abort()`` asks to stop (a reason string, or True)."""
+        self._last_abort_poll = time.monotonic()
+        if self.should_abort is None:
+            return
+        reason = self.should_abort()
+        if reason:
+            raise RunStopped(reason if isinstance(reason, str) else "stopped by the operator")
+
     def wait_for_traffic(self, timeout: float) -> None:
         """Live: raise BusFailure unless a vehicle frame arrives within ``timeout`` vehicle
         seconds (never less than a second of wall time)."""
         real = max(timeout / self.time_scale, MIN_SILENCE_REAL_S)
-        msg = self._next(time.time() + real)
+        msg = self._next(self._clock() + real)
         if msg is None:
             raise BusFailure(
                 f"no CAN traffic within {real:.1f} s of starting: vehicle off, "
@@ -631,7 +649,7 @@ class Tester:
         target = self.now() + duration
         if self.live:
             real_deadline = self.t0 + target / self.time_scale
-            while time.time() < real_deadline:
+            while self._clock() < real_deadline:
                 msg = self._next(real_deadline)
                 if msg is not None:
                     self.process(msg)
@@ -2054,6 +2072,8 @@ def run_eol(
         eol_sha256=kit.eol_sha256,
         dbc_sha256=kit.dbc_sha256,
         max_lag_s=tester.max_lag_s,
+        seed=getattr(bus, "seed", None) if tester.simulated else None,
+        faults=sorted(bus.model.faults) if tester.simulated else [],
     )
 
 
@@ -2089,6 +2109,9 @@ def _execute(
     by_id: dict[str, CheckResult] = {}
     blocking: set[str] = set()
     for info in plan:
+        if not offline:
+            # A simulated run can finish many checks within one poll interval: ask every time.
+            tester.poll_abort()
         _notify(on_check_started, info)
         started, real0, v0 = datetime.now(UTC), time.monotonic(), tester.now()
         missing = [n for n in info.needs if not tester.kit.has(n)]

@@ -55,7 +55,11 @@ class EolRun(db.Model):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     abort_reason: Mapped[str] = mapped_column(sa.Text, default="")
     checks_planned: Mapped[int] = mapped_column(default=0)
+    # Simulated runs: the pacing of the simulated clock for people watching (vehicle seconds per
+    # wall second; 0 = as fast as the computer allows) and the simulator's seed. The verdict
+    # depends on the seed and the faults, never on the pacing.
     time_scale: Mapped[float] = mapped_column(default=1.0)
+    seed: Mapped[int | None] = mapped_column()
     trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     trace_frames: Mapped[int] = mapped_column(default=0)
     eol_sha256: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -5,6 +5,7 @@ claims a queued run and writes each check as it finishes. The caller commits.
 """
 
 import os
+import secrets
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,20 @@ STALE_AFTER = timedelta(seconds=60)
 
 class EolRunError(ValueError):
     """A request the EOL rules refuse; the message is shown to the operator."""
+
+
+def bench_speed(config: dict) -> float:
+    """How fast a simulated bench paces its clock: vehicle seconds per wall second, 1-20 for
+    people watching, 0 for as fast as the computer allows. (``time_scale`` is the old name.)"""
+    from workshop.eol.simulator import MAX_SPEED
+
+    speed = float(config.get("speed", config.get("time_scale", 1.0)))
+    return 0.0 if speed <= 0 else min(max(speed, 1.0), MAX_SPEED)
+
+
+def new_seed() -> int:
+    """A fresh simulator seed, stored with the run so the run can be repeated exactly."""
+    return secrets.randbelow(1_000_000)
 
 
 def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=()) -> EolRun:
@@ -64,7 +79,8 @@ def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=(
         simulated=bool(config.get("simulate")),
         requested_by=user,
         requested_at=utcnow(),
-        time_scale=float(config.get("time_scale", 1.0)) if config.get("simulate") else 1.0,
+        time_scale=bench_speed(config) if config.get("simulate") else 1.0,
+        seed=new_seed() if config.get("simulate") else None,
     )
     db.session.add(run)
     db.session.flush()
@@ -103,7 +119,8 @@ def queue_drill_run(
         simulated=True,
         requested_by=user,
         requested_at=utcnow(),
-        time_scale=float(config.get("time_scale", 1.0)),
+        time_scale=bench_speed(config),
+        seed=new_seed(),
     )
     db.session.add(run)
     db.session.flush()
