@@ -1080,6 +1080,12 @@ def check_ready(ctx: Tester, r: Report) -> None:
         record=trail,
     )
     r.series["vehicle_state"] = [(t, b.describe(v)) for t, v in trail["vehicle_state"]]
+    if hit is None and b.is_state(_latest(ctx, "vehicle_state"), "precharge"):
+        # The ECU is rightly waiting for high voltage: the BMS precharge check judges that.
+        raise _Precondition(
+            f"vehicle state still PRECHARGE {lim.ready_within_s:g} s after key-on: high "
+            f"voltage did not come up (see the BMS precharge check)"
+        )
     if hit is None:
         r.measure(
             "time_to_ready",
@@ -1918,7 +1924,7 @@ def _start_regen(ctx: Tester) -> Hit | None:
     "Regenerative torque requested when braking",
     "สั่งแรงบิดคืนพลังงานเมื่อเบรก",
     needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
-    depends_on=("brakes.brake_switch",),
+    depends_on=("brakes.brake_switch", "ecu.ready"),
 )
 def check_regen_request(ctx: Tester, r: Report) -> None:
     """Braking while moving makes the ECU request regenerative torque in time."""
