@@ -207,3 +207,26 @@ def test_a_random_seed_is_printed_so_the_run_can_be_repeated(cli, tmp_path):
     result = cli("run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.soc")
     assert result.exit_code == 0, result.output
     assert "simulator (seed " in result.output
+
+
+def test_list_faults_of_a_kit_shows_only_what_it_can_reveal(cli, tmp_path):
+    shutil.copytree(kit_specs_root() / "jazz-ev1", tmp_path / "jazz-ev1")
+    eol = tmp_path / "jazz-ev1" / "eol.toml"
+    lines = eol.read_text().splitlines(keepends=True)
+    eol.write_text("".join(ln for ln in lines if not ln.startswith("balancing_active =")))
+    shipped = cli("simulate", "--list-faults", "--kit", "jazz-ev1")
+    assert shipped.exit_code == 0 and "no_balancing_status" in shipped.output
+    listing = cli("simulate", "--list-faults", "--kit", "jazz-ev1", "--kit-root", tmp_path)
+    assert listing.exit_code == 0
+    assert "no_balancing_status" not in listing.output and "vacuum_leak" in listing.output
+    refused = cli(
+        "run",
+        "--kit",
+        "jazz-ev1",
+        "--kit-root",
+        tmp_path,
+        "--simulate",
+        "--fault",
+        "no_balancing_status",
+    )
+    assert refused.exit_code == 2 and "cannot show no_balancing_status" in refused.output

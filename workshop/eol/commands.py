@@ -22,7 +22,13 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
-from workshop.eol.simulator import FAULTS, MAX_SPEED, SimulatedBus, VehicleSimulator
+from workshop.eol.simulator import (
+    FAULTS,
+    MAX_SPEED,
+    SimulatedBus,
+    VehicleSimulator,
+    applicable_faults,
+)
 from workshop.eol.traces import TraceError, evaluate_trace
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
@@ -159,6 +165,12 @@ def run_command(
     if speed and speed < 1:
         raise click.UsageError("--speed is 0 (as fast as possible) or between 1 and 20")
     kit = _load(kit_id, kit_root)
+    foreign = [f for f in faults if f not in applicable_faults(kit)]
+    if foreign:
+        raise click.UsageError(
+            f"kit {kit.kit_id} cannot show {', '.join(foreign)} "
+            f"(see: workshop eol simulate --list-faults --kit {kit.kit_id})"
+        )
     if seed is None:
         seed = secrets.randbelow(1_000_000)
     try:
@@ -220,15 +232,20 @@ def run_command(
     help="Vehicle seconds per wall second.",
 )
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-@click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
+@click.option(
+    "--list-faults",
+    is_flag=True,
+    help="List the injectable faults (with --kit: those this kit can show) and exit.",
+)
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 def simulate_command(
     kit_id, faults, interface, channel, bitrate, time_scale, duration, list_faults, kit_root
 ):
     """Run the vehicle simulator on a CAN bus until Ctrl-C."""
     if list_faults:
+        faults = applicable_faults(_load(kit_id, kit_root)) if kit_id else FAULTS
         click.echo(f"{'FAULT':<27} {'CAUGHT BY':<26} DESCRIPTION")
-        for fault in FAULTS.values():
+        for fault in faults.values():
             click.echo(f"{fault.name:<27} {fault.check_id:<26} {fault.description_en}")
         return
     if not kit_id:
@@ -236,6 +253,9 @@ def simulate_command(
     if time_scale <= 0:
         raise click.UsageError("--time-scale must be positive")
     kit = _load(kit_id, kit_root)
+    foreign = [f for f in faults if f not in applicable_faults(kit)]
+    if foreign:
+        raise click.UsageError(f"kit {kit.kit_id} cannot show {', '.join(foreign)}")
     kwargs = {"bitrate": bitrate} if bitrate else {}
     try:
         simulator = VehicleSimulator(

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import can
@@ -41,11 +41,26 @@ class Fault:
     title_th: str
     description_en: str
     description_th: str
+    # The semantic names the fault acts on ("cell_voltage[37]": the kit has at least 37 cells).
+    needs: tuple[str, ...] = ()
 
     @property
     def sequence(self) -> str:
         """The sequence ('ecu', 'bms', 'brakes') of the check that catches it."""
         return self.check_id.split(".", 1)[0]
+
+    def applies_to(self, kit: KitDefinition) -> bool:
+        """Whether this kit maps everything the fault and the check that catches it need."""
+        from workshop.eol.engine import CHECKS
+
+        return all(_maps(kit, name) for name in (*self.needs, *CHECKS[self.check_id].needs))
+
+
+def _maps(kit: KitDefinition, name: str) -> bool:
+    base, _, index = name.partition("[")
+    if not kit.has(base):
+        return False
+    return not index or len(kit.indexed(base)) >= int(index.rstrip("]"))
 
 
 _FAULT_LIST = [
@@ -244,7 +259,41 @@ _FAULT_LIST = [
     ),
 ]
 
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+_FAULT_NEEDS = {
+    "lost_heartbeat": ("ecu_heartbeat",),
+    "alive_counter_gap": ("alive_counter",),
+    "hvil_open": ("hvil",),
+    "active_fault_code": ("fault_count",),
+    "ignored_drive_mode": ("drive_mode",),
+    "inverter_no_response": ("torque_feedback",),
+    "cell_overvoltage": ("cell_voltage[37]",),
+    "cell_undervoltage": ("cell_voltage[63]",),
+    "cell_imbalance": ("cell_voltage[12]",),
+    "over_temperature": ("cell_temperature[7]",),
+    "soc_implausible": ("soc",),
+    "isolation_fault": ("isolation_resistance",),
+    "no_balancing_status": ("balancing_active",),
+    "charge_limit_out_of_range": ("charge_current_limit",),
+    "stuck_contactor": ("contactor_state",),
+    "precharge_failure": ("contactor_state",),
+    "premature_contactor_close": ("contactor_state", "pack_current"),
+    "silent_bms_alarm": ("alarm_test",),
+    "dead_pump": ("brake_vacuum",),
+    "vacuum_leak": ("brake_vacuum",),
+    "pump_threshold_low": ("brake_vacuum", "brake_pedal"),
+    "brake_switch_stuck": ("brake_switch",),
+    "regen_disabled": ("regen_torque",),
+    "regen_not_cut": ("regen_torque",),
+}
+FAULTS: dict[str, Fault] = {
+    fault.name: replace(fault, needs=_FAULT_NEEDS[fault.name]) for fault in _FAULT_LIST
+}
+
+
+def applicable_faults(kit: KitDefinition) -> dict[str, Fault]:
+    """The faults a simulated vehicle of ``kit`` can show and its EOL run can reveal."""
+    return {name: fault for name, fault in FAULTS.items() if fault.applies_to(kit)}
+
 
 # Physics constants (vehicle units). Chosen so a healthy car passes the default limits with
 # margin and each fault crosses exactly one limit.
@@ -597,6 +646,12 @@ class VehicleModel:
         unknown = [f for f in faults if f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        foreign = [f for f in faults if not FAULTS[f].applies_to(kit)]
+        if foreign:
+            raise ValueError(
+                f"fault(s) {', '.join(foreign)} cannot show on kit {kit.kit_id}: it does not map "
+                f"what they need"
+            )
         self.kit = kit
         self.seed = seed
         self._lock = threading.Lock()
