@@ -1,6 +1,7 @@
 """The eol CLI: a table row per check and exit codes 0 pass, 1 fail, 2 usage or bus error."""
 
 import json
+import re
 import shutil
 import uuid
 
@@ -18,7 +19,7 @@ FAST = ["--simulate", "--seed", "5"]
 @pytest.fixture
 def cli():
     """Return a callable invoking ``workshop eol ...`` and returning click's Result."""
-    runner = CliRunner()
+    runner = CliRunner(env={"LC_ALL": "en_US.UTF-8"})  # messages in English unless --lang
 
     def invoke(*args):
         return runner.invoke(eol_cli, [str(a) for a in args], catch_exceptions=False)
@@ -230,3 +231,52 @@ def test_list_faults_of_a_kit_shows_only_what_it_can_reveal(cli, tmp_path):
         "no_balancing_status",
     )
     assert refused.exit_code == 2 and "cannot show no_balancing_status" in refused.output
+
+
+THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+@pytest.mark.parametrize("fault", ["precharge_failure", "silent_bms_alarm", "cell_overvoltage"])
+def test_lang_th_prints_every_message_in_thai(cli, tmp_path, fault):
+    result = cli(
+        "run",
+        "--kit",
+        "dmax-ev2",
+        *FAST,
+        "--fault",
+        fault,
+        "--lang",
+        "th",
+        "--json",
+        "--trace",
+        tmp_path / "th.blf",
+    )
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    for check in data["checks"]:
+        assert THAI.search(check["message"]), (check["check_id"], check["message"])
+        assert check["message_code"] and "message_params" in check
+    english = cli("run", "--kit", "dmax-ev2", *FAST, "--fault", fault, "--lang", "en", "--json")
+    assert not any(THAI.search(c["message"]) for c in json.loads(english.output)["checks"])
+
+
+def test_every_message_and_label_has_thai():
+    from workshop.eol.messages import LABELS, MESSAGES, translations
+
+    th = translations("th")
+    for text in [*MESSAGES.values(), *LABELS.values()]:
+        words = re.sub(r"%\(\w+\)s", "", text)
+        if any(c.isalpha() for c in words):
+            translated = th.gettext(text)
+            assert translated != text, text
+
+
+def test_language_defaults_from_the_locale(monkeypatch):
+    from workshop.eol.messages import default_language
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "th_TH.UTF-8")
+    assert default_language() == "th"
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    assert default_language() == "en"

@@ -62,7 +62,7 @@ def test_full_run_on_the_simulated_bench_passes(eol_app, queue_run):
     db.session.rollback()
     run = db.session.get(EolRun, run.id)
     assert run.status == RunStatus.PASS, [
-        (c.check_id, c.message) for c in run.checks if c.outcome != "pass"
+        (c.check_id, c.message_in("en")) for c in run.checks if c.outcome != "pass"
     ]
     assert len(run.checks) == run.checks_planned > 10
     assert {c.sequence for c in run.checks} == {"ecu", "bms", "brakes"}
@@ -88,8 +88,8 @@ def test_a_run_repeated_with_its_seed_gives_the_same_trace(eol_app, queue_run):
     again = db.session.get(EolRun, again.id)
     assert first.status == again.status == RunStatus.FAIL
     assert again.trace_sha256 == first.trace_sha256
-    assert [(c.check_id, c.outcome, c.message) for c in again.checks] == [
-        (c.check_id, c.outcome, c.message) for c in first.checks
+    assert [(c.check_id, c.outcome, c.message_code, c.message_params) for c in again.checks] == [
+        (c.check_id, c.outcome, c.message_code, c.message_params) for c in first.checks
     ]
 
 
@@ -122,7 +122,8 @@ def test_injected_fault_fails_its_check(eol_app, queue_run):
     assert run.status == RunStatus.FAIL
     failed = [c for c in run.checks if c.outcome == "fail"]
     assert failed and all(c.sequence == "brakes" for c in failed)
-    assert any("leak" in c.message.lower() for c in failed)
+    assert any("leak" in c.message_in("en").lower() for c in failed)
+    assert any("รั่ว" in c.message_in("th") for c in failed)
 
 
 def test_no_traffic_aborts_with_reason_and_keeps_results(eol_app, queue_run):

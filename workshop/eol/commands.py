@@ -22,6 +22,7 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
+from workshop.eol.messages import LANGUAGES, default_language
 from workshop.eol.simulator import (
     FAULTS,
     MAX_SPEED,
@@ -40,6 +41,15 @@ _OUTCOME_TEXT = {
 }
 
 
+LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=default_language,
+    show_default="from the locale: en for an English locale, else th",
+    help="Language of the check messages.",
+)
+
+
 class _Abort(click.ClickException):
     """A kit, trace or bus problem: printed as 'Error: ...', exit code 2."""
 
@@ -53,14 +63,14 @@ def _load(kit: str, kit_root: str | None) -> KitDefinition:
         raise _Abort(f"kit '{kit}' cannot be used:\n" + "\n".join(exc.problems)) from None
 
 
-def _row(result: CheckResult) -> str:
+def _row(result: CheckResult, lang: str = "en") -> str:
     shown = next((m for m in result.measurements if m.outcome is Outcome.FAIL), None)
     shown = shown or (result.measurements[0] if result.measurements else None)
     measured = shown.value_text if shown else ""
     limits = shown.limits_text if shown else ""
     return (
         f"{result.check_id:<26} {_OUTCOME_TEXT[result.outcome]:<5} {measured:>14} "
-        f"{limits:<18} {result.message}"
+        f"{limits:<18} {result.message_in(lang)}"
     )
 
 
@@ -68,9 +78,9 @@ def _header() -> str:
     return f"{'CHECK':<26} {'RESULT':<5} {'MEASURED':>14} {'LIMITS':<18} MESSAGE"
 
 
-def _finish(result: RunResult, as_json: bool) -> None:
+def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        click.echo(json.dumps(result.to_dict(lang), ensure_ascii=False, default=str))
     else:
         counts = {o: sum(1 for c in result.checks if c.outcome is o) for o in Outcome}
         click.echo(
@@ -79,7 +89,7 @@ def _finish(result: RunResult, as_json: bool) -> None:
             f"{counts[Outcome.SKIPPED]} skipped"
         )
         if result.abort_reason:
-            click.echo(f"Run aborted: {result.abort_reason}", err=True)
+            click.echo(f"Run aborted: {result.to_dict(lang)['abort_reason']}", err=True)
         if result.trace is not None:
             click.echo(
                 f"Trace: {result.trace.path} ({result.trace.frames} frames, "
@@ -138,6 +148,7 @@ def eol_cli() -> None:
 )
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON at the end.")
+@LANG_OPTION
 def run_command(
     kit_id,
     sequences,
@@ -152,6 +163,7 @@ def run_command(
     trace_path,
     kit_root,
     as_json,
+    lang,
 ):
     """Run EOL sequences against a vehicle (or the simulator) and print every check."""
     if simulate == bool(interface or channel):
@@ -194,7 +206,7 @@ def run_command(
 
     def show(result: CheckResult) -> None:
         if not as_json:
-            click.echo(_row(result))
+            click.echo(_row(result, lang))
 
     try:
         result = run_eol(
@@ -209,7 +221,7 @@ def run_command(
         raise click.UsageError(str(exc)) from None
     finally:
         bus.shutdown()
-    _finish(result, as_json)
+    _finish(result, as_json, lang)
 
 
 @eol_cli.command("simulate")
@@ -304,7 +316,8 @@ def simulate_command(
 )
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
-def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
+@LANG_OPTION
+def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json, lang):
     """Evaluate the passive checks on a recorded trace (BLF, ASC, candump log, TRC)."""
     kit = _load(kit_id, kit_root)
     if not as_json:
@@ -316,11 +329,11 @@ def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
             trace_file,
             fmt,
             time_scale=time_scale,
-            on_check=None if as_json else (lambda r: click.echo(_row(r))),
+            on_check=None if as_json else (lambda r: click.echo(_row(r, lang))),
         )
     except TraceError as exc:
         raise _Abort(str(exc)) from None
-    _finish(result, as_json)
+    _finish(result, as_json, lang)
 
 
 @eol_cli.command("validate")

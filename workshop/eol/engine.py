@@ -31,6 +31,8 @@ from typing import Any
 import can
 
 from workshop.eol.definitions import Binding, KitDefinition
+from workshop.eol.messages import MESSAGES, render
+from workshop.eol.messages import message as say
 from workshop.eol.traces import TraceInfo, TraceRecorder
 
 log = logging.getLogger(__name__)
@@ -131,22 +133,36 @@ class CheckResult:
     title_en: str
     title_th: str
     outcome: Outcome
-    message: str
+    # What the result means for the technician, as a catalogue code and its parameters
+    # (rendered in the reader's language by workshop.eol.messages), never a sentence.
+    message_code: str
+    message_params: dict = field(default_factory=dict)
     measurements: list[Measurement] = field(default_factory=list)
     series: dict[str, list] = field(default_factory=dict)
     started_at: datetime | None = None
     duration_s: float = 0.0
     vehicle_duration_s: float = 0.0
 
-    def to_dict(self) -> dict:
-        """Plain-data form for JSON / the database."""
+    def message_in(self, lang: str = "th") -> str:
+        """The message rendered in ``lang`` ('th' or 'en')."""
+        return render(self.message_code, self.message_params, lang)
+
+    @property
+    def message(self) -> str:
+        """The message in English (logs, tests)."""
+        return self.message_in("en")
+
+    def to_dict(self, lang: str = "en") -> dict:
+        """Plain-data form for JSON / the database; ``message`` is rendered in ``lang``."""
         return {
             "check_id": self.check_id,
             "sequence": self.sequence,
             "title_en": self.title_en,
             "title_th": self.title_th,
             "outcome": self.outcome.value,
-            "message": self.message,
+            "message_code": self.message_code,
+            "message_params": self.message_params,
+            "message": self.message_in(lang),
             "measurements": [m.to_dict() for m in self.measurements],
             "series": self.series,
             "started_at": self.started_at.isoformat() if self.started_at else None,
@@ -166,7 +182,8 @@ class RunResult:
     started_at: datetime
     finished_at: datetime
     time_scale: float = 1.0
-    abort_reason: str | None = None
+    abort_reason: str | None = None  # in English; abort_message is the code and parameters
+    abort_message: dict | None = None
     trace: TraceInfo | None = None
     eol_sha256: str = ""
     dbc_sha256: str = ""
@@ -189,13 +206,18 @@ class RunResult:
                 return check
         raise KeyError(check_id)
 
-    def to_dict(self) -> dict:
-        """Plain-data form for JSON / the database."""
+    def to_dict(self, lang: str = "en") -> dict:
+        """Plain-data form for JSON / the database (messages rendered in ``lang``)."""
         return {
             "kit_id": self.kit_id,
             "sequences": self.sequences,
             "outcome": self.outcome.value,
-            "abort_reason": self.abort_reason,
+            "abort_reason": (
+                render(self.abort_message["code"], self.abort_message["params"], lang)
+                if self.abort_message
+                else self.abort_reason
+            ),
+            "abort_message": self.abort_message,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
             "time_scale": self.time_scale,
@@ -206,23 +228,44 @@ class RunResult:
             "eol_sha256": self.eol_sha256,
             "dbc_sha256": self.dbc_sha256,
             "trace": self.trace.to_dict() if self.trace else None,
-            "checks": [c.to_dict() for c in self.checks],
+            "checks": [c.to_dict(lang) for c in self.checks],
         }
 
 
 class BusFailure(Exception):
-    """The bus is unusable (no traffic, bus-off, adapter gone): the run is aborted."""
+    """The bus is unusable (no traffic, bus-off, adapter gone): the run is aborted.
+
+    Raised with a message code and its parameters, like every reason the engine gives."""
+
+    def __init__(self, code: str, **params: Any):
+        self.message = say(code, **params)
+        super().__init__(render(code, params))
 
 
-class RunStopped(Exception):
-    """``should_abort`` asked the run to stop."""
+class RunStopped(BusFailure):
+    """``should_abort`` asked the run to stop (its reason: a message code or the text given)."""
+
+    def __init__(self, reason: Any):
+        if isinstance(reason, str) and reason in MESSAGES:
+            super().__init__(reason)
+        elif isinstance(reason, str):
+            super().__init__("stopped", reason=reason)
+        else:
+            super().__init__("stopped_by_operator")
 
 
 class _Precondition(Exception):
-    """The check could not be performed (ERROR), as opposed to failed (FAIL)."""
+    """The check could not be performed (ERROR), as opposed to failed (FAIL).
+
+    Raised with a message code and its parameters: ``_Precondition("no_vacuum", sensor=...)``.
+    """
+
+    def __init__(self, code: str, **params: Any):
+        self.message = say(code, **params)
+        super().__init__(render(code, params))
 
 
-class _Skip(Exception):
+class _Skip(_Precondition):
     """The check does not apply right now (SKIPPED)."""
 
 
@@ -489,7 +532,7 @@ class Tester:
         try:
             self.bus.send(frame)
         except can.CanError as exc:
-            raise BusFailure(f"CAN adapter error while sending {message.name}: {exc}") from exc
+            raise BusFailure("adapter_error_sending", frame=message.name, error=str(exc)) from exc
         # Reactions are timed from *after* the frame was handed over: anything stamped later
         # was produced by a vehicle that could already have seen it.
         sent = self._clock()
@@ -539,7 +582,7 @@ class Tester:
             try:
                 msg = self.bus.recv(timeout=max(timeout, 0.0))
             except can.CanError as exc:
-                raise BusFailure(f"CAN adapter error: {exc}") from exc
+                raise BusFailure("adapter_error", error=str(exc)) from exc
             now = self._clock()
             if msg is None:
                 if now - self._last_rx_real > silence and not self.simulated:
@@ -548,13 +591,10 @@ class Tester:
                     try:
                         msg = self.bus.recv(timeout=0.2)
                     except can.CanError as exc:
-                        raise BusFailure(f"CAN adapter error: {exc}") from exc
+                        raise BusFailure("adapter_error", error=str(exc)) from exc
                     now = self._clock()
                 if msg is None and now - self._last_rx_real > silence:
-                    raise BusFailure(
-                        f"no CAN traffic for {now - self._last_rx_real:.1f} s: vehicle off, "
-                        f"wrong bitrate or adapter unplugged"
-                    )
+                    raise BusFailure("no_traffic", seconds=f"{now - self._last_rx_real:.1f}")
                 if msg is None:
                     if now >= real_deadline:
                         return None
@@ -562,11 +602,9 @@ class Tester:
             if msg.is_error_frame:
                 self._error_frames += 1
                 if msg.arbitration_id & BUS_OFF_FLAG:
-                    raise BusFailure(
-                        "CAN controller is bus-off: check wiring, termination, bitrate"
-                    )
+                    raise BusFailure("bus_off")
                 if self._error_frames > MAX_ERROR_FRAMES:
-                    raise BusFailure(f"{self._error_frames} CAN error frames: the bus is unusable")
+                    raise BusFailure("error_frames", count=self._error_frames)
                 continue
             if (msg.arbitration_id, msg.is_extended_id) in self._tester_ids:
                 continue  # our own frames echoed back are not vehicle traffic
@@ -580,10 +618,7 @@ class Tester:
             self.lag_s = max(0.0, now - msg.timestamp)
             self.max_lag_s = max(self.max_lag_s, self.lag_s)
             if self.lag_s > MAX_LAG_REAL_S:
-                raise BusFailure(
-                    f"CAN frames arrive {self.lag_s:.0f} s after their timestamps: "
-                    f"this computer cannot keep up (lower the time scale)"
-                )
+                raise BusFailure("lagging", seconds=f"{self.lag_s:.0f}")
             self.frames_seen += 1
             if self.recorder is not None:
                 self.recorder.record(msg)
@@ -596,7 +631,7 @@ class Tester:
             return
         reason = self.should_abort()
         if reason:
-            raise RunStopped(reason if isinstance(reason, str) else "stopped by the operator")
+            raise RunStopped(reason)
 
     def wait_for_traffic(self, timeout: float) -> None:
         """Live: raise BusFailure unless a vehicle frame arrives within ``timeout`` vehicle
@@ -604,10 +639,7 @@ class Tester:
         real = max(timeout / self.time_scale, MIN_SILENCE_REAL_S)
         msg = self._next(self._clock() + real)
         if msg is None:
-            raise BusFailure(
-                f"no CAN traffic within {real:.1f} s of starting: vehicle off, "
-                f"wrong bitrate or adapter unplugged"
-            )
+            raise BusFailure("no_traffic_at_start", seconds=f"{real:.1f}")
         self.process(msg)
 
     def pump(self, until: float, stop: Callable[[list], bool] | None = None) -> bool:
@@ -756,8 +788,8 @@ class Report:
 
     def __init__(self):
         self.measurements: list[Measurement] = []
-        self.failures: list[str] = []
-        self.notes: list[str] = []
+        self.failures: list[dict] = []
+        self.notes: list[dict] = []
         self.series: dict[str, list] = {}
 
     def measure(
@@ -770,14 +802,14 @@ class Report:
         *,
         expected: str | None = None,
         ok: bool | None = None,
-        fail: str | None = None,
+        fail: dict | None = None,
         digits: int = 2,
         quiet: bool = False,
     ) -> Measurement:
         """Record a measurement; its outcome comes from ``ok`` or else from the limits.
 
-        ``fail`` is the technician's sentence when it fails; ``quiet`` leaves the sentence to
-        the caller (who words several failures as one)."""
+        ``fail`` is the technician's message when it fails (``say(code, **params)``);
+        ``quiet`` leaves the message to the caller (who words several failures as one)."""
         shown = round(value, digits) if isinstance(value, float) else value
         if ok is None:
             if value is None:
@@ -791,16 +823,18 @@ class Report:
         )
         self.measurements.append(m)
         if not ok and not quiet:
-            self.failures.append(fail or f"{name} {m.value_text} is outside {m.limits_text}")
+            self.failures.append(
+                fail or say("outside_limits", label=name, value=m.value_text, limits=m.limits_text)
+            )
         return m
 
-    def fail(self, message: str) -> None:
+    def fail(self, code: str, **params: Any) -> None:
         """Record a failure that is not tied to one measurement."""
-        self.failures.append(message)
+        self.failures.append(say(code, **params))
 
-    def note(self, message: str) -> None:
+    def note(self, code: str, **params: Any) -> None:
         """Add a line to the pass message."""
-        self.notes.append(message)
+        self.notes.append(say(code, **params))
 
 
 def _g(value: float) -> str:
@@ -860,10 +894,7 @@ def _ensure_ready(ctx: Tester) -> None:
     t = ctx.command(key_switch="on")
     if ctx.wait_for("vehicle_state", lambda v: b.is_state(v, "ready"), limit, since=t) is None:
         state = b.describe(ctx.latest.get("vehicle_state", (0, None))[1])
-        raise _Precondition(
-            f"vehicle did not reach READY within {limit:g} s of key-on "
-            f"(state {state}); cannot run this check"
-        )
+        raise _Precondition("not_ready", limit=f"{limit:g}", state=state)
 
 
 def _latest(ctx: Tester, key: str) -> Any:
@@ -876,10 +907,10 @@ def _at_rest(ctx: Tester) -> float | None:
         return None
     hit = ctx.fresh("pack_current")
     if hit is None:
-        raise _Precondition(f"no pack current ({ctx.kit.binding('pack_current').label}) received")
+        raise _Precondition("no_pack_current", source=ctx.kit.binding("pack_current").label)
     limit = ctx.limits.bms.rest_current_max_a
     if abs(hit.value) > limit:
-        raise _Skip(f"pack not at rest ({hit.value:.1f} A flowing; judged below {limit:g} A)")
+        raise _Skip("not_at_rest", current=f"{hit.value:.1f}", limit=f"{limit:g}")
     return hit.value
 
 
@@ -892,12 +923,13 @@ def _interp(table: list[tuple[float, float]], x: float) -> float:
     return table[-1][1]
 
 
-def _missing_cells(ctx: Tester, semantic: str, values: list, noun: str, timeout: float) -> str:
+def _missing_cells(ctx: Tester, r: Report, semantic: str, values: list, timeout: float) -> None:
     bindings = ctx.kit.indexed(semantic)
     missing = [i + 1 for i, v in enumerate(values) if v is None]
     messages = sorted({bindings[i - 1].message.name for i in missing})
     where = ", ".join(messages[:3]) + (", ..." if len(messages) > 3 else "")
-    return f"no reading for {noun} {_ranges(missing)} ({where} not received in {timeout:g} s)"
+    code = "missing_cells" if semantic == "cell_voltage" else "missing_sensors"
+    r.fail(code, which=_ranges(missing), frames=where, timeout=f"{timeout:g}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -919,12 +951,13 @@ def check_heartbeat(ctx: Tester, r: Report) -> None:
     nominal = b.period_s
     obs = ctx.observe(lim.heartbeat_window_s, ["ecu_heartbeat"])
     times = [t for t, _ in obs.samples.get("ecu_heartbeat", [])]
-    window = f"{lim.heartbeat_window_s:g} s"
+    window = f"{lim.heartbeat_window_s:g}"
     if not times:
-        missing = f"no {b.message.name} frame received in {window} "
-        missing += f"(expected one every {nominal * 1000:.0f} ms)"
+        missing = say(
+            "heartbeat_none", frame=b.message.name, window=window, period=f"{nominal * 1000:.0f}"
+        )
     else:
-        missing = f"only one {b.message.name} frame in {window}"
+        missing = say("heartbeat_one", frame=b.message.name, window=window)
     r.measure("frames", len(times), "", digits=0, ok=len(times) >= 2, fail=missing)
     if len(times) < 2:
         return
@@ -940,8 +973,12 @@ def check_heartbeat(ctx: Tester, r: Report) -> None:
         low * 1000,
         high * 1000,
         digits=1,
-        fail=f"heartbeat period {mean * 1000:.0f} ms is outside "
-        f"{low * 1000:.0f}–{high * 1000:.0f} ms",
+        fail=say(
+            "heartbeat_period",
+            period=f"{mean * 1000:.0f}",
+            low=f"{low * 1000:.0f}",
+            high=f"{high * 1000:.0f}",
+        ),
     )
     gaps = [b2 - a for a, b2 in zip(times, times[1:], strict=False)]
     gaps += [times[0] - obs.start, obs.end - times[-1]]
@@ -953,10 +990,9 @@ def check_heartbeat(ctx: Tester, r: Report) -> None:
         "ms",
         high=allowed * 1000,
         digits=0,
-        fail=f"heartbeat missing for {longest * 1000:.0f} ms "
-        f"(longest allowed gap {allowed * 1000:.0f} ms)",
+        fail=say("heartbeat_gap", gap=f"{longest * 1000:.0f}", allowed=f"{allowed * 1000:.0f}"),
     )
-    r.note(f"{len(times)} frames, period {mean * 1000:.0f} ms")
+    r.note("heartbeat_ok", frames=len(times), period=f"{mean * 1000:.0f}")
 
 
 @_check(
@@ -973,23 +1009,22 @@ def check_alive_counter(ctx: Tester, r: Report) -> None:
     window = ctx.limits.ecu.alive_counter_window_s
     values = ctx.observe(window, ["alive_counter"]).values("alive_counter")
     if len(values) < 3:
-        r.fail(f"only {len(values)} alive-counter values in {window:g} s; cannot judge the counter")
+        r.fail("counter_few", count=len(values), window=f"{window:g}")
         return
     errors = []
     for a, c in zip(values, values[1:], strict=False):
         if (c - a) % b.modulo != 1:
             errors.append((a, c))
     first = errors[0] if errors else None
-    what = ""
+    what = None
     if first is not None:
-        kind = "stuck at" if first[0] == first[1] else "jumped from"
-        what = (
-            f"alive counter {kind} {first[0]}"
-            + ("" if first[0] == first[1] else f" to {first[1]}")
-            + f" ({len(errors)} error(s) in {len(values)} frames)"
-        )
+        counts = {"errors": len(errors), "frames": len(values)}
+        if first[0] == first[1]:
+            what = say("counter_stuck", value=first[0], **counts)
+        else:
+            what = say("counter_jump", start=first[0], end=first[1], **counts)
     r.measure("counter_errors", len(errors), "", high=0, digits=0, fail=what)
-    r.note(f"{len(values)} frames, counter wraps at {b.modulo}")
+    r.note("counter_ok", frames=len(values), modulo=b.modulo)
 
 
 @_check(
@@ -1004,7 +1039,7 @@ def check_hvil(ctx: Tester, r: Report) -> None:
     b = ctx.kit.binding("hvil")
     hit = ctx.fresh("hvil")
     if hit is None:
-        r.fail(f"no HVIL status ({b.label}) received")
+        r.fail("no_hvil", source=b.label)
         return
     closed = b.is_state(hit.value, "closed")
     r.measure(
@@ -1012,8 +1047,7 @@ def check_hvil(ctx: Tester, r: Report) -> None:
         b.describe(hit.value),
         expected=b.describe(b.state_value("closed")),
         ok=closed,
-        fail=f"HVIL is {b.describe(hit.value)}: a high-voltage connector or the service "
-        f"plug is not seated",
+        fail=say("hvil_open", state=b.describe(hit.value)),
     )
 
 
@@ -1029,22 +1063,23 @@ def check_no_faults(ctx: Tester, r: Report) -> None:
     b = ctx.kit.binding("fault_count")
     hit = ctx.fresh("fault_count")
     if hit is None:
-        r.fail(f"no fault-code status ({b.label}) received")
+        r.fail("no_fault_status", source=b.label)
         return
     count = int(hit.value)
-    first = ""
+    first = None
     if count and ctx.kit.has("fault_code"):
         code = _latest(ctx, "fault_code")
         if code:
-            first = f" (first: {_dtc(int(code))})"
+            first = _dtc(int(code))
     r.measure(
         "active_fault_codes",
         count,
         "",
         high=ctx.limits.ecu.max_active_faults,
         digits=0,
-        fail=f"ECU reports {count} active fault code(s){first}: read them with the "
-        f"diagnostic tool and repair before the EOL test",
+        fail=say("fault_codes_first", count=count, first=first)
+        if first
+        else say("fault_codes", count=count),
     )
 
 
@@ -1067,8 +1102,9 @@ def check_ready(ctx: Tester, r: Report) -> None:
         is None
     ):
         raise _Precondition(
-            f"vehicle still {b.describe(_latest(ctx, 'vehicle_state'))} "
-            f"{lim.key_off_within_s:g} s after key-off; cannot time key-on"
+            "not_off",
+            state=b.describe(_latest(ctx, "vehicle_state")),
+            limit=f"{lim.key_off_within_s:g}",
         )
     trail: dict[str, list] = {"vehicle_state": []}
     t_on = ctx.command(key_switch="on")
@@ -1082,10 +1118,7 @@ def check_ready(ctx: Tester, r: Report) -> None:
     r.series["vehicle_state"] = [(t, b.describe(v)) for t, v in trail["vehicle_state"]]
     if hit is None and b.is_state(_latest(ctx, "vehicle_state"), "precharge"):
         # The ECU is rightly waiting for high voltage: the BMS precharge check judges that.
-        raise _Precondition(
-            f"vehicle state still PRECHARGE {lim.ready_within_s:g} s after key-on: high "
-            f"voltage did not come up (see the BMS precharge check)"
-        )
+        raise _Precondition("stuck_in_precharge", limit=f"{lim.ready_within_s:g}")
     if hit is None:
         r.measure(
             "time_to_ready",
@@ -1093,8 +1126,11 @@ def check_ready(ctx: Tester, r: Report) -> None:
             "s",
             high=lim.ready_within_s,
             digits=2,
-            fail=f"vehicle state still {b.describe(_latest(ctx, 'vehicle_state'))} "
-            f"{lim.ready_within_s:g} s after key-on (needs READY)",
+            fail=say(
+                "ready_never",
+                state=b.describe(_latest(ctx, "vehicle_state")),
+                limit=f"{lim.ready_within_s:g}",
+            ),
         )
         return
     elapsed = hit.t - t_on
@@ -1104,7 +1140,7 @@ def check_ready(ctx: Tester, r: Report) -> None:
         "s",
         high=lim.ready_within_s,
         digits=2,
-        fail=f"vehicle reached READY only after {elapsed:.1f} s (limit {lim.ready_within_s:g} s)",
+        fail=say("ready_late", seconds=f"{elapsed:.1f}", limit=f"{lim.ready_within_s:g}"),
     )
 
 
@@ -1131,8 +1167,12 @@ def check_drive_modes(ctx: Tester, r: Report) -> None:
                 None,
                 "s",
                 high=limit,
-                fail=f"drive mode {label} requested, ECU still reports "
-                f"{b.describe(_latest(ctx, 'drive_mode'))} after {limit:g} s",
+                fail=say(
+                    "mode_ignored",
+                    mode=label,
+                    state=b.describe(_latest(ctx, "drive_mode")),
+                    limit=f"{limit:g}",
+                ),
             )
         else:
             r.measure(
@@ -1140,8 +1180,7 @@ def check_drive_modes(ctx: Tester, r: Report) -> None:
                 hit.t - t,
                 "s",
                 high=limit,
-                fail=f"drive mode {label} acknowledged only after {hit.t - t:.2f} s "
-                f"(limit {limit:g} s)",
+                fail=say("mode_late", mode=label, seconds=f"{hit.t - t:.2f}", limit=f"{limit:g}"),
             )
     if ctx.kit.binding("drive_mode_request").has_state("none"):
         ctx.command(drive_mode_request="none")
@@ -1170,16 +1209,22 @@ def check_torque_response(ctx: Tester, r: Report) -> None:
     if feedback is None:
         if "torque_request" in conditions and "torque_request" not in hits:
             b = ctx.kit.binding("torque_request")
-            message = (
-                f"ECU did not pass the {target:g} Nm request on ({b.label} "
-                f"{_latest(ctx, 'torque_request') or 0:.1f} Nm after {limit:g} s)"
+            said = say(
+                "torque_not_passed",
+                target=f"{target:g}",
+                source=b.label,
+                value=f"{_latest(ctx, 'torque_request') or 0:.1f}",
+                limit=f"{limit:g}",
             )
         else:
-            message = (
-                f"inverter torque feedback {_latest(ctx, 'torque_feedback') or 0:.1f} Nm "
-                f"{limit:g} s after a {target:g} Nm request (needs {target:g} ± {tol:g} Nm)"
+            said = say(
+                "torque_no_feedback",
+                value=f"{_latest(ctx, 'torque_feedback') or 0:.1f}",
+                limit=f"{limit:g}",
+                target=f"{target:g}",
+                tolerance=f"{tol:g}",
             )
-        r.measure("torque_response_time", None, "s", high=limit, fail=message)
+        r.measure("torque_response_time", None, "s", high=limit, fail=said)
     else:
         r.measure("torque_response_time", feedback.t - t, "s", high=limit)
         r.measure("torque_feedback", feedback.value, "Nm", target - tol, target + tol, digits=1)
@@ -1187,8 +1232,9 @@ def check_torque_response(ctx: Tester, r: Report) -> None:
     back = ctx.wait_for("torque_feedback", lambda v: abs(v) <= tol, 2 * limit, since=t)
     if back is None and feedback is not None:
         r.fail(
-            f"torque feedback still {_latest(ctx, 'torque_feedback'):.1f} Nm "
-            f"{2 * limit:g} s after the request returned to 0"
+            "torque_stays",
+            value=f"{_latest(ctx, 'torque_feedback'):.1f}",
+            limit=f"{2 * limit:g}",
         )
 
 
@@ -1214,11 +1260,10 @@ def check_pack_voltage(ctx: Tester, r: Report) -> None:
     obs = ctx.observe(lim.observe_s, keys)
     values = obs.values("pack_voltage")
     if not values:
-        r.fail(f"no pack voltage ({b.label}) received in {lim.observe_s:g} s")
+        r.fail("no_pack_voltage", source=b.label, window=f"{lim.observe_s:g}")
         return
     mean = statistics.fmean(values)
     low, high = lim.pack_voltage_v
-    side = "below" if mean < low else "above"
     r.measure(
         "pack_voltage",
         mean,
@@ -1226,7 +1271,9 @@ def check_pack_voltage(ctx: Tester, r: Report) -> None:
         low,
         high,
         digits=1,
-        fail=f"pack voltage {mean:.1f} V is {side} {low if mean < low else high:g} V",
+        fail=say("pack_low", value=f"{mean:.1f}", limit=f"{low:g}")
+        if mean < low
+        else say("pack_high", value=f"{mean:.1f}", limit=f"{high:g}"),
     )
     if ctx.kit.has("cell_voltage"):
         cells = [obs.samples.get(c.key) for c in ctx.kit.indexed("cell_voltage")]
@@ -1239,8 +1286,7 @@ def check_pack_voltage(ctx: Tester, r: Report) -> None:
                 -lim.pack_vs_cells_tolerance_v,
                 lim.pack_vs_cells_tolerance_v,
                 digits=1,
-                fail=f"pack voltage {mean:.1f} V disagrees with the sum of the cells "
-                f"{total:.1f} V: check the voltage sense wiring",
+                fail=say("pack_vs_cells", value=f"{mean:.1f}", total=f"{total:.1f}"),
             )
 
 
@@ -1258,7 +1304,7 @@ def check_cell_voltage(ctx: Tester, r: Report) -> None:
     values = ctx.collect_indexed("cell_voltage", timeout)
     r.series["cell_voltage"] = [round(v, 4) if v is not None else None for v in values]
     if any(v is None for v in values):
-        r.fail(_missing_cells(ctx, "cell_voltage", values, "cells", timeout))
+        _missing_cells(ctx, r, "cell_voltage", values, timeout)
         return
     low, high = lim.cell_voltage_v
     vmin, vmax = min(values), max(values)
@@ -1267,17 +1313,16 @@ def check_cell_voltage(ctx: Tester, r: Report) -> None:
         key=lambda item: -max(item[1] - high, low - item[1]),
     )
     messages = [
-        f"cell {i} at {_v2(v, high if v > high else low)} V is "
-        + (f"above {high:.2f} V" if v > high else f"below {low:.2f} V")
+        say("cell_high", cell=i, value=_v2(v, high), limit=f"{high:.2f}")
+        if v > high
+        else say("cell_low", cell=i, value=_v2(v, low), limit=f"{low:.2f}")
         for i, v in bad
     ]
-    summary = "; ".join(messages[:3]) + (
-        f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
-    )
+    summary = _several(messages) if messages else None
     r.measure("cell_voltage_min", vmin, "V", low, high, digits=3, fail=summary)
     r.measure("cell_voltage_max", vmax, "V", low, high, digits=3, fail=summary)
-    r.failures = list(dict.fromkeys(r.failures))
-    r.note(f"all {len(values)} cells {vmin:.3f}–{vmax:.3f} V")
+    r.failures = _unique(r.failures)
+    r.note("cells_ok", count=len(values), low=f"{vmin:.3f}", high=f"{vmax:.3f}")
 
 
 @_check(
@@ -1296,7 +1341,7 @@ def check_cell_spread(ctx: Tester, r: Report) -> None:
         "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
     )
     if any(v is None for v in values):
-        r.fail(_missing_cells(ctx, "cell_voltage", values, "cells", lim.cell_broadcast_timeout_s))
+        _missing_cells(ctx, r, "cell_voltage", values, lim.cell_broadcast_timeout_s)
         return
     imax = max(range(len(values)), key=values.__getitem__)
     imin = min(range(len(values)), key=values.__getitem__)
@@ -1308,8 +1353,15 @@ def check_cell_spread(ctx: Tester, r: Report) -> None:
         "mV",
         high=limit,
         digits=0,
-        fail=f"cell spread {spread:.0f} mV exceeds {limit:g} mV (cell {imax + 1} at "
-        f"{values[imax]:.3f} V, cell {imin + 1} at {values[imin]:.3f} V): balance the pack",
+        fail=say(
+            "spread",
+            spread=f"{spread:.0f}",
+            limit=f"{limit:g}",
+            high_cell=imax + 1,
+            high=f"{values[imax]:.3f}",
+            low_cell=imin + 1,
+            low=f"{values[imin]:.3f}",
+        ),
     )
 
 
@@ -1327,7 +1379,7 @@ def check_temperatures(ctx: Tester, r: Report) -> None:
     values = ctx.collect_indexed("cell_temperature", timeout)
     r.series["cell_temperature"] = values
     if any(v is None for v in values):
-        r.fail(_missing_cells(ctx, "cell_temperature", values, "sensors", timeout))
+        _missing_cells(ctx, r, "cell_temperature", values, timeout)
         return
     low, high = lim.temperature_c
     median = statistics.median(values)
@@ -1335,18 +1387,21 @@ def check_temperatures(ctx: Tester, r: Report) -> None:
     for i, v in enumerate(values, start=1):
         if v > high or v < low:
             out.add(i)
-            side = f"above {high:g} °C" if v > high else f"below {low:g} °C"
-            messages.append(f"sensor {i} at {v:.1f} °C is {side}")
+            code, limit = ("temp_high", high) if v > high else ("temp_low", low)
+            messages.append(say(code, sensor=i, value=f"{v:.1f}", limit=f"{limit:g}"))
     deviations = [abs(v - median) for v in values]
     for i, d in enumerate(deviations, start=1):
         if d > lim.temperature_max_deviation_c and i not in out:
             messages.append(
-                f"sensor {i} reads {values[i - 1]:.1f} °C, {d:.1f} °C away from the "
-                f"others (median {median:.1f} °C): check the sensor"
+                say(
+                    "temp_outlier",
+                    sensor=i,
+                    value=f"{values[i - 1]:.1f}",
+                    deviation=f"{d:.1f}",
+                    median=f"{median:.1f}",
+                )
             )
-    summary = "; ".join(messages[:3]) + (
-        f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
-    )
+    summary = _several(messages) if messages else None
     r.measure("temperature_min", min(values), "°C", low, high, digits=1, fail=summary)
     r.measure("temperature_max", max(values), "°C", low, high, digits=1, fail=summary)
     r.measure(
@@ -1357,8 +1412,8 @@ def check_temperatures(ctx: Tester, r: Report) -> None:
         digits=1,
         fail=summary,
     )
-    r.failures = list(dict.fromkeys(r.failures))
-    r.note(f"{len(values)} sensors {min(values):.1f}–{max(values):.1f} °C")
+    r.failures = _unique(r.failures)
+    r.note("temps_ok", count=len(values), low=f"{min(values):.1f}", high=f"{max(values):.1f}")
 
 
 @_check(
@@ -1374,14 +1429,14 @@ def check_soc(ctx: Tester, r: Report) -> None:
     _at_rest(ctx)
     hit = ctx.fresh("soc")
     if hit is None:
-        r.fail(f"no SOC ({ctx.kit.binding('soc').label}) received")
+        r.fail("no_soc", source=ctx.kit.binding("soc").label)
         return
     values = ctx.collect_indexed(
         "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
     )
     known = [v for v in values if v is not None]
     if not known:
-        raise _Precondition("no cell voltages received; cannot judge the SOC")
+        raise _Precondition("soc_no_cells")
     median = statistics.median(known)
     expected = _interp(lim.soc_ocv_table, median)
     tol = lim.soc_tolerance_pct
@@ -1392,8 +1447,13 @@ def check_soc(ctx: Tester, r: Report) -> None:
         max(0.0, expected - tol),
         min(100.0, expected + tol),
         digits=1,
-        fail=f"SOC {hit.value:.0f} % is implausible: the cells rest at {median:.3f} V, "
-        f"which means about {expected:.0f} % (± {tol:g} %)",
+        fail=say(
+            "soc_implausible",
+            soc=f"{hit.value:.0f}",
+            cell=f"{median:.3f}",
+            expected=f"{expected:.0f}",
+            tolerance=f"{tol:g}",
+        ),
     )
 
 
@@ -1410,7 +1470,7 @@ def check_isolation(ctx: Tester, r: Report) -> None:
     b = ctx.kit.binding("isolation_resistance")
     values = ctx.observe(lim.observe_s, ["isolation_resistance"]).values("isolation_resistance")
     if not values:
-        r.fail(f"no isolation resistance ({b.label}) received in {lim.observe_s:g} s")
+        r.fail("no_isolation", source=b.label, window=f"{lim.observe_s:g}")
         return
     lowest = min(values) / 1000
     limit = lim.isolation_min_ohm / 1000
@@ -1421,9 +1481,13 @@ def check_isolation(ctx: Tester, r: Report) -> None:
         "kΩ",
         low=limit,
         digits=1,
-        fail=f"isolation resistance {lowest:.1f} kΩ is below {limit:g} kΩ "
-        f"({lim.isolation_min_ohm_per_v:g} Ω/V × {reference:g} V): find the HV "
-        f"leak to chassis before driving",
+        fail=say(
+            "isolation_low",
+            value=f"{lowest:.1f}",
+            limit=f"{limit:g}",
+            per_volt=f"{lim.isolation_min_ohm_per_v:g}",
+            reference=f"{reference:g}",
+        ),
     )
 
 
@@ -1443,7 +1507,7 @@ def check_balancing(ctx: Tester, r: Report) -> None:
         r.measure(
             "balancing_active",
             None,
-            fail=f"no balancing status: {b.message.name} not received in {timeout:g} s",
+            fail=say("no_balancing", frame=b.message.name, timeout=f"{timeout:g}"),
         )
         return
     r.measure("balancing_active", "ACTIVE" if hit.value else "IDLE", expected="reported", ok=True)
@@ -1473,11 +1537,10 @@ def check_charge_current_limit(ctx: Tester, r: Report) -> None:
             "A",
             low,
             high,
-            fail=f"no charge current limit: {b.message.name} not received in {timeout:g} s",
+            fail=say("no_charge_limit", frame=b.message.name, timeout=f"{timeout:g}"),
         )
         return
     value = hit.value
-    side = f"above the charger's {high:g} A" if value > high else f"below {low:g} A"
     r.measure(
         "charge_current_limit",
         value,
@@ -1485,7 +1548,9 @@ def check_charge_current_limit(ctx: Tester, r: Report) -> None:
         low,
         high,
         digits=1,
-        fail=f"charge current limit {value:.1f} A is {side}",
+        fail=say("charge_limit_high", value=f"{value:.1f}", limit=f"{high:g}")
+        if value > high
+        else say("charge_limit_low", value=f"{value:.1f}", limit=f"{low:g}"),
     )
 
 
@@ -1507,8 +1572,11 @@ def check_contactors_open(ctx: Tester, r: Report) -> None:
             None,
             "s",
             high=limit,
-            fail=f"main contactor still {b.describe(_latest(ctx, 'contactor_state'))} "
-            f"{limit:g} s after the open request: welded contactor? Do not drive",
+            fail=say(
+                "contactor_stuck",
+                state=b.describe(_latest(ctx, "contactor_state")),
+                limit=f"{limit:g}",
+            ),
         )
         return
     r.measure("contactor_open_time", hit.t - t, "s", high=limit)
@@ -1533,9 +1601,10 @@ def check_precharge(ctx: Tester, r: Report) -> None:
         hit = ctx.wait_for("dc_link_voltage", lambda v: v <= safe, lim.link_discharge_within_s)
         if hit is None:
             raise _Precondition(
-                f"DC link still {_latest(ctx, 'dc_link_voltage'):.0f} V "
-                f"{lim.link_discharge_within_s:g} s after opening (must fall "
-                f"below {safe:g} V): check the discharge circuit"
+                "link_not_discharged",
+                value=f"{_latest(ctx, 'dc_link_voltage'):.0f}",
+                limit=f"{lim.link_discharge_within_s:g}",
+                safe=f"{safe:g}",
             )
         r.measure(
             "link_discharge_time", max(0.0, hit.t - start), "s", high=lim.link_discharge_within_s
@@ -1581,15 +1650,18 @@ def check_precharge(ctx: Tester, r: Report) -> None:
     )
     link = _latest(ctx, "dc_link_voltage") if ctx.kit.has("dc_link_voltage") else None
     pack = _latest(ctx, "pack_voltage") if ctx.kit.has("pack_voltage") else None
-    link_text = f"; DC link {link:.0f} V of {pack:.0f} V" if link is not None and pack else ""
+    link_text = (
+        say("link_of_pack", link=f"{link:.0f}", pack=f"{pack:.0f}")
+        if link is not None and pack
+        else say("empty")
+    )
     if state["failed"] is not None and finished is None:
         r.measure(
             "precharge_time",
             None,
             "s",
             high=lim.precharge_within_s,
-            fail=f"precharge FAILED after {state['failed'] - t0:.1f} s{link_text}: "
-            f"check the precharge resistor and relay",
+            fail=say("precharge_failed", seconds=f"{state['failed'] - t0:.1f}", link=link_text),
         )
     elif finished is None:
         r.measure(
@@ -1597,8 +1669,7 @@ def check_precharge(ctx: Tester, r: Report) -> None:
             None,
             "s",
             high=lim.precharge_within_s,
-            fail=f"precharge did not complete within {lim.precharge_within_s:g} s"
-            f"{link_text}: check the precharge resistor and relay",
+            fail=say("precharge_timeout", limit=f"{lim.precharge_within_s:g}", link=link_text),
         )
     else:
         r.measure(
@@ -1606,13 +1677,17 @@ def check_precharge(ctx: Tester, r: Report) -> None:
             finished - t0,
             "s",
             high=lim.precharge_within_s,
-            fail=f"precharge took {finished - t0:.1f} s (limit {lim.precharge_within_s:g} s)",
+            fail=say(
+                "precharge_slow",
+                seconds=f"{finished - t0:.1f}",
+                limit=f"{lim.precharge_within_s:g}",
+            ),
         )
     if state["closed"] is not None:
         current = state["closed"][1]
         limit = lim.contactor_close_current_max_a
         if current is None:
-            r.fail("main contactor closed before any pack current was reported")
+            r.fail("closed_without_current")
         else:
             r.measure(
                 "current_at_close",
@@ -1620,8 +1695,7 @@ def check_precharge(ctx: Tester, r: Report) -> None:
                 "A",
                 high=limit,
                 digits=2,
-                fail=f"main contactor closed while {abs(current):.2f} A was flowing "
-                f"(must be below {limit:g} A): precharge ended too early",
+                fail=say("closed_under_current", current=f"{abs(current):.2f}", limit=f"{limit:g}"),
             )
     ctx.command(
         contactor_request="none"
@@ -1630,11 +1704,12 @@ def check_precharge(ctx: Tester, r: Report) -> None:
     )
 
 
+# (self-test, alarm flag, message code of the alarm's name)
 _ALARMS = (
-    ("cell_overvoltage", "alarm_cell_overvoltage", "cell over-voltage"),
-    ("cell_undervoltage", "alarm_cell_undervoltage", "cell under-voltage"),
-    ("over_temperature", "alarm_over_temperature", "over-temperature"),
-    ("over_current", "alarm_over_current", "over-current"),
+    ("cell_overvoltage", "alarm_cell_overvoltage", "alarm.cell_overvoltage"),
+    ("cell_undervoltage", "alarm_cell_undervoltage", "alarm.cell_undervoltage"),
+    ("over_temperature", "alarm_over_temperature", "alarm.over_temperature"),
+    ("over_current", "alarm_over_current", "alarm.over_current"),
 )
 
 
@@ -1650,11 +1725,12 @@ def check_alarm_reporting(ctx: Tester, r: Report) -> None:
     test = ctx.kit.binding("alarm_test")
     testable = [a for a in _ALARMS if ctx.kit.has(a[1]) and test.has_state(a[0])]
     if not testable:
-        raise _Skip("this kit maps no BMS alarm self-test")
+        raise _Skip("no_alarm_test")
     if ctx.kit.has("alarm_test_cell"):
         ctx.command(alarm_test_cell=lim.alarm_test_cell)
     silent: list[tuple[str, str]] = []
-    for kind, flag, text in testable:
+    for kind, flag, name in testable:
+        text = say(name)
         b = ctx.kit.binding(flag)
         before = ctx.fresh(flag)
         if before is None:
@@ -1663,42 +1739,45 @@ def check_alarm_reporting(ctx: Tester, r: Report) -> None:
                 None,
                 "s",
                 high=lim.alarm_within_s,
-                fail=f"no alarm status ({b.label}) received",
+                fail=say("no_alarm_status", source=b.label),
             )
             continue
         if before.value:
             # A genuine condition already raised it: the BMS is reporting, which is the point.
             r.measure(f"{kind}_alarm_time", 0.0, "s", high=lim.alarm_within_s)
-            r.note(f"{text} alarm already active (a genuine condition)")
+            r.note("alarm_already", alarm=text)
             continue
         t = ctx.command(alarm_test=kind)
         hit = ctx.wait_for(flag, bool, lim.alarm_within_s, since=t)
         t_end = ctx.command(alarm_test="none")
         if hit is None:
             r.measure(f"{kind}_alarm_time", None, "s", high=lim.alarm_within_s, quiet=True)
-            silent.append((text, b.label))
+            silent.append((name, b.label))
             continue
         r.measure(
             f"{kind}_alarm_time",
             hit.t - t,
             "s",
             high=lim.alarm_within_s,
-            fail=f"BMS raised the {text} alarm only after {hit.t - t:.2f} s "
-            f"(limit {lim.alarm_within_s:g} s)",
+            fail=say(
+                "alarm_late",
+                alarm=text,
+                seconds=f"{hit.t - t:.2f}",
+                limit=f"{lim.alarm_within_s:g}",
+            ),
         )
         if ctx.wait_for(flag, lambda v: not v, lim.alarm_clear_within_s, since=t_end) is None:
-            r.fail(
-                f"{text} alarm stayed active {lim.alarm_clear_within_s:g} s after the "
-                f"self-test ended"
-            )
+            r.fail("alarm_stays", alarm=text, limit=f"{lim.alarm_clear_within_s:g}")
     if silent:
-        names = ", ".join(text for text, _ in silent)
         where = ", ".join(dict.fromkeys(label for _, label in silent))
-        plural = "s" if len(silent) > 1 else ""
         r.failures.insert(
             0,
-            f"BMS did not raise its {names} alarm{plural} within "
-            f"{lim.alarm_within_s:g} s of the self-test request ({where})",
+            say(
+                "alarms_silent",
+                alarms=say("names", items=[say(name) for name, _ in silent]),
+                limit=f"{lim.alarm_within_s:g}",
+                sources=where,
+            ),
         )
 
 
@@ -1719,7 +1798,7 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
     ctx.command(pump_mode="off", brake_pedal=0.0)
     hit = ctx.fresh("brake_vacuum")
     if hit is None:
-        raise _Precondition(f"no vacuum reading ({ctx.kit.binding('brake_vacuum').label})")
+        raise _Precondition("no_vacuum", source=ctx.kit.binding("brake_vacuum").label)
     vacuum, strokes = hit.value, 0
     while vacuum > lim.atmospheric_max_kpa and strokes < lim.vent_strokes_max:
         ctx.command(brake_pedal=100.0)
@@ -1731,10 +1810,7 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
         vacuum = hit.value if hit is not None else vacuum
     if vacuum > lim.atmospheric_max_kpa:
         ctx.command(pump_mode="auto")
-        raise _Precondition(
-            f"could not bring the booster to atmospheric pressure: still "
-            f"{vacuum:.1f} kPa after {strokes} pedal strokes with the pump off"
-        )
+        raise _Precondition("cannot_vent", vacuum=f"{vacuum:.1f}", strokes=strokes)
     r.measure("vent_strokes", strokes, "", digits=0)
     r.measure("start_vacuum", vacuum, "kPa", high=lim.atmospheric_max_kpa, digits=1)
     trail: dict[str, list] = {"brake_vacuum": [], "pump_running": []}
@@ -1749,16 +1825,18 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
     r.series["brake_vacuum"] = [(t_, round(v, 1)) for t_, v in trail["brake_vacuum"]]
     if hit is None:
         reached = _latest(ctx, "brake_vacuum") or 0.0
-        pump_note = ""
-        if ctx.kit.has("pump_running") and not any(v for _, v in trail["pump_running"]):
-            pump_note = "; the pump never ran"
+        never_ran = ctx.kit.has("pump_running") and not any(v for _, v in trail["pump_running"])
         r.measure(
             "build_time",
             None,
             "s",
             high=lim.vacuum_build_within_s,
-            fail=f"vacuum reached only {reached:.1f} kPa after {lim.vacuum_build_within_s:g} s "
-            f"(needs {lim.vacuum_min_kpa:g} kPa){pump_note}",
+            fail=say(
+                "vacuum_short_pump_off" if never_ran else "vacuum_short",
+                reached=f"{reached:.1f}",
+                limit=f"{lim.vacuum_build_within_s:g}",
+                needed=f"{lim.vacuum_min_kpa:g}",
+            ),
         )
         return
     r.measure(
@@ -1767,8 +1845,12 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
         "s",
         high=lim.vacuum_build_within_s,
         digits=1,
-        fail=f"vacuum took {hit.t - t:.1f} s to reach {lim.vacuum_min_kpa:g} kPa "
-        f"(limit {lim.vacuum_build_within_s:g} s)",
+        fail=say(
+            "vacuum_slow",
+            seconds=f"{hit.t - t:.1f}",
+            needed=f"{lim.vacuum_min_kpa:g}",
+            limit=f"{lim.vacuum_build_within_s:g}",
+        ),
     )
 
 
@@ -1787,10 +1869,7 @@ def check_vacuum_hold(ctx: Tester, r: Report) -> None:
         start = ctx.now()
         stopped = ctx.wait_for("pump_running", lambda v: not v, lim.pump_settle_within_s)
         if stopped is None:
-            raise _Precondition(
-                f"the pump kept running for {lim.pump_settle_within_s:g} s; "
-                f"cannot start the leak test"
-            )
+            raise _Precondition("pump_keeps_running", limit=f"{lim.pump_settle_within_s:g}")
         r.measure("pump_run_on", max(0.0, stopped.t - start), "s", digits=1)
     else:
         ctx.sleep(lim.pump_settle_within_s / 4)
@@ -1799,7 +1878,7 @@ def check_vacuum_hold(ctx: Tester, r: Report) -> None:
     ctx.command(pump_mode="auto")
     r.series["brake_vacuum"] = [(round(t - samples[0][0], 2), round(v, 1)) for t, v in samples]
     if len(samples) < 3:
-        r.fail(f"only {len(samples)} vacuum readings in {lim.leak_window_s:g} s")
+        r.fail("vacuum_few", count=len(samples), window=f"{lim.leak_window_s:g}")
         return
     ts = [t for t, _ in samples]
     vs = [v for _, v in samples]
@@ -1812,9 +1891,13 @@ def check_vacuum_hold(ctx: Tester, r: Report) -> None:
         "kPa/s",
         high=lim.leak_rate_max_kpa_per_s,
         digits=3,
-        fail=f"vacuum fell {drop:.1f} kPa in {lim.leak_window_s:g} s ({rate:.2f} kPa/s, "
-        f"limit {lim.leak_rate_max_kpa_per_s:g} kPa/s): leak in the booster, check "
-        f"valve or hose",
+        fail=say(
+            "vacuum_leak",
+            drop=f"{drop:.1f}",
+            window=f"{lim.leak_window_s:g}",
+            rate=f"{rate:.2f}",
+            limit=f"{lim.leak_rate_max_kpa_per_s:g}",
+        ),
     )
     r.measure("vacuum_drop", drop, "kPa", digits=1)
 
@@ -1834,14 +1917,14 @@ def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
         ctx.wait_for("brake_vacuum", lambda v: v >= lim.vacuum_min_kpa, lim.vacuum_build_within_s)
         is None
     ):
-        raise _Precondition(f"vacuum not at {lim.vacuum_min_kpa:g} kPa before the pedal press")
+        raise _Precondition("vacuum_not_ready", needed=f"{lim.vacuum_min_kpa:g}")
     ctx.command(brake_pedal=100.0)
     ctx.sleep(lim.full_press_s)
     trail: dict[str, list] = {"brake_vacuum": []}
     t = ctx.command(brake_pedal=0.0)
     after = ctx.fresh("brake_vacuum")
     if after is None:
-        raise _Precondition("no vacuum reading after the pedal press")
+        raise _Precondition("no_vacuum_after_press")
     r.measure("vacuum_after_press", after.value, "kPa", digits=1)
     if after.value >= lim.vacuum_min_kpa:
         r.measure("recovery_time", 0.0, "s", high=lim.recovery_within_s)
@@ -1860,9 +1943,12 @@ def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
             None,
             "s",
             high=lim.recovery_within_s,
-            fail=f"vacuum still {_latest(ctx, 'brake_vacuum'):.1f} kPa "
-            f"{lim.recovery_within_s:g} s after a full pedal press (needs "
-            f"{lim.vacuum_min_kpa:g} kPa): the pump did not restore it",
+            fail=say(
+                "vacuum_not_recovered",
+                value=f"{_latest(ctx, 'brake_vacuum'):.1f}",
+                limit=f"{lim.recovery_within_s:g}",
+                needed=f"{lim.vacuum_min_kpa:g}",
+            ),
         )
         return
     r.measure("recovery_time", hit.t - t, "s", high=lim.recovery_within_s, digits=1)
@@ -1880,7 +1966,7 @@ def check_brake_switch(ctx: Tester, r: Report) -> None:
     limit = lim.brake_switch_within_s
     ctx.command(brake_pedal=0.0)
     if ctx.wait_for("brake_switch", lambda v: not v, 1.0) is None:
-        r.fail("brake switch reports PRESSED with the pedal released")
+        r.fail("switch_pressed_at_rest")
         return
     t = ctx.command(brake_pedal=lim.pedal_test_pct)
     hit = ctx.wait_for("brake_switch", bool, limit, since=t)
@@ -1890,10 +1976,9 @@ def check_brake_switch(ctx: Tester, r: Report) -> None:
         "s",
         high=limit,
         digits=3,
-        fail=f"brake switch still RELEASED {limit:g} s after the pedal was pressed: "
-        f"check the switch and its adjustment"
+        fail=say("switch_not_closed", limit=f"{limit:g}")
         if hit is None
-        else f"brake switch closed only {hit.t - t:.2f} s after the pedal was pressed",
+        else say("switch_closed_late", seconds=f"{hit.t - t:.2f}"),
     )
     t = ctx.command(brake_pedal=0.0)
     hit = ctx.wait_for("brake_switch", lambda v: not v, limit, since=t)
@@ -1903,9 +1988,9 @@ def check_brake_switch(ctx: Tester, r: Report) -> None:
         "s",
         high=limit,
         digits=3,
-        fail=f"brake switch still PRESSED {limit:g} s after the pedal was released"
+        fail=say("switch_not_opened", limit=f"{limit:g}")
         if hit is None
-        else f"brake switch opened only {hit.t - t:.2f} s after the pedal was released",
+        else say("switch_opened_late", seconds=f"{hit.t - t:.2f}"),
     )
 
 
@@ -1937,9 +2022,13 @@ def check_regen_request(ctx: Tester, r: Report) -> None:
                 None,
                 "s",
                 high=lim.regen_within_s,
-                fail=f"no regenerative torque requested while braking at "
-                f"{lim.regen_speed_kph:g} km/h ({_latest(ctx, 'regen_torque') or 0:.1f} "
-                f"Nm after {lim.regen_within_s:g} s, needs at least {lim.regen_min_nm:g} Nm)",
+                fail=say(
+                    "no_regen",
+                    speed=f"{lim.regen_speed_kph:g}",
+                    value=f"{_latest(ctx, 'regen_torque') or 0:.1f}",
+                    limit=f"{lim.regen_within_s:g}",
+                    needed=f"{lim.regen_min_nm:g}",
+                ),
             )
             return
         r.measure("regen_delay", hit.t, "s", high=lim.regen_within_s, digits=3)
@@ -1961,7 +2050,7 @@ def check_regen_cut(ctx: Tester, r: Report) -> None:
     limit, ceiling = lim.regen_cut_within_s, lim.regen_cut_max_nm
     try:
         if _start_regen(ctx) is None:
-            raise _Precondition("could not start regeneration to test the cut")
+            raise _Precondition("regen_not_started")
         t = ctx.command(brake_pedal=0.0)
         hit = ctx.wait_for("regen_torque", lambda v: v <= ceiling, limit, since=t)
         r.measure(
@@ -1970,8 +2059,11 @@ def check_regen_cut(ctx: Tester, r: Report) -> None:
             "s",
             high=limit,
             digits=3,
-            fail=f"regenerative torque still {_latest(ctx, 'regen_torque'):.1f} Nm "
-            f"{limit:g} s after the brake pedal was released",
+            fail=say(
+                "regen_after_release",
+                value=f"{_latest(ctx, 'regen_torque'):.1f}",
+                limit=f"{limit:g}",
+            ),
         )
         ctx.command(brake_pedal=lim.pedal_test_pct)
         if (
@@ -1988,8 +2080,11 @@ def check_regen_cut(ctx: Tester, r: Report) -> None:
             "s",
             high=limit,
             digits=3,
-            fail=f"regenerative torque still {_latest(ctx, 'regen_torque'):.1f} Nm "
-            f"{limit:g} s after the vehicle stopped",
+            fail=say(
+                "regen_after_stop",
+                value=f"{_latest(ctx, 'regen_torque'):.1f}",
+                limit=f"{limit:g}",
+            ),
         )
     finally:
         ctx.command(brake_pedal=0.0, speed_simulation=0.0)
@@ -2041,13 +2136,13 @@ def run_eol(
     )
     started = datetime.now(UTC)
     results: list[CheckResult] = []
-    abort_reason = None
+    abort_reason, abort_message = None, None
     try:
         tester.start_session(_INITIAL_COMMANDS)
         tester.wait_for_traffic(kit.run.startup_timeout_s)
         _execute(tester, plan, results, on_check, on_check_started)
     except (BusFailure, RunStopped) as exc:
-        abort_reason = str(exc)
+        abort_reason, abort_message = str(exc), exc.message
     finally:
         # Whatever happened, leave the vehicle out of test mode: key off, pedal up, no override.
         safe = {
@@ -2074,6 +2169,7 @@ def run_eol(
         finished_at=datetime.now(UTC),
         time_scale=time_scale,
         abort_reason=abort_reason,
+        abort_message=abort_message,
         trace=trace,
         eol_sha256=kit.eol_sha256,
         dbc_sha256=kit.dbc_sha256,
@@ -2125,21 +2221,21 @@ def _execute(
         # merely does not apply to this kit (unmapped, not at rest) does not.
         failed_deps = [d for d in info.depends_on if d in blocking]
         report = Report()
-        outcome, message = None, ""
+        outcome, said = None, say("passed")
         if offline and not info.passive:
-            outcome, message = Outcome.SKIPPED, "needs a live vehicle (the test sends stimuli)"
+            outcome, said = Outcome.SKIPPED, say("not_live")
         elif missing:
             outcome = Outcome.SKIPPED
-            message = f"this kit does not map {', '.join(missing)} in its eol.toml"
+            said = say("unmapped", names=", ".join(missing))
         elif failed_deps:
             dep = by_id[failed_deps[0]]
             outcome = Outcome.SKIPPED
-            verb = {
-                Outcome.FAIL: "failed",
-                Outcome.ERROR: "could not be performed",
-                Outcome.SKIPPED: "was skipped",
+            code = {
+                Outcome.FAIL: "skipped_failed",
+                Outcome.ERROR: "skipped_error",
+                Outcome.SKIPPED: "skipped_skipped",
             }[dep.outcome]
-            message = f"skipped because '{dep.title_en}' {verb}"
+            said = say(code, check={"en": dep.title_en, "th": dep.title_th})
             blocking.add(info.check_id)
         else:
             if offline:
@@ -2147,38 +2243,32 @@ def _execute(
             try:
                 info.func(tester, report)
             except _Skip as exc:
-                outcome, message = Outcome.SKIPPED, str(exc)
+                outcome, said = Outcome.SKIPPED, exc.message
             except _Precondition as exc:
-                outcome, message = Outcome.ERROR, str(exc)
+                outcome, said = Outcome.ERROR, exc.message
             except (BusFailure, RunStopped) as exc:
-                result = _result(
-                    info, Outcome.ERROR, f"run aborted: {exc}", report, started, real0, v0, tester
-                )
+                said = say("aborted", reason=exc.message)
+                result = _result(info, Outcome.ERROR, said, report, started, real0, v0, tester)
                 results.append(result)
                 _notify(on_check, result)
                 raise
             except Exception as exc:  # a bug must not hide the other results; log it in full
                 log.exception("EOL check %s crashed", info.check_id)
-                outcome, message = (
-                    Outcome.ERROR,
-                    f"internal error in this check ({type(exc).__name__}: {exc})",
-                )
+                outcome = Outcome.ERROR
+                said = say("internal_error", error=f"{type(exc).__name__}: {exc}")
         if outcome is None:
             if report.failures:
                 outcome = Outcome.FAIL
-                shown = [f for f in report.failures if f]
-                message = "; ".join(shown[:3]) + (
-                    f" (and {len(shown) - 3} more)" if len(shown) > 3 else ""
-                )
+                said = _several(_unique(report.failures))
             else:
                 outcome = Outcome.PASS
                 passed = [
-                    f"{m.name.replace('_', ' ')} {m.value_text}"
+                    say("measured", label={"label": m.name}, value=m.value_text)
                     for m in report.measurements
                     if m.value is not None
                 ][:3]
-                message = "; ".join(report.notes or passed) or "passed"
-        result = _result(info, outcome, message, report, started, real0, v0, tester)
+                said = _several(report.notes or passed) if (report.notes or passed) else said
+        result = _result(info, outcome, said, report, started, real0, v0, tester)
         if outcome in (Outcome.FAIL, Outcome.ERROR):
             blocking.add(info.check_id)
         by_id[info.check_id] = result
@@ -2186,14 +2276,34 @@ def _execute(
         _notify(on_check, result)
 
 
-def _result(info, outcome, message, report, started, real0, v0, tester) -> CheckResult:
+def _unique(messages: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for m in messages:
+        key = repr(m)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def _several(messages: list[dict]) -> dict:
+    """One message for several: the first three joined, then how many more."""
+    if len(messages) == 1:
+        return messages[0]
+    if len(messages) <= 3:
+        return say("list", items=messages)
+    return say("several", first=messages[:3], more=len(messages) - 3)
+
+
+def _result(info, outcome, said, report, started, real0, v0, tester) -> CheckResult:
     return CheckResult(
         check_id=info.check_id,
         sequence=info.sequence,
         title_en=info.title_en,
         title_th=info.title_th,
         outcome=outcome,
-        message=message,
+        message_code=said["code"],
+        message_params=said["params"],
         measurements=report.measurements,
         series=report.series,
         started_at=started,

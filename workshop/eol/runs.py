@@ -181,7 +181,8 @@ def record_check(run: EolRun, result, position: int) -> EolCheck:
         title_th=data["title_th"][:200],
         title_en=data["title_en"][:200],
         outcome=data["outcome"],
-        message=data["message"],
+        message_code=data["message_code"],
+        message_params=data["message_params"],
         measurements=data["measurements"],
         series=data["series"],
         duration_s=data["duration_s"],
@@ -201,6 +202,7 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
     """Close a run with its engine result and keep its trace under ``trace_folder``."""
     run.status = RunStatus(result.outcome.value)
     run.abort_reason = result.abort_reason or ""
+    run.abort_message = result.abort_message
     run.finished_at = utcnow()
     run.eol_sha256, run.dbc_sha256 = result.eol_sha256, result.dbc_sha256
     if result.trace is not None:

@@ -28,6 +28,15 @@ from workshop.web import current_locale
 
 bp = Blueprint("eol", __name__)
 
+
+@bp.app_template_global("eol_label")
+def eol_label(name: str, locale: str) -> str:
+    """A measurement's label in the reader's language."""
+    from workshop.eol.messages import label
+
+    return label(name, locale)
+
+
 VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
 OPERATORS = (Role.TECHNICIAN, Role.SUPERVISOR)
 
@@ -93,14 +102,14 @@ def run_status(run_id: int):
         status=run.status.value,
         finished=run.finished,
         planned=run.checks_planned,
-        abort_reason=run.abort_reason,
+        abort_reason=run.abort_text(locale),
         checks=[
             {
                 "id": c.check_id,
                 "sequence": c.sequence,
                 "title": c.title(locale),
                 "outcome": c.outcome,
-                "message": c.message,
+                "message": c.message_in(locale),
             }
             for c in run.checks
         ],

@@ -1,4 +1,4 @@
-"""EOL runs keep the simulator's seed (same kit, faults and seed give the same result)
+"""EOL runs keep the simulator's seed; results and abort reasons as message codes
 
 Revision ID: 5e1d0c7a9b21
 Revises: c41d2a9e7b10
@@ -19,8 +19,18 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('eol_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('seed', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('abort_message', sa.JSON(), nullable=True))
+    with op.batch_alter_table('eol_checks', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('message_code', sa.String(length=64), nullable=False, server_default='')
+        )
+        batch_op.add_column(sa.Column('message_params', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('eol_checks', schema=None) as batch_op:
+        batch_op.drop_column('message_params')
+        batch_op.drop_column('message_code')
     with op.batch_alter_table('eol_runs', schema=None) as batch_op:
+        batch_op.drop_column('abort_message')
         batch_op.drop_column('seed')
