@@ -23,6 +23,7 @@ import click
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
 from workshop.eol.messages import LANGUAGES, default_language
+from workshop.eol.runner import evaluate_trace
 from workshop.eol.simulator import (
     FAULTS,
     MAX_SPEED,
@@ -30,7 +31,7 @@ from workshop.eol.simulator import (
     VehicleSimulator,
     applicable_faults,
 )
-from workshop.eol.traces import TraceError, evaluate_trace
+from workshop.eol.traces import TraceError
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
 _OUTCOME_TEXT = {

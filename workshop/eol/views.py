@@ -155,7 +155,8 @@ def download_trace(run_id: int):
 def check_trace():
     """Evaluate the passive checks on an uploaded trace (BLF, ASC, candump log, TRC)."""
     from workshop.eol.definitions import EolDefinitionError, list_kits, load_kit
-    from workshop.eol.traces import TraceError, evaluate_trace
+    from workshop.eol.runner import evaluate_trace
+    from workshop.eol.traces import TraceError
 
     kits = list_kits()
     result = None
