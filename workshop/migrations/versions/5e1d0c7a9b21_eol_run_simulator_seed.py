@@ -1,7 +1,7 @@
 """EOL runs keep the simulator's seed; results and abort reasons as message codes
 
 Revision ID: 5e1d0c7a9b21
-Revises: c41d2a9e7b10
+Revises: c41d2a9e7b10 (depends on 7e5723626b8e, which creates the EOL tables)
 Create Date: 2026-12-05 00:10:00.000000
 
 """
@@ -13,7 +13,8 @@ import sqlalchemy as sa
 revision = '5e1d0c7a9b21'
 down_revision = 'c41d2a9e7b10'
 branch_labels = None
-depends_on = None
+# the EOL tables are created on another branch of the history
+depends_on = '7e5723626b8e'
 
 
 def upgrade():
