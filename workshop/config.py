@@ -63,14 +63,15 @@ class Defaults:
     # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
     TRUSTED_PROXIES = 0
     # EOL test benches: name -> python-can settings (interface, channel, bitrate) of the adapter
-    # the bench agent owns, or a simulated vehicle (simulate=True) on a virtual bus. A real
+    # the bench agent owns, or a simulated vehicle (simulate=True) on its own simulated clock,
+    # paced at ``speed`` vehicle seconds per wall second (1-20; 0 = unpaced). A real
     # bench in instance/config.py: EOL_BENCHES = {"BAY-1": {"interface": "pcan",
     # "channel": "PCAN_USBBUS1", "bitrate": 500000}}.
     # A running EOL run whose bench agent gave no sign of life for this long is ended as
     # aborted by whoever looks first: another agent, the web app or `workshop eol-reap`.
     EOL_STALE_AFTER_SECONDS = 60
     EOL_BENCHES = {
-        "SIM-1": {"simulate": True, "channel": "sim1", "time_scale": 1.0},
+        "SIM-1": {"simulate": True, "channel": "sim1", "speed": 1.0},
     }
 
 

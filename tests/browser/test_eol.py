@@ -12,9 +12,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def bench(app):
-    app.config["EOL_BENCHES"] = {
-        "SIM-B": {"simulate": True, "channel": "browser", "time_scale": 40.0}
-    }
+    app.config["EOL_BENCHES"] = {"SIM-B": {"simulate": True, "channel": "browser", "speed": 0}}
     stop = threading.Event()
     thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})
     thread.start()

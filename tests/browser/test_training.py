@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def bench(app):
     app.config["EOL_BENCHES"] = {
-        "SIM-D": {"simulate": True, "channel": "browser-drill", "time_scale": 40.0}
+        "SIM-D": {"simulate": True, "channel": "browser-drill", "speed": 0}
     }
     stop = threading.Event()
     thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})

@@ -16,7 +16,7 @@ from workshop.jobs import services as jobs
 from workshop.kits.loader import load_kits
 from workshop.manuals.loader import load_manuals
 
-FAST_BENCH = {"simulate": True, "channel": "tcert", "time_scale": 40.0}
+FAST_BENCH = {"simulate": True, "channel": "tcert", "speed": 0}
 WORKER_QUALIFICATIONS = (
     "hv_awareness",
     "hv_qualified",

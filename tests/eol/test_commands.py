@@ -1,6 +1,7 @@
 """The eol CLI: a table row per check and exit codes 0 pass, 1 fail, 2 usage or bus error."""
 
 import json
+import re
 import shutil
 import uuid
 
@@ -12,13 +13,13 @@ from workshop.eol.definitions import kit_specs_root
 from workshop.eol.engine import plan_checks
 from workshop.eol.simulator import FAULTS
 
-FAST = ["--simulate", "--time-scale", "30"]
+FAST = ["--simulate", "--seed", "5"]
 
 
 @pytest.fixture
 def cli():
     """Return a callable invoking ``workshop eol ...`` and returning click's Result."""
-    runner = CliRunner()
+    runner = CliRunner(env={"LC_ALL": "en_US.UTF-8"})  # messages in English unless --lang
 
     def invoke(*args):
         return runner.invoke(eol_cli, [str(a) for a in args], catch_exceptions=False)
@@ -117,9 +118,12 @@ def test_silent_bus_exits_2(cli, tmp_path):
             "virtual",
             "--channel",
             "x",
-            "--time-scale",
+            "--seed",
             "5",
         ],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--speed", "50"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--speed", "0.5"],
+        ["run", "--kit", "jazz-ev1", "--simulate", "--seed", "-1"],
         ["simulate"],
     ],
 )
@@ -174,9 +178,105 @@ def test_check_trace(cli, tmp_path):
     assert (
         cli("run", "--kit", "jazz-ev1", "--sequence", "bms", *FAST, "--trace", trace).exit_code == 0
     )
-    result = cli("check-trace", trace, "--kit", "jazz-ev1", "--time-scale", "30")
+    result = cli("check-trace", trace, "--kit", "jazz-ev1")
     assert result.exit_code == 0 and "bms.cell_voltage" in result.output
     broken = tmp_path / "broken.blf"
     broken.write_bytes(trace.read_bytes()[:300])
     result = cli("check-trace", broken, "--kit", "jazz-ev1")
     assert result.exit_code == 2 and "truncated" in result.output
+
+
+def test_same_seed_prints_the_same_json(cli, tmp_path):
+    def run(seed, name):
+        args = ["run", "--kit", "vios-ev1", "--simulate", "--seed", seed, "--json"]
+        result = cli(*args, "--fault", "cell_imbalance", "--trace", tmp_path / name)
+        assert result.exit_code == 1, result.output
+        data = json.loads(result.output)
+        for key in ("started_at", "finished_at"):
+            data.pop(key)
+        data["trace"].pop("path")
+        for check in data["checks"]:
+            check.pop("started_at"), check.pop("duration_s")
+        return data
+
+    first, again = run(11, "a.blf"), run(11, "b.blf")
+    assert first == again and first["seed"] == 11
+    assert run(12, "c.blf")["trace"]["sha256"] != first["trace"]["sha256"]
+
+
+def test_a_random_seed_is_printed_so_the_run_can_be_repeated(cli, tmp_path):
+    result = cli("run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.soc")
+    assert result.exit_code == 0, result.output
+    assert "simulator (seed " in result.output
+
+
+def test_list_faults_of_a_kit_shows_only_what_it_can_reveal(cli, tmp_path):
+    shutil.copytree(kit_specs_root() / "jazz-ev1", tmp_path / "jazz-ev1")
+    eol = tmp_path / "jazz-ev1" / "eol.toml"
+    lines = eol.read_text().splitlines(keepends=True)
+    eol.write_text("".join(ln for ln in lines if not ln.startswith("balancing_active =")))
+    shipped = cli("simulate", "--list-faults", "--kit", "jazz-ev1")
+    assert shipped.exit_code == 0 and "no_balancing_status" in shipped.output
+    listing = cli("simulate", "--list-faults", "--kit", "jazz-ev1", "--kit-root", tmp_path)
+    assert listing.exit_code == 0
+    assert "no_balancing_status" not in listing.output and "vacuum_leak" in listing.output
+    refused = cli(
+        "run",
+        "--kit",
+        "jazz-ev1",
+        "--kit-root",
+        tmp_path,
+        "--simulate",
+        "--fault",
+        "no_balancing_status",
+    )
+    assert refused.exit_code == 2 and "cannot show no_balancing_status" in refused.output
+
+
+THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+@pytest.mark.parametrize("fault", ["precharge_failure", "silent_bms_alarm", "cell_overvoltage"])
+def test_lang_th_prints_every_message_in_thai(cli, tmp_path, fault):
+    result = cli(
+        "run",
+        "--kit",
+        "dmax-ev2",
+        *FAST,
+        "--fault",
+        fault,
+        "--lang",
+        "th",
+        "--json",
+        "--trace",
+        tmp_path / "th.blf",
+    )
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    for check in data["checks"]:
+        assert THAI.search(check["message"]), (check["check_id"], check["message"])
+        assert check["message_code"] and "message_params" in check
+    english = cli("run", "--kit", "dmax-ev2", *FAST, "--fault", fault, "--lang", "en", "--json")
+    assert not any(THAI.search(c["message"]) for c in json.loads(english.output)["checks"])
+
+
+def test_every_message_and_label_has_thai():
+    from workshop.eol.messages import LABELS, MESSAGES, translations
+
+    th = translations("th")
+    for text in [*MESSAGES.values(), *LABELS.values()]:
+        words = re.sub(r"%\(\w+\)s", "", text)
+        if any(c.isalpha() for c in words):
+            translated = th.gettext(text)
+            assert translated != text, text
+
+
+def test_language_defaults_from_the_locale(monkeypatch):
+    from workshop.eol.messages import default_language
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "th_TH.UTF-8")
+    assert default_language() == "th"
+    monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
+    assert default_language() == "en"

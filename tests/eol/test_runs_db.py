@@ -15,7 +15,7 @@ from workshop.eol.bench import run_agent
 from workshop.eol.models import EolCheck, EolRun, RunStatus
 from workshop.extensions import db
 
-FAST = {"simulate": True, "channel": "ttest", "time_scale": 40.0}
+FAST = {"simulate": True, "channel": "ttest", "speed": 0}
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_full_run_on_the_simulated_bench_passes(eol_app, queue_run):
     db.session.rollback()
     run = db.session.get(EolRun, run.id)
     assert run.status == RunStatus.PASS, [
-        (c.check_id, c.message) for c in run.checks if c.outcome != "pass"
+        (c.check_id, c.message_in("en")) for c in run.checks if c.outcome != "pass"
     ]
     assert len(run.checks) == run.checks_planned > 10
     assert {c.sequence for c in run.checks} == {"ecu", "bms", "brakes"}
@@ -72,6 +72,40 @@ def test_full_run_on_the_simulated_bench_passes(eol_app, queue_run):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == run.trace_sha256
     assert run.trace_frames > 1000
     assert runs.latest_complete_run(run_job(run)) == run
+    assert run.seed is not None and run.time_scale == 0  # an unpaced bench
+
+
+def test_a_run_repeated_with_its_seed_gives_the_same_trace(eol_app, queue_run):
+    first = queue_run(sequences=["bms"], faults=["cell_imbalance"])
+    run_agent(eol_app, once=True)
+    db.session.rollback()
+    first = db.session.get(EolRun, first.id)
+    again = queue_run(sequences=["bms"], faults=["cell_imbalance"])
+    again.seed = first.seed
+    db.session.commit()
+    run_agent(eol_app, once=True)
+    db.session.rollback()
+    again = db.session.get(EolRun, again.id)
+    assert first.status == again.status == RunStatus.FAIL
+    assert again.trace_sha256 == first.trace_sha256
+    assert [(c.check_id, c.outcome, c.message_code, c.message_params) for c in again.checks] == [
+        (c.check_id, c.outcome, c.message_code, c.message_params) for c in first.checks
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "speed"),
+    [
+        ({"speed": 5}, 5.0),
+        ({"speed": 0}, 0.0),
+        ({"speed": 99}, 20.0),
+        ({"time_scale": 40}, 20.0),
+        ({}, 1.0),
+        ({"speed": 0.2}, 1.0),
+    ],
+)
+def test_bench_speed(config, speed):
+    assert runs.bench_speed(config) == speed
 
 
 def run_job(run):
@@ -88,7 +122,8 @@ def test_injected_fault_fails_its_check(eol_app, queue_run):
     assert run.status == RunStatus.FAIL
     failed = [c for c in run.checks if c.outcome == "fail"]
     assert failed and all(c.sequence == "brakes" for c in failed)
-    assert any("leak" in c.message.lower() for c in failed)
+    assert any("leak" in c.message_in("en").lower() for c in failed)
+    assert any("รั่ว" in c.message_in("th") for c in failed)
 
 
 def test_no_traffic_aborts_with_reason_and_keeps_results(eol_app, queue_run):

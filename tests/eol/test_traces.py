@@ -1,17 +1,16 @@
 """Run traces: BLF evidence with SHA-256, uploads in four formats, clear errors for bad files."""
 
 import hashlib
-import uuid
 
 import can
 import pytest
 
 from workshop.eol.definitions import load_kit
 from workshop.eol.engine import Outcome, RunOutcome, run_eol
-from workshop.eol.simulator import VehicleSimulator
-from workshop.eol.traces import TraceError, TraceRecorder, evaluate_trace, load_trace
+from workshop.eol.runner import evaluate_trace
+from workshop.eol.simulator import SimulatedBus
+from workshop.eol.traces import TraceError, TraceRecorder, load_trace
 
-SCALE = 30.0
 PASSIVE_ECU_BMS = [
     "ecu.heartbeat",
     "ecu.alive_counter",
@@ -28,15 +27,11 @@ PASSIVE_ECU_BMS = [
 ]
 
 
-def record_run(path, kit_id="jazz-ev1", faults=(), sequences=("ecu", "bms")):
+def record_run(path, kit_id="jazz-ev1", faults=(), sequences=("ecu", "bms"), **kwargs):
     """Run the engine against the simulator and keep its BLF trace at ``path``."""
     kit = load_kit(kit_id)
-    channel = f"trace-{uuid.uuid4().hex}"
-    with (
-        can.Bus(interface="virtual", channel=channel, receive_own_messages=False) as bus,
-        VehicleSimulator(kit, channel=channel, faults=list(faults), time_scale=SCALE),
-    ):
-        return run_eol(kit, bus, list(sequences), time_scale=SCALE, trace_path=path)
+    with SimulatedBus(kit, faults=list(faults), **kwargs) as bus:
+        return run_eol(kit, bus, list(sequences), trace_path=path)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +56,7 @@ def test_run_trace_is_blf_with_its_sha256(recorded):
 
 def test_recorded_trace_evaluates_offline(recorded):
     kit = load_kit("jazz-ev1")
-    result = evaluate_trace(kit, recorded.trace.path, time_scale=SCALE)
+    result = evaluate_trace(kit, recorded.trace.path)
     by_id = {c.check_id: c for c in result.checks}
     assert {i for i, c in by_id.items() if c.outcome is Outcome.PASS} == set(PASSIVE_ECU_BMS)
     assert by_id["bms.precharge"].outcome is Outcome.SKIPPED
@@ -70,9 +65,24 @@ def test_recorded_trace_evaluates_offline(recorded):
     assert result.trace.sha256 == recorded.trace.sha256
 
 
+def test_a_paced_run_trace_is_in_vehicle_time_and_evaluates_the_same(tmp_path):
+    """The demo's 5x bench once recorded 20 ms heartbeats; traces now carry simulated time."""
+    run = record_run(tmp_path / "paced.blf", sequences=["ecu"], speed=20)
+    result = evaluate_trace(load_kit("jazz-ev1"), run.trace.path)
+    heartbeat = result.result("ecu.heartbeat")
+    assert heartbeat.outcome is Outcome.PASS
+    period = next(m for m in heartbeat.measurements if m.name == "heartbeat_period")
+    assert period.value == pytest.approx(100.0, abs=0.5)
+    live = {c.check_id: c.outcome for c in run.checks}
+    offline = {c.check_id: c.outcome for c in result.checks if c.check_id in live}
+    passive = {k for k, v in offline.items() if v is not Outcome.SKIPPED}
+    assert passive >= {"ecu.heartbeat", "ecu.alive_counter", "ecu.hvil", "ecu.no_faults"}
+    assert {k: offline[k] for k in passive} == {k: live[k] for k in passive}
+
+
 def test_fault_in_a_recorded_trace_is_found_offline(tmp_path):
     run = record_run(tmp_path / "iso.blf", faults=["isolation_fault"], sequences=["bms"])
-    result = evaluate_trace(load_kit("jazz-ev1"), run.trace.path, time_scale=SCALE)
+    result = evaluate_trace(load_kit("jazz-ev1"), run.trace.path)
     failed = [c.check_id for c in result.checks if c.outcome is Outcome.FAIL]
     assert failed == ["bms.isolation"]
     assert "20.0 kΩ is below 36.5 kΩ" in result.result("bms.isolation").message
@@ -96,7 +106,7 @@ def test_other_formats_load_and_evaluate(recorded, tmp_path, suffix, writer):
     loaded = load_trace(path)
     assert len(loaded) == len(frames)
     assert [f.arbitration_id for f in loaded[:50]] == [f.arbitration_id for f in frames[:50]]
-    result = evaluate_trace(load_kit("jazz-ev1"), path, time_scale=SCALE)
+    result = evaluate_trace(load_kit("jazz-ev1"), path)
     assert result.result("bms.cell_voltage").outcome is Outcome.PASS
     assert result.result("ecu.heartbeat").outcome is Outcome.PASS
 

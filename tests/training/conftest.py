@@ -7,7 +7,7 @@ import pytest
 from workshop.extensions import db
 from workshop.training import services
 
-FAST_BENCH = {"simulate": True, "channel": "trainingtest", "time_scale": 40.0}
+FAST_BENCH = {"simulate": True, "channel": "trainingtest", "speed": 0}
 
 
 @pytest.fixture

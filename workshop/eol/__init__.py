@@ -23,8 +23,9 @@ from workshop.eol.engine import (
     plan_checks,
     run_eol,
 )
+from workshop.eol.runner import evaluate_trace
 from workshop.eol.simulator import FAULTS, Fault, VehicleSimulator
-from workshop.eol.traces import TraceError, TraceInfo, TraceRecorder, evaluate_trace, load_trace
+from workshop.eol.traces import TraceError, TraceInfo, TraceRecorder, load_trace
 
 __all__ = [
     "CHECKS",

@@ -1,7 +1,8 @@
 """The bench agent: the only process that opens a CAN bus.
 
 It claims queued runs for its benches, opens the adapter named in the bench's configuration (or
-starts the vehicle simulator on a virtual bus), runs the engine and writes every check to the
+a simulated bus: the vehicle simulator on its own discrete-event clock, paced at the run's
+speed), runs the engine and writes every check to the
 database as it finishes, then keeps the BLF trace as evidence.
 """
 
@@ -27,7 +28,7 @@ from workshop.eol.runs import (
     record_check,
     stale_after,
 )
-from workshop.eol.simulator import VehicleSimulator
+from workshop.eol.simulator import SimulatedBus
 from workshop.extensions import db
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,17 @@ def agent_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _open_bus(config: dict, run: EolRun) -> can.BusABC:
+def _open_bus(config: dict, run: EolRun, kit) -> can.BusABC:
     if config.get("simulate"):
-        # One virtual channel per run, so parallel simulated runs never hear each other.
-        return can.Bus(interface="virtual", channel=f"{config.get('channel', 'sim')}-run{run.id}")
+        # The verdict depends only on the kit, the faults and the seed; the speed only paces the
+        # simulated clock so people can watch, and a slow host makes it wait, never abort.
+        return SimulatedBus(
+            kit,
+            faults=list(run.faults),
+            seed=run.seed if run.seed is not None else 1,
+            speed=run.time_scale,
+            channel=f"{config.get('channel', 'sim')}-run{run.id}",
+        )
     kwargs = {"interface": config["interface"], "channel": config["channel"]}
     if config.get("bitrate"):
         kwargs["bitrate"] = int(config["bitrate"])
@@ -60,7 +68,7 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         db.session.commit()
         return run
     try:
-        bus = _open_bus(config, run)
+        bus = _open_bus(config, run, kit)
     except (can.CanError, OSError, ValueError, ImportError) as exc:
         abort_run(
             run,
@@ -87,21 +95,11 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
     # Written among the stored files: if this agent dies, the reaper keeps it as evidence.
     trace_tmp = partial_trace_path(trace_folder, run.id)
     trace_tmp.parent.mkdir(parents=True, exist_ok=True)
-    simulator = None
     try:
-        if config.get("simulate"):
-            simulator = VehicleSimulator(
-                kit,
-                channel=f"{config.get('channel', 'sim')}-run{run.id}",
-                faults=list(run.faults),
-                time_scale=run.time_scale,
-            )
-            simulator.start()
         result = run_eol(
             kit,
             bus,
             run.sequences,
-            time_scale=run.time_scale,
             on_check=on_check,
             should_abort=should_abort,
             trace_path=trace_tmp,
@@ -114,8 +112,6 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         db.session.commit()
         return run
     finally:
-        if simulator is not None:
-            simulator.stop()
         bus.shutdown()
     finish_run(run, result, trace_folder)
     db.session.commit()

@@ -1,6 +1,6 @@
 """Click commands for EOL testing; the app registers ``eol_cli`` in the ``workshop`` group.
 
-    workshop eol run --kit jazz-ev1 --simulate [--fault vacuum_leak] [--sequence brakes]
+    workshop eol run --kit jazz-ev1 --simulate [--seed 7] [--fault vacuum_leak] [--sequence brakes]
     workshop eol run --kit jazz-ev1 --interface socketcan --channel can0 [--bitrate 500000]
     workshop eol simulate --kit jazz-ev1 --interface socketcan --channel vcan0 [--fault ...]
     workshop eol check-trace recorded.blf --kit jazz-ev1
@@ -13,8 +13,8 @@ unusable kit definition or trace, or a bus failure (the run was aborted).
 from __future__ import annotations
 
 import json
+import secrets
 import time
-import uuid
 from pathlib import Path
 
 import can
@@ -22,8 +22,16 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
-from workshop.eol.simulator import FAULTS, VehicleSimulator
-from workshop.eol.traces import TraceError, evaluate_trace
+from workshop.eol.messages import LANGUAGES, default_language
+from workshop.eol.runner import evaluate_trace
+from workshop.eol.simulator import (
+    FAULTS,
+    MAX_SPEED,
+    SimulatedBus,
+    VehicleSimulator,
+    applicable_faults,
+)
+from workshop.eol.traces import TraceError
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
 _OUTCOME_TEXT = {
@@ -32,6 +40,15 @@ _OUTCOME_TEXT = {
     Outcome.ERROR: "ERROR",
     Outcome.SKIPPED: "SKIP",
 }
+
+
+LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default=default_language,
+    show_default="from the locale: en for an English locale, else th",
+    help="Language of the check messages.",
+)
 
 
 class _Abort(click.ClickException):
@@ -47,14 +64,14 @@ def _load(kit: str, kit_root: str | None) -> KitDefinition:
         raise _Abort(f"kit '{kit}' cannot be used:\n" + "\n".join(exc.problems)) from None
 
 
-def _row(result: CheckResult) -> str:
+def _row(result: CheckResult, lang: str = "en") -> str:
     shown = next((m for m in result.measurements if m.outcome is Outcome.FAIL), None)
     shown = shown or (result.measurements[0] if result.measurements else None)
     measured = shown.value_text if shown else ""
     limits = shown.limits_text if shown else ""
     return (
         f"{result.check_id:<26} {_OUTCOME_TEXT[result.outcome]:<5} {measured:>14} "
-        f"{limits:<18} {result.message}"
+        f"{limits:<18} {result.message_in(lang)}"
     )
 
 
@@ -62,9 +79,9 @@ def _header() -> str:
     return f"{'CHECK':<26} {'RESULT':<5} {'MEASURED':>14} {'LIMITS':<18} MESSAGE"
 
 
-def _finish(result: RunResult, as_json: bool) -> None:
+def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, default=str))
+        click.echo(json.dumps(result.to_dict(lang), ensure_ascii=False, default=str))
     else:
         counts = {o: sum(1 for c in result.checks if c.outcome is o) for o in Outcome}
         click.echo(
@@ -73,7 +90,7 @@ def _finish(result: RunResult, as_json: bool) -> None:
             f"{counts[Outcome.SKIPPED]} skipped"
         )
         if result.abort_reason:
-            click.echo(f"Run aborted: {result.abort_reason}", err=True)
+            click.echo(f"Run aborted: {result.to_dict(lang)['abort_reason']}", err=True)
         if result.trace is not None:
             click.echo(
                 f"Trace: {result.trace.path} ({result.trace.frames} frames, "
@@ -111,11 +128,18 @@ def eol_cli() -> None:
 @click.option("--channel", help="CAN channel, e.g. can0.")
 @click.option("--bitrate", type=int, help="Bitrate in bit/s (e.g. 500000).")
 @click.option(
-    "--time-scale",
-    type=float,
-    default=1.0,
+    "--seed",
+    type=click.IntRange(0),
+    help="Simulator seed (only with --simulate; default: a random one, printed). The same "
+    "kit, faults and seed give the same result.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(0, MAX_SPEED),
+    default=0.0,
     show_default=True,
-    help="Vehicle seconds per wall second (only with --simulate).",
+    help="Pace the simulator at this many vehicle seconds per wall second to watch it "
+    "(0: as fast as the computer allows; only with --simulate).",
 )
 @click.option(
     "--trace",
@@ -125,6 +149,7 @@ def eol_cli() -> None:
 )
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON at the end.")
+@LANG_OPTION
 def run_command(
     kit_id,
     sequences,
@@ -134,10 +159,12 @@ def run_command(
     interface,
     channel,
     bitrate,
-    time_scale,
+    seed,
+    speed,
     trace_path,
     kit_root,
     as_json,
+    lang,
 ):
     """Run EOL sequences against a vehicle (or the simulator) and print every check."""
     if simulate == bool(interface or channel):
@@ -146,15 +173,24 @@ def run_command(
         raise click.UsageError("--fault needs --simulate")
     if not simulate and not (interface and channel):
         raise click.UsageError("a real bus needs both --interface and --channel")
-    if time_scale <= 0 or (time_scale != 1.0 and not simulate):
-        raise click.UsageError("--time-scale must be positive and only applies to --simulate")
+    if (seed is not None or speed) and not simulate:
+        raise click.UsageError("--seed and --speed only apply to --simulate")
+    if speed and speed < 1:
+        raise click.UsageError("--speed is 0 (as fast as possible) or between 1 and 20")
     kit = _load(kit_id, kit_root)
+    foreign = [f for f in faults if f not in applicable_faults(kit)]
+    if foreign:
+        raise click.UsageError(
+            f"kit {kit.kit_id} cannot show {', '.join(foreign)} "
+            f"(see: workshop eol simulate --list-faults --kit {kit.kit_id})"
+        )
+    if seed is None:
+        seed = secrets.randbelow(1_000_000)
     try:
         bus_kwargs = {"bitrate": bitrate} if bitrate else {}
         if simulate:
-            # A private virtual channel: nothing else in this process can disturb the run.
-            channel = f"eol-sim-{uuid.uuid4().hex}"
-            bus = can.Bus(interface="virtual", channel=channel, receive_own_messages=False)
+            # The simulated vehicle on its own discrete-event clock: no wall-clock waits.
+            bus = SimulatedBus(kit, faults=list(faults), seed=seed, speed=speed)
         else:
             bus = can.Bus(interface=interface, channel=channel, **bus_kwargs)
     except (can.CanError, OSError, ValueError, ImportError) as exc:
@@ -162,7 +198,7 @@ def run_command(
 
     if not as_json:
         target = (
-            "simulator" + (f" with {', '.join(faults)}" if faults else "")
+            f"simulator (seed {seed})" + (f" with {', '.join(faults)}" if faults else "")
             if simulate
             else f"{interface} {channel}"
         )
@@ -171,19 +207,13 @@ def run_command(
 
     def show(result: CheckResult) -> None:
         if not as_json:
-            click.echo(_row(result))
+            click.echo(_row(result, lang))
 
-    simulator = None
     try:
-        if simulate:
-            simulator = VehicleSimulator(
-                kit, channel=channel, faults=list(faults), time_scale=time_scale
-            ).start()
         result = run_eol(
             kit,
             bus,
             sequences or None,
-            time_scale=time_scale,
             on_check=show,
             trace_path=trace_path,
             check_ids=check_ids or None,
@@ -191,10 +221,8 @@ def run_command(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
-        if simulator is not None:
-            simulator.stop()
         bus.shutdown()
-    _finish(result, as_json)
+    _finish(result, as_json, lang)
 
 
 @eol_cli.command("simulate")
@@ -217,15 +245,20 @@ def run_command(
     help="Vehicle seconds per wall second.",
 )
 @click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
-@click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
+@click.option(
+    "--list-faults",
+    is_flag=True,
+    help="List the injectable faults (with --kit: those this kit can show) and exit.",
+)
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 def simulate_command(
     kit_id, faults, interface, channel, bitrate, time_scale, duration, list_faults, kit_root
 ):
     """Run the vehicle simulator on a CAN bus until Ctrl-C."""
     if list_faults:
+        faults = applicable_faults(_load(kit_id, kit_root)) if kit_id else FAULTS
         click.echo(f"{'FAULT':<27} {'CAUGHT BY':<26} DESCRIPTION")
-        for fault in FAULTS.values():
+        for fault in faults.values():
             click.echo(f"{fault.name:<27} {fault.check_id:<26} {fault.description_en}")
         return
     if not kit_id:
@@ -233,6 +266,9 @@ def simulate_command(
     if time_scale <= 0:
         raise click.UsageError("--time-scale must be positive")
     kit = _load(kit_id, kit_root)
+    foreign = [f for f in faults if f not in applicable_faults(kit)]
+    if foreign:
+        raise click.UsageError(f"kit {kit.kit_id} cannot show {', '.join(foreign)}")
     kwargs = {"bitrate": bitrate} if bitrate else {}
     try:
         simulator = VehicleSimulator(
@@ -281,7 +317,8 @@ def simulate_command(
 )
 @click.option("--kit-root", type=click.Path(file_okay=False), help="Folder holding the kits.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
-def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
+@LANG_OPTION
+def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json, lang):
     """Evaluate the passive checks on a recorded trace (BLF, ASC, candump log, TRC)."""
     kit = _load(kit_id, kit_root)
     if not as_json:
@@ -293,11 +330,11 @@ def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json):
             trace_file,
             fmt,
             time_scale=time_scale,
-            on_check=None if as_json else (lambda r: click.echo(_row(r))),
+            on_check=None if as_json else (lambda r: click.echo(_row(r, lang))),
         )
     except TraceError as exc:
         raise _Abort(str(exc)) from None
-    _finish(result, as_json)
+    _finish(result, as_json, lang)
 
 
 @eol_cli.command("validate")

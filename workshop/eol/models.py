@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import User
 from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.eol.messages import render
 from workshop.extensions import db
 
 
@@ -56,8 +57,15 @@ class EolRun(db.Model):
     abort_reason: Mapped[str] = mapped_column(sa.Text, default="")
     # Why, as a code the screens translate (runs.AGENT_LOST...); empty for older or other aborts.
     abort_code: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    # The reason as a message code and parameters (workshop.eol.messages), shown in the
+    # reader's language; abort_reason keeps the English text (and the agent's own reasons).
+    abort_message: Mapped[dict | None] = mapped_column(sa.JSON)
     checks_planned: Mapped[int] = mapped_column(default=0)
+    # Simulated runs: the pacing of the simulated clock for people watching (vehicle seconds per
+    # wall second; 0 = as fast as the computer allows) and the simulator's seed. The verdict
+    # depends on the seed and the faults, never on the pacing.
     time_scale: Mapped[float] = mapped_column(default=1.0)
+    seed: Mapped[int | None] = mapped_column()
     trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     trace_frames: Mapped[int] = mapped_column(default=0)
     eol_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -72,6 +80,12 @@ class EolRun(db.Model):
     def finished(self) -> bool:
         """True once the run has an outcome."""
         return self.status in FINISHED
+
+    def abort_text(self, locale: str = "th") -> str:
+        """Why the run was aborted, in the reader's language."""
+        if self.abort_message:
+            return render(self.abort_message["code"], self.abort_message.get("params"), locale)
+        return self.abort_reason
 
 
 class EolCheck(db.Model):
@@ -88,7 +102,10 @@ class EolCheck(db.Model):
     title_th: Mapped[str] = mapped_column(sa.String(200))
     title_en: Mapped[str] = mapped_column(sa.String(200))
     outcome: Mapped[str] = mapped_column(sa.String(16))
+    # Legacy English text; new results carry a message code and its parameters instead.
     message: Mapped[str] = mapped_column(sa.Text, default="")
+    message_code: Mapped[str] = mapped_column(sa.String(64), default="")
+    message_params: Mapped[dict | None] = mapped_column(sa.JSON, default=dict)
     measurements: Mapped[list] = mapped_column(sa.JSON, default=list)
     series: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     duration_s: Mapped[float] = mapped_column(default=0.0)
@@ -99,3 +116,9 @@ class EolCheck(db.Model):
     def title(self, locale: str = "th") -> str:
         """The check's title in Thai or English."""
         return self.title_en if locale == "en" else self.title_th
+
+    def message_in(self, locale: str = "th") -> str:
+        """The check's message in the reader's language."""
+        if self.message_code:
+            return render(self.message_code, self.message_params, locale)
+        return self.message

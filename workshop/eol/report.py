@@ -2,6 +2,7 @@
 
 from workshop import charts
 from workshop.certificates.pdf import render_pdf
+from workshop.eol.messages import label
 from workshop.eol.models import EolRun
 from workshop.extensions import db
 from workshop.i18n import format_be_date, format_local_datetime
@@ -61,7 +62,8 @@ def render_run_report(run: EolRun, figures=()) -> bytes:
     context = {
         "run_id": run.id,
         "status": run.status.value,
-        "abort_reason": run.abort_reason,
+        "abort_reason": run.abort_text("th"),
+        "abort_reason_en": run.abort_text("en"),
         "bench": run.bench,
         "simulated": run.simulated,
         "kit_id": run.kit_id,
@@ -86,10 +88,11 @@ def render_run_report(run: EolRun, figures=()) -> bytes:
                 "title_th": c.title_th,
                 "title_en": c.title_en,
                 "outcome": c.outcome,
-                "message": c.message,
+                "message": c.message_in("th"),
+                "message_en": c.message_in("en"),
                 "measurements": [
                     {
-                        "name": m.get("name"),
+                        "name": label(m.get("name", ""), "th"),
                         "value": m.get("value"),
                         "unit": m.get("unit", ""),
                         "limits": m.get("limits_text", ""),

@@ -6,6 +6,7 @@ claims a queued run and writes each check as it finishes. The caller commits.
 
 import contextlib
 import os
+import secrets
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,20 @@ AGENT_LOST = "agent_lost"
 
 class EolRunError(ValueError):
     """A request the EOL rules refuse; the message is shown to the operator."""
+
+
+def bench_speed(config: dict) -> float:
+    """How fast a simulated bench paces its clock: vehicle seconds per wall second, 1-20 for
+    people watching, 0 for as fast as the computer allows. (``time_scale`` is the old name.)"""
+    from workshop.eol.simulator import MAX_SPEED
+
+    speed = float(config.get("speed", config.get("time_scale", 1.0)))
+    return 0.0 if speed <= 0 else min(max(speed, 1.0), MAX_SPEED)
+
+
+def new_seed() -> int:
+    """A fresh simulator seed, stored with the run so the run can be repeated exactly."""
+    return secrets.randbelow(1_000_000)
 
 
 def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=()) -> EolRun:
@@ -70,7 +85,8 @@ def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=(
         simulated=bool(config.get("simulate")),
         requested_by=user,
         requested_at=utcnow(),
-        time_scale=float(config.get("time_scale", 1.0)) if config.get("simulate") else 1.0,
+        time_scale=bench_speed(config) if config.get("simulate") else 1.0,
+        seed=new_seed() if config.get("simulate") else None,
     )
     db.session.add(run)
     db.session.flush()
@@ -109,7 +125,8 @@ def queue_drill_run(
         simulated=True,
         requested_by=user,
         requested_at=utcnow(),
-        time_scale=float(config.get("time_scale", 1.0)),
+        time_scale=bench_speed(config),
+        seed=new_seed(),
     )
     db.session.add(run)
     db.session.flush()
@@ -170,7 +187,8 @@ def record_check(run: EolRun, result, position: int) -> EolCheck:
         title_th=data["title_th"][:200],
         title_en=data["title_en"][:200],
         outcome=data["outcome"],
-        message=data["message"],
+        message_code=data["message_code"],
+        message_params=data["message_params"],
         measurements=data["measurements"],
         series=data["series"],
         duration_s=data["duration_s"],
@@ -190,6 +208,7 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
     """Close a run with its engine result and keep its trace under ``trace_folder``."""
     run.status = RunStatus(result.outcome.value)
     run.abort_reason = result.abort_reason or ""
+    run.abort_message = result.abort_message
     run.finished_at = utcnow()
     run.eol_sha256, run.dbc_sha256 = result.eol_sha256, result.dbc_sha256
     if result.trace is not None:

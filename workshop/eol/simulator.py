@@ -5,9 +5,11 @@ only through the kit's bindings (the same data the engine uses, read the other w
 speaks whatever DBC the kit has. Physics are simple but plausible: an RC precharge curve, a
 vacuum pump with hysteresis and a leaking booster, cells with a seeded spread.
 
-Time: everything inside is *vehicle* time. ``time_scale`` runs the vehicle faster than the wall
-clock (tests use 20-50); frames are stamped with the wall-clock instant their vehicle time maps
-to, so a busy CPU delays frames but never distorts the periods and latencies they show.
+Time: everything inside is *vehicle* time, and the model (:class:`VehicleModel`) has no clock
+of its own. :class:`SimulatedBus` (a python-can bus) drives it from a discrete-event clock that
+the engine shares: a run needs no wall-clock wait, and the same kit, faults and seed give the
+same frames and the same verdict on any computer. :class:`VehicleSimulator` drives it from the
+wall clock on a real interface, for a tester in another process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import can
@@ -38,11 +41,26 @@ class Fault:
     title_th: str
     description_en: str
     description_th: str
+    # The semantic names the fault acts on ("cell_voltage[37]": the kit has at least 37 cells).
+    needs: tuple[str, ...] = ()
 
     @property
     def sequence(self) -> str:
         """The sequence ('ecu', 'bms', 'brakes') of the check that catches it."""
         return self.check_id.split(".", 1)[0]
+
+    def applies_to(self, kit: KitDefinition) -> bool:
+        """Whether this kit maps everything the fault and the check that catches it need."""
+        from workshop.eol.engine import CHECKS
+
+        return all(_maps(kit, name) for name in (*self.needs, *CHECKS[self.check_id].needs))
+
+
+def _maps(kit: KitDefinition, name: str) -> bool:
+    base, _, index = name.partition("[")
+    if not kit.has(base):
+        return False
+    return not index or len(kit.indexed(base)) >= int(index.rstrip("]"))
 
 
 _FAULT_LIST = [
@@ -241,7 +259,41 @@ _FAULT_LIST = [
     ),
 ]
 
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in _FAULT_LIST}
+_FAULT_NEEDS = {
+    "lost_heartbeat": ("ecu_heartbeat",),
+    "alive_counter_gap": ("alive_counter",),
+    "hvil_open": ("hvil",),
+    "active_fault_code": ("fault_count",),
+    "ignored_drive_mode": ("drive_mode",),
+    "inverter_no_response": ("torque_feedback",),
+    "cell_overvoltage": ("cell_voltage[37]",),
+    "cell_undervoltage": ("cell_voltage[63]",),
+    "cell_imbalance": ("cell_voltage[12]",),
+    "over_temperature": ("cell_temperature[7]",),
+    "soc_implausible": ("soc",),
+    "isolation_fault": ("isolation_resistance",),
+    "no_balancing_status": ("balancing_active",),
+    "charge_limit_out_of_range": ("charge_current_limit",),
+    "stuck_contactor": ("contactor_state",),
+    "precharge_failure": ("contactor_state",),
+    "premature_contactor_close": ("contactor_state", "pack_current"),
+    "silent_bms_alarm": ("alarm_test",),
+    "dead_pump": ("brake_vacuum",),
+    "vacuum_leak": ("brake_vacuum",),
+    "pump_threshold_low": ("brake_vacuum", "brake_pedal"),
+    "brake_switch_stuck": ("brake_switch",),
+    "regen_disabled": ("regen_torque",),
+    "regen_not_cut": ("regen_torque",),
+}
+FAULTS: dict[str, Fault] = {
+    fault.name: replace(fault, needs=_FAULT_NEEDS[fault.name]) for fault in _FAULT_LIST
+}
+
+
+def applicable_faults(kit: KitDefinition) -> dict[str, Fault]:
+    """The faults a simulated vehicle of ``kit`` can show and its EOL run can reveal."""
+    return {name: fault for name, fault in FAULTS.items() if fault.applies_to(kit)}
+
 
 # Physics constants (vehicle units). Chosen so a healthy car passes the default limits with
 # margin and each fault crosses exactly one limit.
@@ -582,55 +634,36 @@ class _Plan:
             self.page_signals.append((page, signals))
 
 
-class VehicleSimulator:
-    """Runs the simulated vehicle on a CAN bus in a background thread.
+class VehicleModel:
+    """The simulated vehicle as seen from the bus: frames out on a schedule, tester frames in.
 
-    ``VehicleSimulator(kit, channel="bench1", faults=["vacuum_leak"], time_scale=20)`` opens a
-    python-can ``virtual`` bus on that channel; pass ``bus=`` to use an open bus instead (the
-    simulator then does not close it), or ``interface=`` for another python-can interface.
+    Clock-free: the caller says what vehicle time it is. :class:`SimulatedBus` drives it from a
+    discrete-event clock (deterministic, as fast as the CPU allows or paced for people
+    watching); :class:`VehicleSimulator` drives it from the wall clock on a real interface.
     """
 
-    def __init__(
-        self,
-        kit: KitDefinition,
-        bus: can.BusABC | None = None,
-        *,
-        channel: str | None = None,
-        interface: str = "virtual",
-        faults: list[str] | tuple[str, ...] = (),
-        time_scale: float = 1.0,
-        seed: int = 1,
-        bus_kwargs: dict | None = None,
-    ):
-        if bus is None and channel is None:
-            raise ValueError("give the simulator a bus or a channel")
-        if time_scale <= 0:
-            raise ValueError("time_scale must be positive")
+    def __init__(self, kit: KitDefinition, faults=(), seed: int = 1):
         unknown = [f for f in faults if f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+        foreign = [f for f in faults if not FAULTS[f].applies_to(kit)]
+        if foreign:
+            raise ValueError(
+                f"fault(s) {', '.join(foreign)} cannot show on kit {kit.kit_id}: it does not map "
+                f"what they need"
+            )
         self.kit = kit
-        self.time_scale = float(time_scale)
         self.seed = seed
-        self._bus = bus
-        self._owns_bus = bus is None
-        self._channel = channel
-        self._interface = interface
-        self._bus_kwargs = dict(bus_kwargs or {})
-        self._faults: set[str] = set(faults)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._t0 = 0.0
-        self.error: BaseException | None = None
+        self._faults: set[str] = set(faults)
         self.frames_sent = 0
         cells = len(kit.indexed("cell_voltage")) if kit.has("cell_voltage") else 100
         sensors = len(kit.indexed("cell_temperature")) if kit.has("cell_temperature") else 20
-        self._vehicle = _Vehicle(cells, sensors, set(self._faults), seed)
-        self._plans = self._build_plans()
+        self.vehicle = _Vehicle(cells, sensors, set(self._faults), seed)
+        self.plans = self._build_plans()
         self._rx = self._build_rx()
 
-    # -- public API -------------------------------------------------------------------------
+    # -- faults -----------------------------------------------------------------------------
     @property
     def faults(self) -> frozenset[str]:
         """The faults currently injected."""
@@ -638,59 +671,97 @@ class VehicleSimulator:
             return frozenset(self._faults)
 
     def inject(self, name: str) -> None:
-        """Inject a fault while running (e.g. a trainer's drill)."""
+        """Inject a fault (takes effect at the next frame)."""
         if name not in FAULTS:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
         with self._lock:
             self._faults.add(name)
 
     def clear(self, name: str) -> None:
-        """Remove an injected fault while running."""
+        """Remove an injected fault."""
         with self._lock:
             self._faults.discard(name)
 
-    @property
-    def running(self) -> bool:
-        """Whether the simulator thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+    def _apply_faults(self) -> None:
+        with self._lock:
+            self.vehicle.set_faults(self._faults)
 
-    @property
-    def vehicle_time(self) -> float:
-        """Seconds of vehicle time since start."""
-        return (time.time() - self._t0) * self.time_scale if self._t0 else 0.0
+    # -- schedule ---------------------------------------------------------------------------
+    def schedule(self) -> list[tuple[int, int, _Plan]]:
+        """The first emission of every periodic message: a heap of (due in µs, order, plan).
 
-    def start(self) -> VehicleSimulator:
-        """Open the bus (if needed) and start sending; returns self."""
-        if self.running:
-            return self
-        if self._bus is None:
-            kwargs = dict(self._bus_kwargs)
-            if self._interface == "virtual":
-                # Keep our timestamps: they carry the exact vehicle-time instant of each frame.
-                kwargs.setdefault("preserve_timestamps", True)
-                kwargs.setdefault("receive_own_messages", False)
-            self._bus = can.Bus(interface=self._interface, channel=self._channel, **kwargs)
-        self._stop.clear()
-        self._t0 = time.time()
-        self._thread = threading.Thread(target=self._run, name="eol-simulator", daemon=True)
-        self._thread.start()
-        return self
+        Integer microseconds keep the schedule exact however long a run lasts; the small
+        stagger keeps messages from all sharing one instant, as on a real bus.
+        """
+        heap = [(i * 700, i, plan) for i, plan in enumerate(self.plans)]
+        heapq.heapify(heap)
+        return heap
 
-    def stop(self) -> None:
-        """Stop sending and close the bus the simulator opened."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        if self._owns_bus and self._bus is not None:
-            self._bus.shutdown()
-            self._bus = None
+    def emit(self, plan: _Plan, due: float, stamp: float) -> list[can.Message]:
+        """The frames of ``plan`` at vehicle time ``due`` (after the physics reached it),
+        stamped ``stamp``; empty when a fault suppresses the message."""
+        vehicle = self.vehicle
+        vehicle.advance(due)
+        self._apply_faults()
+        faults = vehicle.faults
+        if plan.suppressed_by & faults:
+            return []
+        message = plan.message
+        if plan.counter is not None:
+            step = 2 if ("alive_counter_gap" in faults and vehicle.alive % 5 == 4) else 1
+            vehicle.alive = (vehicle.alive + step) % plan.counter.modulo
+        frames = []
+        for page, signals in plan.page_signals:
+            values = tuple(
+                page
+                if signal.name == plan.mux_signal
+                else self._signal_value(signal, plan.feeds.get(signal.name))
+                for signal in signals
+            )
+            cached = plan.payloads.get(page)
+            if cached is not None and cached[0] == values:
+                payload = cached[1]  # most frames repeat: skip the encoder
+            else:
+                data = {signal.name: value for signal, value in zip(signals, values, strict=True)}
+                payload = message.encode(data, scaling=True, strict=False)
+                plan.payloads[page] = (values, payload)
+            frames.append(
+                can.Message(
+                    arbitration_id=message.frame_id,
+                    is_extended_id=message.is_extended_frame,
+                    data=payload,
+                    timestamp=stamp,
+                )
+            )
+        self.frames_sent += len(frames)
+        return frames
 
-    def __enter__(self) -> VehicleSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+    def handle(self, msg: can.Message, at: float) -> None:
+        """Apply a tester frame at vehicle time ``at`` (a malformed one is ignored, as a real
+        ECU would)."""
+        if msg.is_error_frame or msg.is_remote_frame:
+            return
+        entry = self._rx.get((msg.arbitration_id, msg.is_extended_id))
+        if entry is None:
+            return
+        message, bindings = entry
+        try:
+            decoded = message.decode(msg.data, decode_choices=False)
+        except Exception:
+            return
+        vehicle = self.vehicle
+        # A command stamped before frames already sent takes effect now: time cannot rewind.
+        vehicle.advance(max(vehicle.t, at))
+        self._apply_faults()
+        for binding in bindings:
+            if binding.signal.name not in decoded:
+                continue
+            value = binding.to_engine(decoded[binding.signal.name])
+            if binding.semantic.kind == "state":
+                value = next((n for n, raws in binding.states.items() if value in raws), None)
+                if value is None:
+                    continue
+            vehicle.command(binding.semantic.name, value)
 
     # -- set-up -----------------------------------------------------------------------------
     def _build_plans(self) -> list[_Plan]:
@@ -737,124 +808,11 @@ class VehicleSimulator:
             rx.setdefault(key, (binding.message, []))[1].append(binding)
         return rx
 
-    # -- thread -----------------------------------------------------------------------------
-    def _vnow(self) -> float:
-        return (time.time() - self._t0) * self.time_scale
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except Exception as exc:  # keep the reason for whoever joins us; a bench must see it
-            self.error = exc
-            log.exception("vehicle simulator stopped")
-
-    def _loop(self) -> None:
-        bus = self._bus
-        heap = [(i * 0.0007, i, plan) for i, plan in enumerate(self._plans)]
-        heapq.heapify(heap)
-        pending: list[tuple[float, int, can.Message]] = []
-        received = 0
-        vehicle = self._vehicle
-        while not self._stop.is_set():
-            # A discrete-event loop in vehicle time: tester commands (at their timestamps) and
-            # frame emissions are handled strictly in time order, up to a cutoff read *before*
-            # the queue is drained. So physics never runs ahead of the frames already sent, a
-            # frame always shows the state at its own timestamp, and a frame stamped after a
-            # tester command (stamped once queued) always reflects it, however late we run.
-            cutoff = self._vnow()
-            while (msg := bus.recv(timeout=0)) is not None:
-                received += 1
-                heapq.heappush(
-                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
-                )
-            while True:
-                next_cmd = pending[0][0] if pending else math.inf
-                next_emit = heap[0][0]
-                if next_cmd <= next_emit and next_cmd <= cutoff:
-                    _, _, msg = heapq.heappop(pending)
-                    self._handle(msg)
-                elif next_emit <= cutoff:
-                    due, order, plan = heapq.heappop(heap)
-                    vehicle.advance(due)
-                    self._emit(plan, due)
-                    heapq.heappush(heap, (due + plan.period, order, plan))
-                else:
-                    break
-            upcoming = min(heap[0][0], pending[0][0] if pending else math.inf)
-            wait = (upcoming - self._vnow()) / self.time_scale
-            msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
-            if msg is not None:
-                received += 1
-                heapq.heappush(
-                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
-                )
-
-    def _handle(self, msg: can.Message) -> None:
-        if msg.is_error_frame or msg.is_remote_frame:
-            return
-        entry = self._rx.get((msg.arbitration_id, msg.is_extended_id))
-        if entry is None:
-            return
-        message, bindings = entry
-        try:
-            decoded = message.decode(msg.data, decode_choices=False)
-        except Exception:  # a malformed tester frame is ignored, as a real ECU would
-            return
-        vehicle = self._vehicle
-        # A command stamped before frames already sent takes effect now: time cannot rewind.
-        vehicle.advance(max(vehicle.t, (msg.timestamp - self._t0) * self.time_scale))
-        with self._lock:
-            vehicle.set_faults(self._faults)
-        for binding in bindings:
-            if binding.signal.name not in decoded:
-                continue
-            value = binding.to_engine(decoded[binding.signal.name])
-            if binding.semantic.kind == "state":
-                value = next((n for n, raws in binding.states.items() if value in raws), None)
-                if value is None:
-                    continue
-            vehicle.command(binding.semantic.name, value)
-
-    def _emit(self, plan: _Plan, due: float) -> None:
-        vehicle = self._vehicle
-        with self._lock:
-            vehicle.set_faults(self._faults)
-        faults = vehicle.faults
-        if plan.suppressed_by & faults:
-            return
-        message = plan.message
-        if plan.counter is not None:
-            step = 2 if ("alive_counter_gap" in faults and vehicle.alive % 5 == 4) else 1
-            vehicle.alive = (vehicle.alive + step) % plan.counter.modulo
-        stamp = self._t0 + due / self.time_scale
-        for page, signals in plan.page_signals:
-            values = tuple(
-                page
-                if signal.name == plan.mux_signal
-                else self._signal_value(signal, plan.feeds.get(signal.name))
-                for signal in signals
-            )
-            cached = plan.payloads.get(page)
-            if cached is not None and cached[0] == values:
-                payload = cached[1]  # most frames repeat: skip the encoder
-            else:
-                data = {signal.name: value for signal, value in zip(signals, values, strict=True)}
-                payload = message.encode(data, scaling=True, strict=False)
-                plan.payloads[page] = (values, payload)
-            frame = can.Message(
-                arbitration_id=message.frame_id,
-                is_extended_id=message.is_extended_frame,
-                data=payload,
-                timestamp=stamp,
-            )
-            self._bus.send(frame)
-            self.frames_sent += 1
-
     def _signal_value(self, signal, bindings: list[Binding] | None) -> float | int:
         if not bindings:
             value = signal.initial if signal.initial is not None else 0
             return _clamp(signal, value)
-        vehicle = self._vehicle
+        vehicle = self.vehicle
         kind = bindings[0].semantic.kind
         if kind == "flag" and any(b.bit is not None for b in bindings):
             word = 0
@@ -882,6 +840,251 @@ class VehicleSimulator:
         if value is None:
             return _clamp(signal, 0)
         return _clamp(signal, b.to_dbc(value))
+
+
+class SimClock:
+    """Simulated time in seconds: it moves only when the simulated bus moves it."""
+
+    def __init__(self, start: float = 0.0):
+        self.t = start
+
+    def now(self) -> float:
+        """Seconds of simulated time."""
+        return self.t
+
+
+MAX_SPEED = 20.0
+
+
+class SimulatedBus(can.BusABC):
+    """A python-can bus whose other end is the simulated vehicle, on one discrete-event clock.
+
+    ``recv(timeout)`` advances the simulated clock to the next frame the vehicle schedules (or
+    by ``timeout`` simulated seconds when none is due sooner); ``send`` hands a frame to the
+    vehicle at the current simulated time. Frames carry simulated timestamps (seconds from 0),
+    so a run's verdict and its trace are the same on a fast or a saturated computer.
+
+    ``speed=0`` (default) runs as fast as the CPU allows. ``speed`` 1-20 paces the clock for
+    people watching: simulated time never runs ahead of ``speed`` x the wall clock, and when
+    the host falls behind the simulated clock simply waits for it.
+    """
+
+    def __init__(
+        self,
+        kit: KitDefinition,
+        *,
+        faults: list[str] | tuple[str, ...] = (),
+        seed: int = 1,
+        speed: float = 0.0,
+        channel: str = "simulated",
+        **kwargs: Any,
+    ):
+        if speed and not 1.0 <= speed <= MAX_SPEED:
+            raise ValueError(f"speed must be 0 (unpaced) or between 1 and {MAX_SPEED:g}")
+        self.model = VehicleModel(kit, faults, seed)
+        self.seed = seed
+        self.speed = float(speed)
+        self.clock = SimClock()
+        self._heap = self.model.schedule()
+        self._outbox: deque[can.Message] = deque()
+        self._wall0: float | None = None
+        self.channel_info = f"simulated {kit.kit_id}"
+        super().__init__(channel=channel, **kwargs)
+
+    def _pace(self, t: float) -> None:
+        if not self.speed:
+            return
+        now = time.monotonic()
+        if self._wall0 is None:
+            self._wall0 = now - t / self.speed
+        wait = self._wall0 + t / self.speed - now
+        if wait > 0:
+            time.sleep(wait)  # pacing for people watching is the point of a paced bus
+
+    def recv(self, timeout: float | None = None) -> can.Message | None:
+        """The next vehicle frame within ``timeout`` simulated seconds (None: the next one)."""
+        if self._outbox:
+            return self._outbox.popleft()
+        clock = self.clock
+        limit = math.inf if timeout is None else clock.t + max(timeout, 0.0)
+        heap = self._heap
+        while heap and heap[0][0] / 1e6 <= limit:
+            due_us, order, plan = heapq.heappop(heap)
+            heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
+            due = due_us / 1e6
+            self._pace(due)
+            clock.t = max(clock.t, due)
+            frames = self.model.emit(plan, due, due)
+            if frames:
+                self._outbox.extend(frames[1:])
+                return frames[0]
+        if math.isfinite(limit):
+            self._pace(limit)
+            clock.t = limit
+        return None
+
+    def _recv_internal(self, timeout: float | None) -> tuple[can.Message | None, bool]:
+        return self.recv(timeout), True
+
+    def send(self, msg: can.Message, timeout: float | None = None) -> None:
+        """Deliver a tester frame to the vehicle at the current simulated time."""
+        self.model.handle(msg, self.clock.t)
+
+
+class VehicleSimulator:
+    """Runs the simulated vehicle on a real CAN interface in a background thread, in wall time.
+
+    For a tester in another process or on another machine (``workshop eol simulate``); in this
+    process use :class:`SimulatedBus`, which needs no thread and no wall clock.
+    ``VehicleSimulator(kit, channel="bench1", faults=["vacuum_leak"], time_scale=20)`` opens a
+    python-can ``virtual`` bus on that channel; pass ``bus=`` to use an open bus instead (the
+    simulator then does not close it), or ``interface=`` for another python-can interface.
+    """
+
+    def __init__(
+        self,
+        kit: KitDefinition,
+        bus: can.BusABC | None = None,
+        *,
+        channel: str | None = None,
+        interface: str = "virtual",
+        faults: list[str] | tuple[str, ...] = (),
+        time_scale: float = 1.0,
+        seed: int = 1,
+        bus_kwargs: dict | None = None,
+    ):
+        if bus is None and channel is None:
+            raise ValueError("give the simulator a bus or a channel")
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.model = VehicleModel(kit, faults, seed)
+        self.kit = kit
+        self.time_scale = float(time_scale)
+        self.seed = seed
+        self._bus = bus
+        self._owns_bus = bus is None
+        self._channel = channel
+        self._interface = interface
+        self._bus_kwargs = dict(bus_kwargs or {})
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self.error: BaseException | None = None
+        self._vehicle = self.model.vehicle
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def faults(self) -> frozenset[str]:
+        """The faults currently injected."""
+        return self.model.faults
+
+    def inject(self, name: str) -> None:
+        """Inject a fault while running (e.g. a trainer's drill)."""
+        self.model.inject(name)
+
+    def clear(self, name: str) -> None:
+        """Remove an injected fault while running."""
+        self.model.clear(name)
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames sent so far."""
+        return self.model.frames_sent
+
+    @property
+    def running(self) -> bool:
+        """Whether the simulator thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def vehicle_time(self) -> float:
+        """Seconds of vehicle time since start."""
+        return (time.time() - self._t0) * self.time_scale if self._t0 else 0.0
+
+    def start(self) -> VehicleSimulator:
+        """Open the bus (if needed) and start sending; returns self."""
+        if self.running:
+            return self
+        if self._bus is None:
+            kwargs = dict(self._bus_kwargs)
+            if self._interface == "virtual":
+                # Keep our timestamps: they carry the exact vehicle-time instant of each frame.
+                kwargs.setdefault("preserve_timestamps", True)
+                kwargs.setdefault("receive_own_messages", False)
+            self._bus = can.Bus(interface=self._interface, channel=self._channel, **kwargs)
+        self._stop.clear()
+        self._t0 = time.time()
+        self._thread = threading.Thread(target=self._run, name="eol-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sending and close the bus the simulator opened."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._owns_bus and self._bus is not None:
+            self._bus.shutdown()
+            self._bus = None
+
+    def __enter__(self) -> VehicleSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- thread -----------------------------------------------------------------------------
+    def _vnow(self) -> float:
+        return (time.time() - self._t0) * self.time_scale
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # keep the reason for whoever joins us; a bench must see it
+            self.error = exc
+            log.exception("vehicle simulator stopped")
+
+    def _loop(self) -> None:
+        bus = self._bus
+        heap = self.model.schedule()
+        pending: list[tuple[float, int, can.Message]] = []
+        received = 0
+        while not self._stop.is_set():
+            # A discrete-event loop in vehicle time: tester commands (at their timestamps) and
+            # frame emissions are handled strictly in time order, up to a cutoff read *before*
+            # the queue is drained. So physics never runs ahead of the frames already sent, a
+            # frame always shows the state at its own timestamp, and a frame stamped after a
+            # tester command (stamped once queued) always reflects it, however late we run.
+            cutoff = self._vnow()
+            while (msg := bus.recv(timeout=0)) is not None:
+                received += 1
+                heapq.heappush(
+                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
+                )
+            while True:
+                next_cmd = pending[0][0] if pending else math.inf
+                next_emit = heap[0][0] / 1e6
+                if next_cmd <= next_emit and next_cmd <= cutoff:
+                    at, _, msg = heapq.heappop(pending)
+                    self.model.handle(msg, at)
+                elif next_emit <= cutoff:
+                    due_us, order, plan = heapq.heappop(heap)
+                    due = due_us / 1e6
+                    stamp = self._t0 + due / self.time_scale
+                    for frame in self.model.emit(plan, due, stamp):
+                        bus.send(frame)
+                    heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
+                else:
+                    break
+            upcoming = min(heap[0][0] / 1e6, pending[0][0] if pending else math.inf)
+            wait = (upcoming - self._vnow()) / self.time_scale
+            msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
+            if msg is not None:
+                received += 1
+                heapq.heappush(
+                    pending, ((msg.timestamp - self._t0) * self.time_scale, received, msg)
+                )
 
 
 def _clamp(signal, value: float) -> float | int:

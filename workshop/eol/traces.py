@@ -18,14 +18,10 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import can
 from can.io.blf import FILE_HEADER_STRUCT, BLFParseError
-
-if TYPE_CHECKING:
-    from workshop.eol.definitions import KitDefinition
-    from workshop.eol.engine import RunResult
 
 FORMATS = {
     ".blf": ("blf", "Vector BLF"),
@@ -218,38 +214,11 @@ def _bounded(reader) -> list[can.Message]:
     return frames
 
 
-def evaluate_trace(
-    kit: KitDefinition,
-    path: str | Path,
-    fmt: str | None = None,
-    *,
-    time_scale: float = 1.0,
-    on_check: Any = None,
-) -> RunResult:
-    """Load a trace and evaluate the kit's passive checks on it (active ones are SKIPPED).
-
-    ``time_scale`` is that of the run that produced the trace (1.0 for a real vehicle).
-    """
-    from workshop.eol.engine import evaluate_frames
-
-    path = Path(path)
-    frames = load_trace(path, fmt)
-    result = evaluate_frames(
-        kit, frames, time_scale=time_scale, on_check=on_check, source=f"trace:{path.name}"
-    )
-    suffix = trace_format(path, fmt)
-    result.trace = TraceInfo(
-        path, sha256_file(path), len(frames), path.stat().st_size, FORMATS[suffix][0]
-    )
-    return result
-
-
 __all__ = [
     "FORMATS",
     "TraceError",
     "TraceInfo",
     "TraceRecorder",
-    "evaluate_trace",
     "load_trace",
     "sha256_file",
     "trace_format",

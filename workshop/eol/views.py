@@ -28,6 +28,15 @@ from workshop.web import current_locale
 
 bp = Blueprint("eol", __name__)
 
+
+@bp.app_template_global("eol_label")
+def eol_label(name: str, locale: str) -> str:
+    """A measurement's label in the reader's language."""
+    from workshop.eol.messages import label
+
+    return label(name, locale)
+
+
 VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
 OPERATORS = (Role.TECHNICIAN, Role.SUPERVISOR)
 
@@ -104,14 +113,14 @@ def run_status(run_id: int):
         status=run.status.value,
         finished=run.finished,
         planned=run.checks_planned,
-        abort_reason=run.abort_reason,
+        abort_reason=run.abort_text(locale),
         checks=[
             {
                 "id": c.check_id,
                 "sequence": c.sequence,
                 "title": c.title(locale),
                 "outcome": c.outcome,
-                "message": c.message,
+                "message": c.message_in(locale),
             }
             for c in run.checks
         ],
@@ -157,7 +166,8 @@ def download_trace(run_id: int):
 def check_trace():
     """Evaluate the passive checks on an uploaded trace (BLF, ASC, candump log, TRC)."""
     from workshop.eol.definitions import EolDefinitionError, list_kits, load_kit
-    from workshop.eol.traces import TraceError, evaluate_trace
+    from workshop.eol.runner import evaluate_trace
+    from workshop.eol.traces import TraceError
 
     kits = list_kits()
     result = None

@@ -555,7 +555,7 @@ def find_certificate(code: str) -> TrainingCertificate | None:
 
 def create_drill(trainer: User, *, title: str, kit_id: str, faults, sequences) -> Drill:
     """Set up a drill: a simulated vehicle of ``kit_id`` with hidden ``faults``."""
-    from workshop.eol.definitions import list_kits
+    from workshop.eol.definitions import list_kits, load_kit
 
     if not trainer.has_role(Role.TRAINER) or trainer.centre_id is None:
         raise TrainingError(_l("only trainers of a centre can set up drills"))
@@ -569,6 +569,12 @@ def create_drill(trainer: User, *, title: str, kit_id: str, faults, sequences) -
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise TrainingError(_l("unknown fault %(fault)s", fault=unknown[0]))
+    kit = load_kit(kit_id)
+    hidden = [f for f in faults if not FAULTS[f].applies_to(kit)]
+    if hidden:
+        raise TrainingError(
+            _l("kit %(kit)s cannot reveal fault %(fault)s", kit=kit_id, fault=hidden[0])
+        )
     sequences = [s for s in eol_runs.SEQUENCE_NAMES if s in set(sequences)]
     if not sequences:
         raise TrainingError(_l("choose at least one sequence"))

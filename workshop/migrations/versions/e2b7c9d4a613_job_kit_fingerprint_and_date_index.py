@@ -13,7 +13,7 @@ import sqlalchemy as sa
 revision = 'e2b7c9d4a613'
 down_revision = 'c41d2a9e7b10'
 branch_labels = None
-depends_on = None
+depends_on = 'a74659a1812a'
 
 
 def upgrade():

@@ -1,0 +1,369 @@
+"""The BMS sequence's observing checks: pack and cell voltages, temperatures, SOC,
+isolation, balancing, charge limit, contactor opening."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+
+from workshop.eol.messages import message as say
+from workshop.eol.records import (
+    Report,
+    _check,
+    _Precondition,
+    _several,
+    _unique,
+    _v2,
+)
+from workshop.eol.tester import (
+    Tester,
+    _at_rest,
+    _interp,
+    _latest,
+    _missing_cells,
+)
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# BMS sequence
+# --------------------------------------------------------------------------------------------
+
+
+@_check(
+    "bms.pack_voltage",
+    "Pack voltage within the pack window",
+    "แรงดันแพ็กอยู่ในช่วงที่กำหนด",
+    needs=("pack_voltage",),
+    passive=True,
+)
+def check_pack_voltage(ctx: Tester, r: Report) -> None:
+    """Pack voltage within the window and consistent with the sum of the cells."""
+    lim = ctx.limits.bms
+    b = ctx.kit.binding("pack_voltage")
+    keys = ["pack_voltage"]
+    if ctx.kit.has("cell_voltage"):
+        keys += [c.key for c in ctx.kit.indexed("cell_voltage")]
+    obs = ctx.observe(lim.observe_s, keys)
+    values = obs.values("pack_voltage")
+    if not values:
+        r.fail("no_pack_voltage", source=b.label, window=f"{lim.observe_s:g}")
+        return
+    mean = statistics.fmean(values)
+    low, high = lim.pack_voltage_v
+    r.measure(
+        "pack_voltage",
+        mean,
+        "V",
+        low,
+        high,
+        digits=1,
+        fail=say("pack_low", value=f"{mean:.1f}", limit=f"{low:g}")
+        if mean < low
+        else say("pack_high", value=f"{mean:.1f}", limit=f"{high:g}"),
+    )
+    if ctx.kit.has("cell_voltage"):
+        cells = [obs.samples.get(c.key) for c in ctx.kit.indexed("cell_voltage")]
+        if all(cells):
+            total = sum(s[-1][1] for s in cells)
+            r.measure(
+                "pack_minus_cell_sum",
+                mean - total,
+                "V",
+                -lim.pack_vs_cells_tolerance_v,
+                lim.pack_vs_cells_tolerance_v,
+                digits=1,
+                fail=say("pack_vs_cells", value=f"{mean:.1f}", total=f"{total:.1f}"),
+            )
+
+
+@_check(
+    "bms.cell_voltage",
+    "Every cell within its voltage window",
+    "แรงดันทุกเซลล์อยู่ในช่วงที่กำหนด",
+    needs=("cell_voltage",),
+    passive=True,
+)
+def check_cell_voltage(ctx: Tester, r: Report) -> None:
+    """Every cell reports, and every cell is inside the cell window."""
+    lim = ctx.limits.bms
+    timeout = lim.cell_broadcast_timeout_s
+    values = ctx.collect_indexed("cell_voltage", timeout)
+    r.series["cell_voltage"] = [round(v, 4) if v is not None else None for v in values]
+    if any(v is None for v in values):
+        _missing_cells(ctx, r, "cell_voltage", values, timeout)
+        return
+    low, high = lim.cell_voltage_v
+    vmin, vmax = min(values), max(values)
+    bad = sorted(
+        ((i + 1, v) for i, v in enumerate(values) if v < low or v > high),
+        key=lambda item: -max(item[1] - high, low - item[1]),
+    )
+    messages = [
+        say("cell_high", cell=i, value=_v2(v, high), limit=f"{high:.2f}")
+        if v > high
+        else say("cell_low", cell=i, value=_v2(v, low), limit=f"{low:.2f}")
+        for i, v in bad
+    ]
+    summary = _several(messages) if messages else None
+    r.measure("cell_voltage_min", vmin, "V", low, high, digits=3, fail=summary)
+    r.measure("cell_voltage_max", vmax, "V", low, high, digits=3, fail=summary)
+    r.failures = _unique(r.failures)
+    r.note("cells_ok", count=len(values), low=f"{vmin:.3f}", high=f"{vmax:.3f}")
+
+
+@_check(
+    "bms.cell_spread",
+    "Cell spread at rest",
+    "ความต่างแรงดันเซลล์ขณะพัก",
+    needs=("cell_voltage",),
+    depends_on=("bms.cell_voltage",),
+    passive=True,
+)
+def check_cell_spread(ctx: Tester, r: Report) -> None:
+    """Highest minus lowest cell at rest stays within the limit."""
+    lim = ctx.limits.bms
+    _at_rest(ctx)
+    values = ctx.collect_indexed(
+        "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
+    )
+    if any(v is None for v in values):
+        _missing_cells(ctx, r, "cell_voltage", values, lim.cell_broadcast_timeout_s)
+        return
+    imax = max(range(len(values)), key=values.__getitem__)
+    imin = min(range(len(values)), key=values.__getitem__)
+    spread = (values[imax] - values[imin]) * 1000
+    limit = lim.cell_spread_max_v * 1000
+    r.measure(
+        "cell_spread",
+        spread,
+        "mV",
+        high=limit,
+        digits=0,
+        fail=say(
+            "spread",
+            spread=f"{spread:.0f}",
+            limit=f"{limit:g}",
+            high_cell=imax + 1,
+            high=f"{values[imax]:.3f}",
+            low_cell=imin + 1,
+            low=f"{values[imin]:.3f}",
+        ),
+    )
+
+
+@_check(
+    "bms.temperatures",
+    "Temperature sensors in range and plausible",
+    "เซ็นเซอร์อุณหภูมิอยู่ในช่วงและสมเหตุสมผล",
+    needs=("cell_temperature",),
+    passive=True,
+)
+def check_temperatures(ctx: Tester, r: Report) -> None:
+    """Every sensor inside the window and close to the others (a broken sensor stands out)."""
+    lim = ctx.limits.bms
+    timeout = lim.cell_broadcast_timeout_s
+    values = ctx.collect_indexed("cell_temperature", timeout)
+    r.series["cell_temperature"] = values
+    if any(v is None for v in values):
+        _missing_cells(ctx, r, "cell_temperature", values, timeout)
+        return
+    low, high = lim.temperature_c
+    median = statistics.median(values)
+    messages, out = [], set()
+    for i, v in enumerate(values, start=1):
+        if v > high or v < low:
+            out.add(i)
+            code, limit = ("temp_high", high) if v > high else ("temp_low", low)
+            messages.append(say(code, sensor=i, value=f"{v:.1f}", limit=f"{limit:g}"))
+    deviations = [abs(v - median) for v in values]
+    for i, d in enumerate(deviations, start=1):
+        if d > lim.temperature_max_deviation_c and i not in out:
+            messages.append(
+                say(
+                    "temp_outlier",
+                    sensor=i,
+                    value=f"{values[i - 1]:.1f}",
+                    deviation=f"{d:.1f}",
+                    median=f"{median:.1f}",
+                )
+            )
+    summary = _several(messages) if messages else None
+    r.measure("temperature_min", min(values), "°C", low, high, digits=1, fail=summary)
+    r.measure("temperature_max", max(values), "°C", low, high, digits=1, fail=summary)
+    r.measure(
+        "temperature_deviation",
+        max(deviations),
+        "°C",
+        high=lim.temperature_max_deviation_c,
+        digits=1,
+        fail=summary,
+    )
+    r.failures = _unique(r.failures)
+    r.note("temps_ok", count=len(values), low=f"{min(values):.1f}", high=f"{max(values):.1f}")
+
+
+@_check(
+    "bms.soc",
+    "State of charge plausible against cell voltage",
+    "ค่า SOC สอดคล้องกับแรงดันเซลล์",
+    needs=("soc", "cell_voltage"),
+    passive=True,
+)
+def check_soc(ctx: Tester, r: Report) -> None:
+    """Reported SOC within tolerance of the SOC the resting cell voltage implies."""
+    lim = ctx.limits.bms
+    _at_rest(ctx)
+    hit = ctx.fresh("soc")
+    if hit is None:
+        r.fail("no_soc", source=ctx.kit.binding("soc").label)
+        return
+    values = ctx.collect_indexed(
+        "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
+    )
+    known = [v for v in values if v is not None]
+    if not known:
+        raise _Precondition("soc_no_cells")
+    median = statistics.median(known)
+    expected = _interp(lim.soc_ocv_table, median)
+    tol = lim.soc_tolerance_pct
+    r.measure(
+        "soc",
+        hit.value,
+        "%",
+        max(0.0, expected - tol),
+        min(100.0, expected + tol),
+        digits=1,
+        fail=say(
+            "soc_implausible",
+            soc=f"{hit.value:.0f}",
+            cell=f"{median:.3f}",
+            expected=f"{expected:.0f}",
+            tolerance=f"{tol:g}",
+        ),
+    )
+
+
+@_check(
+    "bms.isolation",
+    "Isolation resistance",
+    "ความต้านทานฉนวน",
+    needs=("isolation_resistance",),
+    passive=True,
+)
+def check_isolation(ctx: Tester, r: Report) -> None:
+    """Isolation at least the kit's ohm-per-volt times the maximum pack voltage."""
+    lim = ctx.limits.bms
+    b = ctx.kit.binding("isolation_resistance")
+    values = ctx.observe(lim.observe_s, ["isolation_resistance"]).values("isolation_resistance")
+    if not values:
+        r.fail("no_isolation", source=b.label, window=f"{lim.observe_s:g}")
+        return
+    lowest = min(values) / 1000
+    limit = lim.isolation_min_ohm / 1000
+    reference = lim.isolation_reference_voltage_v or lim.pack_voltage_v[1]
+    r.measure(
+        "isolation_resistance",
+        lowest,
+        "kΩ",
+        low=limit,
+        digits=1,
+        fail=say(
+            "isolation_low",
+            value=f"{lowest:.1f}",
+            limit=f"{limit:g}",
+            per_volt=f"{lim.isolation_min_ohm_per_v:g}",
+            reference=f"{reference:g}",
+        ),
+    )
+
+
+@_check(
+    "bms.balancing",
+    "Balancing status reported",
+    "รายงานสถานะการบาลานซ์เซลล์",
+    needs=("balancing_active",),
+    passive=True,
+)
+def check_balancing(ctx: Tester, r: Report) -> None:
+    """The BMS reports whether it is balancing."""
+    b = ctx.kit.binding("balancing_active")
+    timeout = ctx.default_timeout("balancing_active")
+    hit = ctx.fresh("balancing_active", timeout)
+    if hit is None:
+        r.measure(
+            "balancing_active",
+            None,
+            fail=say("no_balancing", frame=b.message.name, timeout=f"{timeout:g}"),
+        )
+        return
+    r.measure("balancing_active", "ACTIVE" if hit.value else "IDLE", expected="reported", ok=True)
+    if ctx.kit.has("balancing_cells"):
+        cells = _latest(ctx, "balancing_cells")
+        if cells is not None:
+            r.measure("balancing_cells", int(cells), "cells", digits=0)
+
+
+@_check(
+    "bms.charge_current_limit",
+    "Charge current limit within the charger's range",
+    "ขีดจำกัดกระแสชาร์จอยู่ในช่วงของเครื่องชาร์จ",
+    needs=("charge_current_limit",),
+    passive=True,
+)
+def check_charge_current_limit(ctx: Tester, r: Report) -> None:
+    """The charge current limit message is present and inside the charger's range."""
+    b = ctx.kit.binding("charge_current_limit")
+    low, high = ctx.limits.bms.charge_current_limit_a
+    timeout = ctx.default_timeout("charge_current_limit")
+    hit = ctx.fresh("charge_current_limit", timeout)
+    if hit is None:
+        r.measure(
+            "charge_current_limit",
+            None,
+            "A",
+            low,
+            high,
+            fail=say("no_charge_limit", frame=b.message.name, timeout=f"{timeout:g}"),
+        )
+        return
+    value = hit.value
+    r.measure(
+        "charge_current_limit",
+        value,
+        "A",
+        low,
+        high,
+        digits=1,
+        fail=say("charge_limit_high", value=f"{value:.1f}", limit=f"{high:g}")
+        if value > high
+        else say("charge_limit_low", value=f"{value:.1f}", limit=f"{low:g}"),
+    )
+
+
+@_check(
+    "bms.contactors_open",
+    "Main contactor opens on request",
+    "คอนแทคเตอร์หลักเปิดตามคำสั่ง",
+    needs=("contactor_request", "contactor_state"),
+)
+def check_contactors_open(ctx: Tester, r: Report) -> None:
+    """Asked to open, the main contactor reports open (a welded one does not)."""
+    limit = ctx.limits.bms.contactor_open_within_s
+    b = ctx.kit.binding("contactor_state")
+    t = ctx.command(contactor_request="open")
+    hit = ctx.wait_for("contactor_state", lambda v: b.is_state(v, "open"), limit, since=t)
+    if hit is None:
+        r.measure(
+            "contactor_open_time",
+            None,
+            "s",
+            high=limit,
+            fail=say(
+                "contactor_stuck",
+                state=b.describe(_latest(ctx, "contactor_state")),
+                limit=f"{limit:g}",
+            ),
+        )
+        return
+    r.measure("contactor_open_time", hit.t - t, "s", high=limit)

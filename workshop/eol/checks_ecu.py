@@ -1,0 +1,325 @@
+"""The ECU sequence: heartbeat, alive counter, HVIL, fault codes, READY, drive modes, torque."""
+
+from __future__ import annotations
+
+import logging
+
+from workshop.eol.messages import message as say
+from workshop.eol.records import (
+    Report,
+    _check,
+    _dtc,
+    _Precondition,
+)
+from workshop.eol.tester import (
+    Tester,
+    _ensure_ready,
+    _latest,
+)
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# ECU sequence
+# --------------------------------------------------------------------------------------------
+
+
+@_check(
+    "ecu.heartbeat",
+    "ECU heartbeat present and on time",
+    "สัญญาณชีพ ECU มีและตรงรอบเวลา",
+    needs=("ecu_heartbeat",),
+    passive=True,
+)
+def check_heartbeat(ctx: Tester, r: Report) -> None:
+    """The heartbeat arrives, its mean period is within tolerance and it never pauses."""
+    lim = ctx.limits.ecu
+    b = ctx.kit.binding("ecu_heartbeat")
+    nominal = b.period_s
+    obs = ctx.observe(lim.heartbeat_window_s, ["ecu_heartbeat"])
+    times = [t for t, _ in obs.samples.get("ecu_heartbeat", [])]
+    window = f"{lim.heartbeat_window_s:g}"
+    if not times:
+        missing = say(
+            "heartbeat_none", frame=b.message.name, window=window, period=f"{nominal * 1000:.0f}"
+        )
+    else:
+        missing = say("heartbeat_one", frame=b.message.name, window=window)
+    r.measure("frames", len(times), "", digits=0, ok=len(times) >= 2, fail=missing)
+    if len(times) < 2:
+        return
+    low, high = (
+        nominal * (1 - lim.heartbeat_period_tolerance),
+        nominal * (1 + lim.heartbeat_period_tolerance),
+    )
+    mean = (times[-1] - times[0]) / (len(times) - 1)
+    r.measure(
+        "heartbeat_period",
+        mean * 1000,
+        "ms",
+        low * 1000,
+        high * 1000,
+        digits=1,
+        fail=say(
+            "heartbeat_period",
+            period=f"{mean * 1000:.0f}",
+            low=f"{low * 1000:.0f}",
+            high=f"{high * 1000:.0f}",
+        ),
+    )
+    gaps = [b2 - a for a, b2 in zip(times, times[1:], strict=False)]
+    gaps += [times[0] - obs.start, obs.end - times[-1]]
+    longest = max(gaps)
+    allowed = nominal * lim.heartbeat_max_gap_factor
+    r.measure(
+        "longest_gap",
+        longest * 1000,
+        "ms",
+        high=allowed * 1000,
+        digits=0,
+        fail=say("heartbeat_gap", gap=f"{longest * 1000:.0f}", allowed=f"{allowed * 1000:.0f}"),
+    )
+    r.note("heartbeat_ok", frames=len(times), period=f"{mean * 1000:.0f}")
+
+
+@_check(
+    "ecu.alive_counter",
+    "Alive counter increments without gaps",
+    "ตัวนับ alive เพิ่มทีละหนึ่งไม่ขาดช่วง",
+    needs=("alive_counter",),
+    depends_on=("ecu.heartbeat",),
+    passive=True,
+)
+def check_alive_counter(ctx: Tester, r: Report) -> None:
+    """Each heartbeat's counter is the previous one plus one (modulo its range)."""
+    b = ctx.kit.binding("alive_counter")
+    window = ctx.limits.ecu.alive_counter_window_s
+    values = ctx.observe(window, ["alive_counter"]).values("alive_counter")
+    if len(values) < 3:
+        r.fail("counter_few", count=len(values), window=f"{window:g}")
+        return
+    errors = []
+    for a, c in zip(values, values[1:], strict=False):
+        if (c - a) % b.modulo != 1:
+            errors.append((a, c))
+    first = errors[0] if errors else None
+    what = None
+    if first is not None:
+        counts = {"errors": len(errors), "frames": len(values)}
+        if first[0] == first[1]:
+            what = say("counter_stuck", value=first[0], **counts)
+        else:
+            what = say("counter_jump", start=first[0], end=first[1], **counts)
+    r.measure("counter_errors", len(errors), "", high=0, digits=0, fail=what)
+    r.note("counter_ok", frames=len(values), modulo=b.modulo)
+
+
+@_check(
+    "ecu.hvil",
+    "High-voltage interlock (HVIL) closed",
+    "วงจรอินเตอร์ล็อกแรงสูง (HVIL) ปิดครบ",
+    needs=("hvil",),
+    passive=True,
+)
+def check_hvil(ctx: Tester, r: Report) -> None:
+    """The HVIL loop reports closed."""
+    b = ctx.kit.binding("hvil")
+    hit = ctx.fresh("hvil")
+    if hit is None:
+        r.fail("no_hvil", source=b.label)
+        return
+    closed = b.is_state(hit.value, "closed")
+    r.measure(
+        "hvil",
+        b.describe(hit.value),
+        expected=b.describe(b.state_value("closed")),
+        ok=closed,
+        fail=say("hvil_open", state=b.describe(hit.value)),
+    )
+
+
+@_check(
+    "ecu.no_faults",
+    "No active fault codes",
+    "ไม่มีรหัสข้อผิดพลาดค้าง",
+    needs=("fault_count",),
+    passive=True,
+)
+def check_no_faults(ctx: Tester, r: Report) -> None:
+    """The ECU reports no active DTC."""
+    b = ctx.kit.binding("fault_count")
+    hit = ctx.fresh("fault_count")
+    if hit is None:
+        r.fail("no_fault_status", source=b.label)
+        return
+    count = int(hit.value)
+    first = None
+    if count and ctx.kit.has("fault_code"):
+        code = _latest(ctx, "fault_code")
+        if code:
+            first = _dtc(int(code))
+    r.measure(
+        "active_fault_codes",
+        count,
+        "",
+        high=ctx.limits.ecu.max_active_faults,
+        digits=0,
+        fail=say("fault_codes_first", count=count, first=first)
+        if first
+        else say("fault_codes", count=count),
+    )
+
+
+@_check(
+    "ecu.ready",
+    "Vehicle reaches READY after key-on",
+    "รถเข้าสถานะ READY หลังเปิดกุญแจ",
+    needs=("vehicle_state", "key_switch"),
+    depends_on=("ecu.hvil",),
+)
+def check_ready(ctx: Tester, r: Report) -> None:
+    """Key off, then key on: the vehicle state reaches READY within the limit."""
+    lim = ctx.limits.ecu
+    b = ctx.kit.binding("vehicle_state")
+    t_off = ctx.command(key_switch="off")
+    if (
+        ctx.wait_for(
+            "vehicle_state", lambda v: not b.is_state(v, "ready"), lim.key_off_within_s, since=t_off
+        )
+        is None
+    ):
+        raise _Precondition(
+            "not_off",
+            state=b.describe(_latest(ctx, "vehicle_state")),
+            limit=f"{lim.key_off_within_s:g}",
+        )
+    trail: dict[str, list] = {"vehicle_state": []}
+    t_on = ctx.command(key_switch="on")
+    hit = ctx.wait_for(
+        "vehicle_state",
+        lambda v: b.is_state(v, "ready"),
+        lim.ready_within_s,
+        since=t_on,
+        record=trail,
+    )
+    r.series["vehicle_state"] = [(t, b.describe(v)) for t, v in trail["vehicle_state"]]
+    if hit is None and b.is_state(_latest(ctx, "vehicle_state"), "precharge"):
+        # The ECU is rightly waiting for high voltage: the BMS precharge check judges that.
+        raise _Precondition("stuck_in_precharge", limit=f"{lim.ready_within_s:g}")
+    if hit is None:
+        r.measure(
+            "time_to_ready",
+            None,
+            "s",
+            high=lim.ready_within_s,
+            digits=2,
+            fail=say(
+                "ready_never",
+                state=b.describe(_latest(ctx, "vehicle_state")),
+                limit=f"{lim.ready_within_s:g}",
+            ),
+        )
+        return
+    elapsed = hit.t - t_on
+    r.measure(
+        "time_to_ready",
+        elapsed,
+        "s",
+        high=lim.ready_within_s,
+        digits=2,
+        fail=say("ready_late", seconds=f"{elapsed:.1f}", limit=f"{lim.ready_within_s:g}"),
+    )
+
+
+@_check(
+    "ecu.drive_modes",
+    "Drive modes Commute, Power, City acknowledged",
+    "เปลี่ยนโหมดขับขี่ Commute, Power, City และได้รับการตอบรับ",
+    needs=("drive_mode", "drive_mode_request", "vehicle_state", "key_switch"),
+    depends_on=("ecu.ready",),
+)
+def check_drive_modes(ctx: Tester, r: Report) -> None:
+    """Each drive mode request is acknowledged in the ECU status within the limit."""
+    _ensure_ready(ctx)
+    limit = ctx.limits.ecu.drive_mode_ack_within_s
+    b = ctx.kit.binding("drive_mode")
+    # Power first: Commute is the usual default, so asking for it first would prove nothing.
+    for mode in ("power", "city", "commute"):
+        t = ctx.command(drive_mode_request=mode)
+        hit = ctx.wait_for("drive_mode", lambda v, m=mode: b.is_state(v, m), limit, since=t)
+        label = mode.capitalize()
+        if hit is None:
+            r.measure(
+                f"{mode}_ack_time",
+                None,
+                "s",
+                high=limit,
+                fail=say(
+                    "mode_ignored",
+                    mode=label,
+                    state=b.describe(_latest(ctx, "drive_mode")),
+                    limit=f"{limit:g}",
+                ),
+            )
+        else:
+            r.measure(
+                f"{mode}_ack_time",
+                hit.t - t,
+                "s",
+                high=limit,
+                fail=say("mode_late", mode=label, seconds=f"{hit.t - t:.2f}", limit=f"{limit:g}"),
+            )
+    if ctx.kit.binding("drive_mode_request").has_state("none"):
+        ctx.command(drive_mode_request="none")
+
+
+@_check(
+    "ecu.torque_response",
+    "Inverter answers a torque request",
+    "อินเวอร์เตอร์ตอบสนองคำสั่งแรงบิด",
+    needs=("torque_command", "torque_feedback", "vehicle_state", "key_switch"),
+    depends_on=("ecu.ready",),
+)
+def check_torque_response(ctx: Tester, r: Report) -> None:
+    """A torque request is followed by matching inverter feedback within the limit."""
+    lim = ctx.limits.ecu
+    _ensure_ready(ctx)
+    target, tol, limit = lim.torque_test_nm, lim.torque_tolerance_nm, lim.torque_feedback_within_s
+    conditions = {"torque_feedback": lambda v: abs(v - target) <= tol}
+    if ctx.kit.has("torque_request"):
+        conditions["torque_request"] = lambda v: abs(v - target) <= tol
+    trail: dict[str, list] = {"torque_feedback": []}
+    t = ctx.command(torque_command=target)
+    hits = ctx.wait_all(conditions, limit, since=t, record=trail)
+    r.series["torque_feedback"] = trail["torque_feedback"]
+    feedback = hits.get("torque_feedback")
+    if feedback is None:
+        if "torque_request" in conditions and "torque_request" not in hits:
+            b = ctx.kit.binding("torque_request")
+            said = say(
+                "torque_not_passed",
+                target=f"{target:g}",
+                source=b.label,
+                value=f"{_latest(ctx, 'torque_request') or 0:.1f}",
+                limit=f"{limit:g}",
+            )
+        else:
+            said = say(
+                "torque_no_feedback",
+                value=f"{_latest(ctx, 'torque_feedback') or 0:.1f}",
+                limit=f"{limit:g}",
+                target=f"{target:g}",
+                tolerance=f"{tol:g}",
+            )
+        r.measure("torque_response_time", None, "s", high=limit, fail=said)
+    else:
+        r.measure("torque_response_time", feedback.t - t, "s", high=limit)
+        r.measure("torque_feedback", feedback.value, "Nm", target - tol, target + tol, digits=1)
+    t = ctx.command(torque_command=0.0)
+    back = ctx.wait_for("torque_feedback", lambda v: abs(v) <= tol, 2 * limit, since=t)
+    if back is None and feedback is not None:
+        r.fail(
+            "torque_stays",
+            value=f"{_latest(ctx, 'torque_feedback'):.1f}",
+            limit=f"{2 * limit:g}",
+        )

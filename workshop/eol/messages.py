@@ -1,0 +1,365 @@
+"""EOL messages as codes: a check result carries a code and its parameters, never a sentence.
+
+The catalogue below gives each code its English text (the gettext msgid, with named
+parameters); the Thai text lives in the translation catalogues. :func:`render` turns a code and
+its parameters into a sentence in the reader's language, in the web app, the PDF report, the CLI
+and the drills alike. Plain Python: no Flask needed, so the CLI and the bench agent can render.
+
+Parameters are plain data (numbers already formatted by the check, DBC names, state names from
+the kit's DBC). A parameter that is itself a message is ``{"code": ..., "params": {...}}``, a
+list of those is rendered joined with "; ".
+"""
+
+from __future__ import annotations
+
+import functools
+import locale as system_locale
+import os
+from pathlib import Path
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("th", "en")
+
+
+def _l(msgid: str) -> str:
+    """Mark a catalogue text for extraction (pybabel's ``_l`` keyword); returns it unchanged."""
+    return msgid
+
+
+MESSAGES: dict[str, str] = {
+    # -- the run and its checks --------------------------------------------------------------
+    "passed": _l("passed"),
+    "several": _l("%(first)s (and %(more)s more)"),
+    "not_live": _l("needs a live vehicle (the test sends stimuli)"),
+    "unmapped": _l("this kit does not map %(names)s in its eol.toml"),
+    "skipped_failed": _l("skipped because '%(check)s' failed"),
+    "skipped_error": _l("skipped because '%(check)s' could not be performed"),
+    "skipped_skipped": _l("skipped because '%(check)s' was skipped"),
+    "aborted": _l("run aborted: %(reason)s"),
+    "internal_error": _l("internal error in this check (%(error)s)"),
+    "measured": _l("%(label)s %(value)s"),
+    "outside_limits": _l("%(label)s %(value)s is outside %(limits)s"),
+    "list": _l("%(items)s"),
+    "names": _l("%(items)s"),
+    "empty": "",
+    "stopped": _l("%(reason)s"),
+    "stopped_by_operator": _l("stopped by the operator"),
+    "cancelled_by_operator": _l("cancelled by the operator"),
+    # -- the bus -----------------------------------------------------------------------------
+    "adapter_error": _l("CAN adapter error: %(error)s"),
+    "adapter_error_sending": _l("CAN adapter error while sending %(frame)s: %(error)s"),
+    "no_traffic": _l(
+        "no CAN traffic for %(seconds)s s: vehicle off, wrong bitrate or adapter unplugged"
+    ),
+    "no_traffic_at_start": _l(
+        "no CAN traffic within %(seconds)s s of starting: vehicle off, wrong bitrate or "
+        "adapter unplugged"
+    ),
+    "bus_off": _l("CAN controller is bus-off: check wiring, termination, bitrate"),
+    "error_frames": _l("%(count)s CAN error frames: the bus is unusable"),
+    "lagging": _l(
+        "CAN frames arrive %(seconds)s s after their timestamps: this computer cannot keep up"
+    ),
+    # -- shared by several checks ------------------------------------------------------------
+    "not_ready": _l(
+        "vehicle did not reach READY within %(limit)s s of key-on (state %(state)s); cannot "
+        "run this check"
+    ),
+    "no_pack_current": _l("no pack current (%(source)s) received"),
+    "not_at_rest": _l("pack not at rest (%(current)s A flowing; judged below %(limit)s A)"),
+    "missing_cells": _l(
+        "no reading for cells %(which)s (%(frames)s not received in %(timeout)s s)"
+    ),
+    "missing_sensors": _l(
+        "no reading for sensors %(which)s (%(frames)s not received in %(timeout)s s)"
+    ),
+    # -- ECU ---------------------------------------------------------------------------------
+    "heartbeat_none": _l(
+        "no %(frame)s frame received in %(window)s s (expected one every %(period)s ms)"
+    ),
+    "heartbeat_one": _l("only one %(frame)s frame in %(window)s s"),
+    "heartbeat_period": _l("heartbeat period %(period)s ms is outside %(low)s–%(high)s ms"),
+    "heartbeat_gap": _l("heartbeat missing for %(gap)s ms (longest allowed gap %(allowed)s ms)"),
+    "heartbeat_ok": _l("%(frames)s frames, period %(period)s ms"),
+    "counter_few": _l(
+        "only %(count)s alive-counter values in %(window)s s; cannot judge the counter"
+    ),
+    "counter_stuck": _l(
+        "alive counter stuck at %(value)s (%(errors)s error(s) in %(frames)s frames)"
+    ),
+    "counter_jump": _l(
+        "alive counter jumped from %(start)s to %(end)s (%(errors)s error(s) in %(frames)s frames)"
+    ),
+    "counter_ok": _l("%(frames)s frames, counter wraps at %(modulo)s"),
+    "no_hvil": _l("no HVIL status (%(source)s) received"),
+    "hvil_open": _l(
+        "HVIL is %(state)s: a high-voltage connector or the service plug is not seated"
+    ),
+    "no_fault_status": _l("no fault-code status (%(source)s) received"),
+    "fault_codes": _l(
+        "ECU reports %(count)s active fault code(s): read them with the diagnostic tool and "
+        "repair before the EOL test"
+    ),
+    "fault_codes_first": _l(
+        "ECU reports %(count)s active fault code(s) (first: %(first)s): read them with the "
+        "diagnostic tool and repair before the EOL test"
+    ),
+    "not_off": _l("vehicle still %(state)s %(limit)s s after key-off; cannot time key-on"),
+    "stuck_in_precharge": _l(
+        "vehicle state still PRECHARGE %(limit)s s after key-on: high voltage did not come up "
+        "(see the BMS precharge check)"
+    ),
+    "ready_never": _l("vehicle state still %(state)s %(limit)s s after key-on (needs READY)"),
+    "ready_late": _l("vehicle reached READY only after %(seconds)s s (limit %(limit)s s)"),
+    "mode_ignored": _l(
+        "drive mode %(mode)s requested, ECU still reports %(state)s after %(limit)s s"
+    ),
+    "mode_late": _l(
+        "drive mode %(mode)s acknowledged only after %(seconds)s s (limit %(limit)s s)"
+    ),
+    "torque_not_passed": _l(
+        "ECU did not pass the %(target)s Nm request on (%(source)s %(value)s Nm after %(limit)s s)"
+    ),
+    "torque_no_feedback": _l(
+        "inverter torque feedback %(value)s Nm %(limit)s s after a %(target)s Nm request "
+        "(needs %(target)s ± %(tolerance)s Nm)"
+    ),
+    "torque_stays": _l(
+        "torque feedback still %(value)s Nm %(limit)s s after the request returned to 0"
+    ),
+    # -- BMS ---------------------------------------------------------------------------------
+    "no_pack_voltage": _l("no pack voltage (%(source)s) received in %(window)s s"),
+    "pack_low": _l("pack voltage %(value)s V is below %(limit)s V"),
+    "pack_high": _l("pack voltage %(value)s V is above %(limit)s V"),
+    "pack_vs_cells": _l(
+        "pack voltage %(value)s V disagrees with the sum of the cells %(total)s V: check the "
+        "voltage sense wiring"
+    ),
+    "cell_high": _l("cell %(cell)s at %(value)s V is above %(limit)s V"),
+    "cell_low": _l("cell %(cell)s at %(value)s V is below %(limit)s V"),
+    "cells_ok": _l("all %(count)s cells %(low)s–%(high)s V"),
+    "spread": _l(
+        "cell spread %(spread)s mV exceeds %(limit)s mV (cell %(high_cell)s at %(high)s V, "
+        "cell %(low_cell)s at %(low)s V): balance the pack"
+    ),
+    "temp_high": _l("sensor %(sensor)s at %(value)s °C is above %(limit)s °C"),
+    "temp_low": _l("sensor %(sensor)s at %(value)s °C is below %(limit)s °C"),
+    "temp_outlier": _l(
+        "sensor %(sensor)s reads %(value)s °C, %(deviation)s °C away from the others (median "
+        "%(median)s °C): check the sensor"
+    ),
+    "temps_ok": _l("%(count)s sensors %(low)s–%(high)s °C"),
+    "no_soc": _l("no SOC (%(source)s) received"),
+    "soc_no_cells": _l("no cell voltages received; cannot judge the SOC"),
+    "soc_implausible": _l(
+        "SOC %(soc)s %% is implausible: the cells rest at %(cell)s V, which means about "
+        "%(expected)s %% (± %(tolerance)s %%)"
+    ),
+    "no_isolation": _l("no isolation resistance (%(source)s) received in %(window)s s"),
+    "isolation_low": _l(
+        "isolation resistance %(value)s kΩ is below %(limit)s kΩ (%(per_volt)s Ω/V × "
+        "%(reference)s V): find the HV leak to chassis before driving"
+    ),
+    "no_balancing": _l("no balancing status: %(frame)s not received in %(timeout)s s"),
+    "no_charge_limit": _l("no charge current limit: %(frame)s not received in %(timeout)s s"),
+    "charge_limit_high": _l("charge current limit %(value)s A is above the charger's %(limit)s A"),
+    "charge_limit_low": _l("charge current limit %(value)s A is below %(limit)s A"),
+    "contactor_stuck": _l(
+        "main contactor still %(state)s %(limit)s s after the open request: welded contactor? "
+        "Do not drive"
+    ),
+    "link_not_discharged": _l(
+        "DC link still %(value)s V %(limit)s s after opening (must fall below %(safe)s V): "
+        "check the discharge circuit"
+    ),
+    "link_of_pack": _l("; DC link %(link)s V of %(pack)s V"),
+    "precharge_failed": _l(
+        "precharge FAILED after %(seconds)s s%(link)s: check the precharge resistor and relay"
+    ),
+    "precharge_timeout": _l(
+        "precharge did not complete within %(limit)s s%(link)s: check the precharge resistor "
+        "and relay"
+    ),
+    "precharge_slow": _l("precharge took %(seconds)s s (limit %(limit)s s)"),
+    "closed_without_current": _l("main contactor closed before any pack current was reported"),
+    "closed_under_current": _l(
+        "main contactor closed while %(current)s A was flowing (must be below %(limit)s A): "
+        "precharge ended too early"
+    ),
+    "no_alarm_test": _l("this kit maps no BMS alarm self-test"),
+    "alarm.cell_overvoltage": _l("cell over-voltage"),
+    "alarm.cell_undervoltage": _l("cell under-voltage"),
+    "alarm.over_temperature": _l("over-temperature"),
+    "alarm.over_current": _l("over-current"),
+    "no_alarm_status": _l("no alarm status (%(source)s) received"),
+    "alarm_already": _l("%(alarm)s alarm already active (a genuine condition)"),
+    "alarm_late": _l("BMS raised the %(alarm)s alarm only after %(seconds)s s (limit %(limit)s s)"),
+    "alarm_stays": _l("%(alarm)s alarm stayed active %(limit)s s after the self-test ended"),
+    "alarms_silent": _l(
+        "BMS did not raise its %(alarms)s alarms within %(limit)s s of the self-test request "
+        "(%(sources)s)"
+    ),
+    # -- brakes ------------------------------------------------------------------------------
+    "no_vacuum": _l("no vacuum reading (%(source)s)"),
+    "cannot_vent": _l(
+        "could not bring the booster to atmospheric pressure: still %(vacuum)s kPa after "
+        "%(strokes)s pedal strokes with the pump off"
+    ),
+    "vacuum_short": _l(
+        "vacuum reached only %(reached)s kPa after %(limit)s s (needs %(needed)s kPa)"
+    ),
+    "vacuum_short_pump_off": _l(
+        "vacuum reached only %(reached)s kPa after %(limit)s s (needs %(needed)s kPa); the "
+        "pump never ran"
+    ),
+    "vacuum_slow": _l("vacuum took %(seconds)s s to reach %(needed)s kPa (limit %(limit)s s)"),
+    "pump_keeps_running": _l("the pump kept running for %(limit)s s; cannot start the leak test"),
+    "vacuum_few": _l("only %(count)s vacuum readings in %(window)s s"),
+    "vacuum_leak": _l(
+        "vacuum fell %(drop)s kPa in %(window)s s (%(rate)s kPa/s, limit %(limit)s kPa/s): leak "
+        "in the booster, check valve or hose"
+    ),
+    "vacuum_not_ready": _l("vacuum not at %(needed)s kPa before the pedal press"),
+    "no_vacuum_after_press": _l("no vacuum reading after the pedal press"),
+    "vacuum_not_recovered": _l(
+        "vacuum still %(value)s kPa %(limit)s s after a full pedal press (needs %(needed)s kPa): "
+        "the pump did not restore it"
+    ),
+    "switch_pressed_at_rest": _l("brake switch reports PRESSED with the pedal released"),
+    "switch_not_closed": _l(
+        "brake switch still RELEASED %(limit)s s after the pedal was pressed: check the switch "
+        "and its adjustment"
+    ),
+    "switch_closed_late": _l("brake switch closed only %(seconds)s s after the pedal was pressed"),
+    "switch_not_opened": _l("brake switch still PRESSED %(limit)s s after the pedal was released"),
+    "switch_opened_late": _l("brake switch opened only %(seconds)s s after the pedal was released"),
+    "regen_not_started": _l("could not start regeneration to test the cut"),
+    "no_regen": _l(
+        "no regenerative torque requested while braking at %(speed)s km/h (%(value)s Nm after "
+        "%(limit)s s, needs at least %(needed)s Nm)"
+    ),
+    "regen_after_release": _l(
+        "regenerative torque still %(value)s Nm %(limit)s s after the brake pedal was released"
+    ),
+    "regen_after_stop": _l(
+        "regenerative torque still %(value)s Nm %(limit)s s after the vehicle stopped"
+    ),
+}
+
+# Measurement labels, by measurement name.
+LABELS: dict[str, str] = {
+    "frames": _l("Frames"),
+    "heartbeat_period": _l("Heartbeat period"),
+    "longest_gap": _l("Longest gap"),
+    "counter_errors": _l("Counter errors"),
+    "hvil": _l("HVIL"),
+    "active_fault_codes": _l("Active fault codes"),
+    "time_to_ready": _l("Time to READY"),
+    "power_ack_time": _l("Power mode acknowledged after"),
+    "city_ack_time": _l("City mode acknowledged after"),
+    "commute_ack_time": _l("Commute mode acknowledged after"),
+    "torque_response_time": _l("Torque response time"),
+    "torque_feedback": _l("Torque feedback"),
+    "pack_voltage": _l("Pack voltage"),
+    "pack_minus_cell_sum": _l("Pack minus sum of cells"),
+    "cell_voltage_min": _l("Lowest cell"),
+    "cell_voltage_max": _l("Highest cell"),
+    "cell_spread": _l("Cell spread"),
+    "temperature_min": _l("Lowest temperature"),
+    "temperature_max": _l("Highest temperature"),
+    "temperature_deviation": _l("Largest deviation from the median"),
+    "soc": _l("State of charge"),
+    "isolation_resistance": _l("Isolation resistance"),
+    "balancing_active": _l("Balancing"),
+    "balancing_cells": _l("Cells balancing"),
+    "charge_current_limit": _l("Charge current limit"),
+    "contactor_open_time": _l("Contactor opening time"),
+    "link_discharge_time": _l("DC link discharge time"),
+    "precharge_time": _l("Precharge time"),
+    "current_at_close": _l("Current when the contactor closed"),
+    "cell_overvoltage_alarm_time": _l("Cell over-voltage alarm after"),
+    "cell_undervoltage_alarm_time": _l("Cell under-voltage alarm after"),
+    "over_temperature_alarm_time": _l("Over-temperature alarm after"),
+    "over_current_alarm_time": _l("Over-current alarm after"),
+    "vent_strokes": _l("Pedal strokes to vent"),
+    "start_vacuum": _l("Starting vacuum"),
+    "build_time": _l("Vacuum build time"),
+    "pump_run_on": _l("Pump run-on"),
+    "leak_rate": _l("Leak rate"),
+    "vacuum_drop": _l("Vacuum drop"),
+    "vacuum_after_press": _l("Vacuum after the press"),
+    "recovery_time": _l("Recovery time"),
+    "switch_on_delay": _l("Switch closing delay"),
+    "switch_off_delay": _l("Switch opening delay"),
+    "regen_delay": _l("Regeneration delay"),
+    "regen_torque": _l("Regenerative torque"),
+    "cut_after_release": _l("Regeneration cut after release"),
+    "cut_at_standstill": _l("Regeneration cut at standstill"),
+}
+
+
+def message(code: str, **params: Any) -> dict:
+    """A message as plain data: ``{"code": code, "params": params}`` (the code must exist)."""
+    if code not in MESSAGES:
+        raise KeyError(f"unknown EOL message code {code!r}")
+    return {"code": code, "params": params}
+
+
+@functools.cache
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalogue of ``lang`` ('th' or 'en'); English is the msgids themselves."""
+    folder = Path(__file__).resolve().parents[1] / "translations"
+    if lang not in LANGUAGES or lang == "en":
+        return NullTranslations()
+    return Translations.load(str(folder), [lang])
+
+
+def default_language() -> str:
+    """The reader's language from the environment's locale: Thai unless it says English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "en" if value.lower().startswith("en") else "th"
+    found = system_locale.getlocale()[0] or ""
+    return "en" if found.lower().startswith("en") else "th"
+
+
+def label(name: str, lang: str = "en") -> str:
+    """A measurement's label in ``lang`` (its name when the catalogue has none)."""
+    text = LABELS.get(name)
+    if text is None:
+        return name.replace("_", " ")
+    return translations(lang).gettext(text)
+
+
+def render(code: str | None, params: dict | None = None, lang: str = "en") -> str:
+    """The sentence for ``code`` with ``params`` in ``lang``."""
+    if not code:
+        return ""
+    template = MESSAGES.get(code)
+    if template is None:
+        return code
+    if code == "names":  # a list of names reads "a, b, c"
+        return ", ".join(_value(v, lang) for v in (params or {}).get("items", []))
+    values = {k: _value(v, lang) for k, v in (params or {}).items()}
+    text = translations(lang).gettext(template)
+    try:
+        return text % values if values else text
+    except (KeyError, ValueError, TypeError):  # a catalogue typo must not hide the result
+        return template % values if values else template
+
+
+def _value(value: Any, lang: str) -> Any:
+    if isinstance(value, dict) and "code" in value:
+        return render(value["code"], value.get("params"), lang)
+    if isinstance(value, dict) and "label" in value:
+        return label(value["label"], lang)
+    if isinstance(value, dict) and "en" in value:  # a bilingual text from the data
+        return value.get(lang) or value["en"]
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "; ".join(_value(v, lang) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value
