@@ -83,6 +83,26 @@ def create_user_command(username, full_name, roles, centre_code, all_centres, pa
 DEMO_SPEED = 5.0
 
 
+def demo_base_url(host: str, port: int) -> str:
+    """The address the demo serves at, as a phone on the same network would reach it.
+
+    A wildcard bind address (0.0.0.0, ::) is replaced by this machine's outward address; the
+    UDP "connect" only picks a route and sends nothing.
+    """
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect(("192.0.2.1", 9))
+                host = probe.getsockname()[0]
+        except OSError:
+            host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -94,6 +114,10 @@ def demo_command(host, port, no_serve):
     from workshop.audit.services import Actor, set_actor
     from workshop.demo import seed_demo
 
+    app = current_app._get_current_object()
+    # The demo's QR codes and printed links must open on the address it serves.
+    if not app.config.get("PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = demo_base_url(host, port)
     upgrade_database()
     set_actor(Actor(None, "demo", "cli"))
     logins = seed_demo()
@@ -106,7 +130,6 @@ def demo_command(host, port, no_serve):
 
     from workshop.eol.bench import run_agent
 
-    app = current_app._get_current_object()
     # The demo's bench is the vehicle simulator, served by an agent thread next to the web
     # server (in production the agent is its own process: `workshop bench`).
     for bench in app.config["EOL_BENCHES"].values():
@@ -115,7 +138,7 @@ def demo_command(host, port, no_serve):
     stop = threading.Event()
     threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop}, daemon=True).start()
     click.echo(f"Simulated EOL bench running ({DEMO_SPEED:g}x real time).")
-    click.echo(f"Open http://{host}:{port}/ in a browser.")
+    click.echo(f"Open {app.config['PUBLIC_BASE_URL']}/ in a browser.")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:

@@ -70,6 +70,12 @@ class Defaults:
     # A running EOL run whose bench agent gave no sign of life for this long is ended as
     # aborted by whoever looks first: another agent, the web app or `workshop eol-reap`.
     EOL_STALE_AFTER_SECONDS = 60
+    # "production" (or `workshop serve`) refuses to run on development keys and addresses.
+    WORKSHOP_ENV = "development"
+    # The address people reach the app at; every printed link and QR code is built on it.
+    # Required in production; in development it falls back to DEVELOPMENT_BASE_URL.
+    PUBLIC_BASE_URL = ""
+    DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
     EOL_BENCHES = {
         "SIM-1": {"simulate": True, "channel": "sim1", "speed": 1.0},
     }
@@ -100,12 +106,20 @@ def load_or_create_secret_key(instance_path: str) -> str:
 ENV_SETTINGS = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
+    "WORKSHOP_ENV": "WORKSHOP_ENV",
+    "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+    "TIMESTAMP_URL": "TIMESTAMP_URL",
+    "CERTIFICATE_SIGNING_KEY": "CERTIFICATE_SIGNING_KEY",
+    "CERTIFICATE_SIGNING_CERT": "CERTIFICATE_SIGNING_CERT",
+    "CERTIFICATE_SIGNING_CHAIN": "CERTIFICATE_SIGNING_CHAIN",
+    "CERTIFICATE_SIGNING_PASSPHRASE": "CERTIFICATE_SIGNING_PASSPHRASE",
 }
 BOOL_ENV_SETTINGS = ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE")
 
 
 def apply_environment(config, environ=os.environ) -> None:
-    """Apply DATABASE_URL, SECRET_KEY, cookie flags and FLASK_* variables from the environment."""
+    """Apply DATABASE_URL, SECRET_KEY, WORKSHOP_ENV, PUBLIC_BASE_URL, the signing settings,
+    cookie flags and FLASK_* variables from the environment."""
     for var, key in ENV_SETTINGS.items():
         if environ.get(var):
             config[key] = environ[var]

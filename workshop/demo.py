@@ -87,7 +87,7 @@ def _seed_demo_conversions() -> None:
     from workshop.certificates.demo import seed_certificate_demo
 
     app = current_app._get_current_object()
-    seed_certificate_demo(app, app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000/")
+    seed_certificate_demo(app)
 
 
 def _seed_demo_training() -> None:

@@ -49,6 +49,8 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    # What the server prints (QR codes, links) points at the server itself.
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:

@@ -83,7 +83,7 @@ def test_main_screens_work_under_the_csp(
     job = build_job(stage="open")
     job.status = JobStatus.APPROVED  # the certificate rules have their own tests
     monkeypatch.setattr(certificates, "certificate_blockers", lambda job: [])
-    certificate = certificates.issue_certificate(job, crew["inspector"], base_url=live_server)
+    certificate = certificates.issue_certificate(job, crew["inspector"])
     db.session.commit()
     open_job = build_job(stage="open")
 

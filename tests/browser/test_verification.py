@@ -20,7 +20,7 @@ def certificate(build_job, crew, monkeypatch, live_server):
     job = build_job(stage="open")
     job.status = JobStatus.APPROVED
     monkeypatch.setattr(services, "certificate_blockers", lambda job: [])
-    issued = services.issue_certificate(job, crew["inspector"], base_url=live_server)
+    issued = services.issue_certificate(job, crew["inspector"])
     db.session.commit()
     return issued
 

@@ -31,6 +31,7 @@ STAGES = ("open", "signed", "submitted", "approved")
 @pytest.fixture
 def cert_app(app):
     app.config["EOL_BENCHES"] = {"SIM-T": dict(FAST_BENCH)}
+    app.config["PUBLIC_BASE_URL"] = "http://ws.test"
     return app
 
 

@@ -17,8 +17,6 @@ from workshop.inspection.models import Branch, SignoffWithdrawal
 from workshop.jobs import services as jobs
 from workshop.jobs.models import JobStatus, NonConformance
 
-BASE = "http://workshop.test/"
-
 
 def texts(job):
     return [str(m) for m in services.certificate_blockers(job)]
@@ -39,7 +37,7 @@ def test_training_jobs_never_get_a_certificate(build_job, crew):
     assert texts(job) == ["this is a training job: training jobs never get a certificate"]
     job.status = JobStatus.APPROVED
     with pytest.raises(services.CertificateError, match="training jobs never"):
-        services.issue_certificate(job, crew["inspector"], base_url=BASE)
+        services.issue_certificate(job, crew["inspector"])
 
 
 def test_the_rule_refuses_each_missing_condition(build_job, crew):
@@ -109,7 +107,7 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     job.status = JobStatus.AWAITING_INSPECTION
     assert texts(job) == ["the inspection is not approved"]
     with pytest.raises(services.CertificateError) as refused:
-        services.issue_certificate(job, crew["inspector"], base_url=BASE)
+        services.issue_certificate(job, crew["inspector"])
     assert refused.value.missing and "inspection is not approved" in str(refused.value)
     job.status = JobStatus.APPROVED
 
@@ -141,15 +139,15 @@ def test_issue_certifies_the_job_once(build_job, crew, monkeypatch):
     job = build_job(stage="open")
     job.status = JobStatus.APPROVED
     monkeypatch.setattr(services, "certificate_blockers", lambda job: [])
-    certificate = services.issue_certificate(job, crew["inspector"], base_url=BASE)
+    certificate = services.issue_certificate(job, crew["inspector"])
     db.session.commit()
     year = certificate.year_be
     assert certificate.number == f"CRT01-{year}-0001"
     assert job.status == JobStatus.CERTIFIED and job.active_vin is None
     with pytest.raises(services.CertificateError, match="already has its certificate"):
-        services.issue_certificate(job, crew["inspector"], base_url=BASE)
+        services.issue_certificate(job, crew["inspector"])
     with pytest.raises(services.CertificateError, match="only inspectors"):
-        services.issue_certificate(job, crew["supervisor"], base_url=BASE)
+        services.issue_certificate(job, crew["supervisor"])
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent writers (PostgreSQL)")
@@ -168,7 +166,7 @@ def test_concurrent_issues_on_postgres_are_numbered_without_gaps(cert_app, build
             inspector = db.session.get(User, crew["inspector"].id)
             barrier.wait()
             try:
-                c = services.issue_certificate(job, inspector, base_url=BASE)
+                c = services.issue_certificate(job, inspector)
                 db.session.commit()
                 outcomes.append(c.number)
             except services.CertificateError as exc:

@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "certificates"
 @pytest.fixture
 def issued(build_job, crew, cert_app):
     job = build_job(stage="approved")
-    certificate = services.issue_certificate(job, crew["inspector"], base_url="http://ws.test/")
+    certificate = services.issue_certificate(job, crew["inspector"])
     db.session.commit()
     return certificate
 

@@ -20,9 +20,7 @@ def quick_certificate(build_job, crew, monkeypatch):
         job.status = JobStatus.APPROVED
         with monkeypatch.context() as m:
             m.setattr(services, "certificate_blockers", lambda job: [])
-            certificate = services.issue_certificate(
-                job, crew["inspector"], base_url="http://ws.test/"
-            )
+            certificate = services.issue_certificate(job, crew["inspector"])
         db.session.commit()
         return certificate
 

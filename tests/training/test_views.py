@@ -36,6 +36,9 @@ def test_trainer_runs_a_session_end_to_end(app, client, auth, trainer, trainee, 
     projector = client.get(f"{url}/projector")
     assert projector.status_code == 200 and "<svg" in projector.text
     link = re.search(r'data-url="([^"]+)"', projector.text).group(1)
+    # The QR code carries the public address (PUBLIC_BASE_URL), not the request's Host.
+    assert link.startswith("http://127.0.0.1:5000/training/")
+    link = link.removeprefix("http://127.0.0.1:5000")
     auth.logout()
 
     auth.login(a.username)

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 
-@click.group("certificates")
+@click.group("certificates", cls=AppGroup)
 def certificates() -> None:
     """Conversion certificates as issued."""
 

@@ -245,7 +245,7 @@ DEMO_VALUES = {
 }
 
 
-def seed_certificate_demo(app, base_url: str = "http://127.0.0.1:5000/") -> None:
+def seed_certificate_demo(app) -> None:
     """One fully certified conversion and one awaiting inspection at BKK01 (idempotent)."""
     from workshop.accounts.models import User
     from workshop.certificates import services as certificates
@@ -318,7 +318,7 @@ def seed_certificate_demo(app, base_url: str = "http://127.0.0.1:5000/") -> None
                 approve_with_signoffs(job, inspector, inspector, supervisor)
             if job.status == JobStatus.APPROVED:
                 try:
-                    certificates.issue_certificate(job, inspector, base_url=base_url)
+                    certificates.issue_certificate(job, inspector)
                 except certificates.CertificateError as exc:
                     db.session.rollback()
                     log.warning("demo job %s: no certificate: %s", job.reference, exc)

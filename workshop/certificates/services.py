@@ -28,6 +28,7 @@ from workshop.inspection.models import Branch, Decision
 from workshop.inspection.services import active_signoffs, latest_decision
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus
+from workshop.links import public_base_url
 
 # The public verification page lives at VERIFY_PREFIX/<token>; the QR code on the PDF points there.
 VERIFY_PREFIX = "/verify"
@@ -163,10 +164,15 @@ def verify_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{VERIFY_PREFIX}/{token}"
 
 
+def certificate_verify_url(token: str) -> str:
+    """The public verification URL of a token, under the configured ``PUBLIC_BASE_URL``."""
+    return verify_url(public_base_url(), token)
+
+
 # --- issuing -------------------------------------------------------------------------------------
 
 
-def issue_certificate(job: Job, user: User, *, base_url: str) -> Certificate:
+def issue_certificate(job: Job, user: User) -> Certificate:
     """Issue the job's certificate: number it, render and sign the PDF, store it once.
 
     Refused with :class:`CertificateError` listing exactly what is missing.
@@ -201,7 +207,7 @@ def issue_certificate(job: Job, user: User, *, base_url: str) -> Certificate:
     sequence = allocate_sequence(job.centre_id, year_be)
     number = format_number(job.centre.code, year_be, sequence)
     token = secrets.token_urlsafe(24)
-    url = verify_url(current_app.config.get("PUBLIC_BASE_URL") or base_url, token)
+    url = certificate_verify_url(token)
     context = pdfs.certificate_context(job, number=number, issued_at=now, verify_url=url)
     unsigned = pdfs.render_certificate(context)
     material = signing_material(current_app.config, current_app.instance_path)

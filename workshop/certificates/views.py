@@ -46,7 +46,7 @@ def issue(job_id: int):
     """Issue the job's certificate, or say exactly what is missing."""
     job = get_in_scope_or_404(Job, job_id)
     try:
-        certificate = services.issue_certificate(job, current_user, base_url=request.host_url)
+        certificate = services.issue_certificate(job, current_user)
     except services.CertificateError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -61,9 +61,7 @@ def issue(job_id: int):
 def show(certificate_id: int):
     """One certificate: its number, status, hash, QR code and the revocation form."""
     certificate = get_in_scope_or_404(Certificate, certificate_id)
-    url = services.verify_url(
-        current_app.config.get("PUBLIC_BASE_URL") or request.host_url, certificate.token
-    )
+    url = services.certificate_verify_url(certificate.token)
     return render_template(
         "certificates/show.html",
         certificate=certificate,

@@ -25,6 +25,7 @@ from workshop.eol.runs import SEQUENCE_NAMES, reap_with_settings
 from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
+from workshop.links import public_url
 from workshop.training import services
 from workshop.training.courses import course_catalogue
 from workshop.training.forms import DrillForm, EnrolForm, SessionForm
@@ -273,7 +274,7 @@ def projector(session_id: int):
     qr = url = None
     if today in session.days and session.status == services.SessionStatus.SCHEDULED:
         token = services.attendance_token(session, today, current_app.config["SECRET_KEY"])
-        url = url_for("training.attend", token=token, _external=True)
+        url = public_url("training.attend", token=token)
         qr = services.qr_svg(url)
     present = [e for e in session.with_status(EnrolmentStatus.ENROLLED) if today in e.days_present]
     return render_template(
@@ -357,9 +358,7 @@ def complete_session(session_id: int):
             session,
             by=current_user,
             certificate_folder=current_app.config["UPLOAD_FOLDER"],
-            verify_url=lambda code: url_for(
-                "training.verify_certificate", code=code, _external=True
-            ),
+            verify_url=lambda code: public_url("training.verify_certificate", code=code),
         )
     except services.TrainingError as exc:
         _refused(exc)
