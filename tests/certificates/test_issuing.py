@@ -22,18 +22,43 @@ def texts(job):
     return [str(m) for m in services.certificate_blockers(job)]
 
 
+def codes(job):
+    return [b.code for b in services.certificate_blockers(job)]
+
+
 def test_a_new_job_lacks_everything(build_job):
     job = build_job(stage="open")
+    assert codes(job) == [
+        "steps_unsigned",
+        "eol_missing",
+        "inspection_not_approved",
+        "signoff_missing",
+        "signoff_missing",
+    ]
     missing = texts(job)
     assert any("step(s) not signed" in m for m in missing)
     assert "no EOL run of all three sequences (ECU, BMS, brakes) has finished" in missing
     assert "the inspection is not approved" in missing
-    assert "no mechanical engineer sign-off (structure)" in missing
-    assert "no electrical engineer sign-off (HV system)" in missing
+    assert "no mechanical engineer sign-off" in missing
+    assert "no electrical engineer sign-off" in missing
+
+
+def test_blocker_messages_are_translated(build_job, cert_app):
+    from flask_babel import force_locale
+
+    job = build_job(stage="open")
+    with cert_app.test_request_context(), force_locale("th"):
+        thai = [b.message for b in services.certificate_blockers(job)]
+    with cert_app.test_request_context(), force_locale("en"):
+        english = [b.message for b in services.certificate_blockers(job)]
+    assert len(thai) == len(english) == 5
+    for th, en in zip(thai, english, strict=True):
+        assert th != en and any("\u0e00" <= ch <= "\u0e7f" for ch in th), (th, en)
 
 
 def test_training_jobs_never_get_a_certificate(build_job, crew):
     job = build_job(stage="open", is_training=True)
+    assert codes(job) == ["training_job"]
     assert texts(job) == ["this is a training job: training jobs never get a certificate"]
     job.status = JobStatus.APPROVED
     with pytest.raises(services.CertificateError, match="training jobs never"):
@@ -43,11 +68,7 @@ def test_training_jobs_never_get_a_certificate(build_job, crew):
 def test_the_rule_refuses_each_missing_condition(build_job, crew):
     """One real job, walked to completion; each condition is then broken and restored."""
     job = build_job(stage="signed")
-    assert texts(job) == [
-        "the inspection is not approved",
-        "no mechanical engineer sign-off (structure)",
-        "no electrical engineer sign-off (HV system)",
-    ]
+    assert codes(job) == ["inspection_not_approved", "signoff_missing", "signoff_missing"]
     # A correction of a countersigned step waits for a new countersignature.
     plain = ("measurement", "torque", "confirmation", "choice", "text")
     step = next(
@@ -59,6 +80,7 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     raw = {k: "y" if v is True else str(v) for k, v in latest.latest.values.items()}
     jobs.sign_step(job, step.id, crew["tech"], raw, base_seq=1, reason="re-measured")
     db.session.commit()
+    assert "countersign_missing" in codes(job)
     assert any("awaiting a countersignature" in m for m in texts(job))
     jobs.countersign_step(job, step.id, crew["supervisor"])
     jobs.submit_for_inspection(job, crew["supervisor"])
@@ -81,6 +103,7 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     )
     db.session.add(nc)
     db.session.flush()
+    assert codes(job) == ["nonconformance_open"]
     assert texts(job) == [f"1 non-conformance(s) still open, e.g. {step.id}"]
     db.session.delete(nc)
     db.session.flush()
@@ -99,16 +122,18 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     )
     db.session.add(failed)
     db.session.flush()
+    assert codes(job) == ["eol_failed"]
     assert texts(job) == [f"the latest complete EOL run (#{failed.id}) did not pass"]
     db.session.delete(failed)
     db.session.flush()
 
     # The inspection not approved.
     job.status = JobStatus.AWAITING_INSPECTION
-    assert texts(job) == ["the inspection is not approved"]
+    assert codes(job) == ["inspection_not_approved"]
     with pytest.raises(services.CertificateError) as refused:
         services.issue_certificate(job, crew["inspector"])
-    assert refused.value.missing and "inspection is not approved" in str(refused.value)
+    assert [b.code for b in refused.value.missing] == ["inspection_not_approved"]
+    assert "inspection is not approved" in str(refused.value)
     job.status = JobStatus.APPROVED
 
     # Sign-offs: a withdrawn one, and one whose licence was revoked since.
@@ -116,10 +141,27 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     db.session.add(SignoffWithdrawal(signoff=signoffs[Branch.MECHANICAL], reason="test"))
     inspection.revoke_licence(signoffs[Branch.ELECTRICAL].licence)
     db.session.flush()
+    assert codes(job) == ["signoff_missing", "signoff_missing"]
+    assert texts(job) == ["no mechanical engineer sign-off", "no electrical engineer sign-off"]
+    db.session.rollback()
+
+    # A sign-off whose licence has expired since (time moved on: the expiry is set in the past).
+    from workshop.inspection.models import EngineerLicence
+
+    licence = inspection.active_signoffs(job)[Branch.MECHANICAL].licence
+    db.session.execute(
+        sa.update(EngineerLicence)
+        .where(EngineerLicence.id == licence.id)
+        .values(expires_at=utcnow() - timedelta(days=1))
+    )
+    db.session.expire_all()
+    assert codes(job) == ["licence_expired"]
     assert texts(job) == [
-        "no mechanical engineer sign-off (structure)",
-        "no electrical engineer sign-off (HV system)",
+        "the mechanical sign-off rests on licence สก.12345 of วิศวกร เครื่องกล, which is no "
+        "longer valid"
     ]
+    with pytest.raises(services.CertificateError, match="no longer valid"):
+        services.issue_certificate(job, crew["inspector"])
     db.session.rollback()
 
 

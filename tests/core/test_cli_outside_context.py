@@ -13,7 +13,7 @@ from workshop.cli import cli
 INVOCATIONS = {
     "backup": (["-o", "{tmp}/backup.zip"], {0}),
     "bench": (["--once"], {0}),
-    # "certificates blockers": (["--all"], {0}),
+    "certificates blockers": (["--all"], {0}),
     "certificates list": ([], {0}),
     "certificates pdf": (["NOPE-2569-0001", "-o", "{tmp}/c.pdf"], {1}),
     # "certificates trust-root": (["-o", "{tmp}/root.pem"], {0}),

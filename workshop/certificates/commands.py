@@ -49,3 +49,37 @@ def pdf_command(number: str, output: Path) -> None:
     click.echo(
         f"{certificate.number}: {len(certificate.pdf)} bytes, sha256 {certificate.pdf_sha256}"
     )
+
+
+@certificates.command("blockers")
+@click.argument("references", nargs=-1)
+@click.option("--all", "all_jobs", is_flag=True, help="Every job that is not cancelled.")
+def blockers_command(references, all_jobs) -> None:
+    """What stands between each job and its certificate: one line per job.
+
+    ``JOB: ready`` or ``JOB: code[, code...] — message; message``. A certified job prints
+    ``JOB: certified``. Exit 0 when every job is ready or certified, 1 otherwise.
+    """
+    from workshop.certificates.services import certificate_blockers, jobs_for_blockers
+    from workshop.jobs.models import JobStatus
+
+    if bool(references) == all_jobs:
+        raise click.UsageError("name one or more jobs (e.g. BKK01-00042), or use --all")
+    all_ready = True
+    for reference, job in jobs_for_blockers(references, all_jobs=all_jobs):
+        if job is None:
+            all_ready = False
+            click.echo(f"{reference}: not_found — no such job")
+            continue
+        if job.status == JobStatus.CERTIFIED:
+            click.echo(f"{job.reference}: certified")
+            continue
+        found = certificate_blockers(job)
+        if not found:
+            click.echo(f"{job.reference}: ready")
+            continue
+        all_ready = False
+        codes = list(dict.fromkeys(b.code for b in found))
+        messages = "; ".join(b.message for b in found)
+        click.echo(f"{job.reference}: {', '.join(codes)} — {messages}")
+    raise SystemExit(0 if all_ready else 1)

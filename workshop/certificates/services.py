@@ -3,6 +3,7 @@ and public verification (with its rate limit and log). The caller commits."""
 
 import hashlib
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from workshop.eol.models import RunStatus
 from workshop.eol.runs import SEQUENCE_NAMES, latest_complete_run
 from workshop.extensions import db
 from workshop.inspection.models import Branch, Decision
-from workshop.inspection.services import active_signoffs, latest_decision
+from workshop.inspection.services import BRANCH_LABELS, active_signoffs, latest_decision
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus
 from workshop.links import public_base_url
@@ -46,69 +47,138 @@ class CertificateError(ValueError):
 
 # --- the issuing rule ----------------------------------------------------------------------------
 
+# Every reason a job cannot have its certificate yet: a stable code (scripts, tests, the CLI) and a
+# message rendered in the reader's language with the blocker's parameters.
+BLOCKER_MESSAGES = {
+    "training_job": _l("this is a training job: training jobs never get a certificate"),
+    "already_certified": _l("this job already has its certificate"),
+    "cancelled": _l("this job was cancelled"),
+    "steps_unsigned": _l("%(n)d step(s) not signed, e.g. %(first)s"),
+    "countersign_missing": _l("%(n)d step(s) awaiting a countersignature, e.g. %(first)s"),
+    "nonconformance_open": _l("%(n)d non-conformance(s) still open, e.g. %(step)s"),
+    "eol_missing": _l("no EOL run of all three sequences (ECU, BMS, brakes) has finished"),
+    "eol_failed": _l("the latest complete EOL run (#%(run)d) did not pass"),
+    "eol_not_real_bench": _l(
+        "the latest complete EOL run (#%(run)d) ran on %(bench)s (%(kind)s), not on a real "
+        "bench of this centre: it is not evidence"
+    ),
+    "eol_mandatory_not_passed": _l(
+        "the latest complete EOL run (#%(run)d) did not pass these mandatory checks: %(checks)s"
+    ),
+    "inspection_not_approved": _l("the inspection is not approved"),
+    "signoff_missing": _l("no %(branch)s engineer sign-off"),
+    "licence_expired": _l(
+        "the %(branch)s sign-off rests on licence %(licence)s of %(engineer)s, which is no "
+        "longer valid"
+    ),
+    "separation_of_duties": _l("%(people)s: %(rule)s"),
+}
 
-def certificate_blockers(job: Job) -> list:
+
+@dataclass(frozen=True)
+class Blocker:
+    """One unmet condition of the issuing rule: a stable ``code`` and its message parameters."""
+
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The message in the current language."""
+        params = dict(self.params)
+        if "branch" in params:
+            params["branch"] = str(BRANCH_LABELS[Branch(params["branch"])])
+        return str(BLOCKER_MESSAGES[self.code]) % params
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def certificate_blockers(job: Job) -> list[Blocker]:
     """Everything that stands between ``job`` and its certificate (empty when it may be issued).
 
     The one place the issuing rule lives: every step signed (and countersigned where required),
-    no open non-conformance, the latest complete EOL run passed all three sequences, the
-    inspection approved, and both engineer sign-offs in force. Training jobs never qualify.
+    no open non-conformance, the latest complete EOL run is evidence and passed every mandatory
+    check, the inspection approved, both engineer sign-offs in force on valid licences, and the
+    separation of duties kept. Training jobs never qualify.
     """
     if job.is_training:
-        return [_l("this is a training job: training jobs never get a certificate")]
+        return [Blocker("training_job")]
     if job.status == JobStatus.CERTIFIED:
-        return [_l("this job already has its certificate")]
+        return [Blocker("already_certified")]
     if job.status == JobStatus.CANCELLED:
-        return [_l("this job was cancelled")]
+        return [Blocker("cancelled")]
     missing = []
     progress = jobs.job_progress(job)
     unsigned = [s.step.id for s in progress.values() if s.latest is None]
     if unsigned:
-        missing.append(
-            _l(
-                "%(n)d step(s) not signed, e.g. %(first)s",
-                n=len(unsigned),
-                first=unsigned[0],
-            )
-        )
+        missing.append(Blocker("steps_unsigned", {"n": len(unsigned), "first": unsigned[0]}))
     awaiting = [
         s.step.id for s in progress.values() if s.state == jobs.StepState.AWAITING_COUNTERSIGN
     ]
     if awaiting:
-        missing.append(
-            _l(
-                "%(n)d step(s) awaiting a countersignature, e.g. %(first)s",
-                n=len(awaiting),
-                first=awaiting[0],
-            )
-        )
+        missing.append(Blocker("countersign_missing", {"n": len(awaiting), "first": awaiting[0]}))
     open_ncs = jobs.open_non_conformances(job)
     if open_ncs:
         missing.append(
-            _l(
-                "%(n)d non-conformance(s) still open, e.g. %(step)s",
-                n=len(open_ncs),
-                step=open_ncs[0].step_id,
-            )
+            Blocker("nonconformance_open", {"n": len(open_ncs), "step": open_ncs[0].step_id})
         )
     run = latest_complete_run(job)
     if run is None:
-        missing.append(_l("no EOL run of all three sequences (ECU, BMS, brakes) has finished"))
+        missing.append(Blocker("eol_missing"))
     elif not eol_passed(run):
-        missing.append(_l("the latest complete EOL run (#%(run)d) did not pass", run=run.id))
+        missing.append(Blocker("eol_failed", {"run": run.id}))
     decision = latest_decision(job)
     if (
         decision is None
         or decision.decision != Decision.APPROVED
         or job.status != JobStatus.APPROVED
     ):
-        missing.append(_l("the inspection is not approved"))
+        missing.append(Blocker("inspection_not_approved"))
     signoffs = active_signoffs(job)
-    if Branch.MECHANICAL not in signoffs:
-        missing.append(_l("no mechanical engineer sign-off (structure)"))
-    if Branch.ELECTRICAL not in signoffs:
-        missing.append(_l("no electrical engineer sign-off (HV system)"))
+    now = utcnow()
+    for branch in (Branch.MECHANICAL, Branch.ELECTRICAL):
+        signoff = signoffs.get(branch)
+        if signoff is None:
+            missing.append(Blocker("signoff_missing", {"branch": branch.value}))
+        elif not signoff.licence.valid_at(now):
+            missing.append(
+                Blocker(
+                    "licence_expired",
+                    {
+                        "branch": branch.value,
+                        "licence": signoff.licence_number,
+                        "engineer": signoff.engineer.full_name,
+                    },
+                )
+            )
     return missing
+
+
+def jobs_for_blockers(references=(), *, all_jobs: bool = False) -> list:
+    """Jobs named by reference (e.g. BKK01-00042), or every job not cancelled with ``all_jobs``.
+
+    Returns ``(reference, job or None)`` pairs in the order asked (oldest first for all).
+    """
+    from workshop.accounts.models import Centre
+
+    if all_jobs:
+        rows = db.session.scalars(
+            sa.select(Job).where(Job.status != JobStatus.CANCELLED).order_by(Job.id)
+        )
+        return [(job.reference, job) for job in rows]
+    found = []
+    for reference in references:
+        code, _sep, number = reference.strip().upper().rpartition("-")
+        job = None
+        if code and number.isdigit():
+            job = db.session.scalar(
+                sa.select(Job)
+                .join(Centre, Centre.id == Job.centre_id)
+                .where(Centre.code == code, Job.number == int(number))
+            )
+        found.append((reference, job))
+    return found
 
 
 def eol_passed(run) -> bool:
@@ -188,7 +258,7 @@ def issue_certificate(job: Job, user: User) -> Certificate:
         raise CertificateError(
             _l(
                 "the certificate cannot be issued yet: %(missing)s",
-                missing="; ".join(str(m) for m in missing),
+                missing="; ".join(b.message for b in missing),
             ),
             missing,
         )
