@@ -12,6 +12,7 @@ from workshop.cli import cli
 # ``{tmp}`` is replaced by the test's temporary folder.
 INVOCATIONS = {
     "backup": (["-o", "{tmp}/backup.zip"], {0}),
+    "reap-runs": ([], {0}),
     "bench": (["--once"], {0}),
     "certificates blockers": (["--all"], {0}),
     "certificates list": ([], {0}),
