@@ -64,19 +64,20 @@ def web_font(name: str, cache_dir: str | Path) -> Path:
         options.layout_features = ["*"]  # Thai needs its mark positioning and ligatures
         options.name_IDs = ["*"]
         options.notdef_outline = True
-        font = subset.load_font(str(source), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(
-            unicodes=[cp for start, end in UNICODE_RANGES for cp in range(start, end + 1)]
-        )
-        subsetter.subset(font)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
-        os.close(fd)
-        try:
-            subset.save_font(font, tmp, options)
-            os.replace(tmp, target)  # atomic: other workers never see half a file
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # load_font keeps the TTF open for lazy table reads: close it when done
+        with subset.load_font(str(source), options) as font:
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(
+                unicodes=[cp for start, end in UNICODE_RANGES for cp in range(start, end + 1)]
+            )
+            subsetter.subset(font)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
+            os.close(fd)
+            try:
+                subset.save_font(font, tmp, options)
+                os.replace(tmp, target)  # atomic: other workers never see half a file
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
     return target
