@@ -549,6 +549,10 @@ def sign_step(
                 raise JobError(_l("this form was already used for another save; reload the step"))
             return saved
     _check_worker(job, user, step, action=_l("sign"))
+    # Saves on one job take turns (a row lock on PostgreSQL; SQLite writes one at a time
+    # anyway): the second tablet then sees the first one's record and its photos already
+    # attached, and is told the step changed instead of "photo missing".
+    db.session.execute(sa.select(Job.id).where(Job.id == job.id).with_for_update())
     status = step_progress(job, step)
     if status.blocked_by:
         raise JobError(_l("sign these steps first: %(steps)s", steps=", ".join(status.blocked_by)))
