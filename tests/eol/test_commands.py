@@ -280,3 +280,19 @@ def test_language_defaults_from_the_locale(monkeypatch):
     assert default_language() == "th"
     monkeypatch.setenv("LC_ALL", "en_GB.UTF-8")
     assert default_language() == "en"
+
+
+@pytest.mark.parametrize("kit", ["jazz-ev1", "vios-ev1", "dmax-ev2"])
+def test_thai_run_prints_no_english_words(cli, tmp_path, kit):
+    """`--lang th`: the title, the table header, every row's result and message, the summary and
+    the trace line are Thai. What may stay Latin: check ids, the kit id, units, the trace's path
+    and hash, DBC state names (upper case) and the technical abbreviations of the trade."""
+    trace = tmp_path / "run.blf"
+    result = cli("run", "--kit", kit, *FAST, "--lang", "th", "--trace", trace)
+    assert result.exit_code == 0, result.output
+    text = result.output.replace(str(trace), "")
+    text = re.sub(r"\b[a-z_]+\.[a-z_]+\b", "", text)  # check ids
+    text = re.sub(r"\b[0-9a-f]{64}\b", "", text).replace(kit, "")
+    english = set(re.findall(r"\b[a-z]{3,}\b", text)) - {"seed", "sha", "link"}
+    assert not english, f"English words in the Thai run: {sorted(english)}\n{result.output}"
+    assert "ผ่าน" in result.output and "รายการตรวจ" in result.output

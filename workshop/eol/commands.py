@@ -22,7 +22,7 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
-from workshop.eol.messages import LANGUAGES, default_language
+from workshop.eol.messages import LANGUAGES, default_language, render
 from workshop.eol.runner import evaluate_trace
 from workshop.eol.simulator import (
     FAULTS,
@@ -34,11 +34,17 @@ from workshop.eol.simulator import (
 from workshop.eol.traces import TraceError
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2
-_OUTCOME_TEXT = {
-    Outcome.PASS: "PASS",
-    Outcome.FAIL: "FAIL",
-    Outcome.ERROR: "ERROR",
-    Outcome.SKIPPED: "SKIP",
+_OUTCOME_CODE = {
+    Outcome.PASS: "cli_check_pass",
+    Outcome.FAIL: "cli_check_fail",
+    Outcome.ERROR: "cli_check_error",
+    Outcome.SKIPPED: "cli_check_skipped",
+}
+_VERDICT_CODE = {
+    RunOutcome.PASS: "cli_check_pass",
+    RunOutcome.FAIL: "cli_check_fail",
+    RunOutcome.ERROR: "cli_check_error",
+    RunOutcome.ABORTED: "cli_run_aborted",
 }
 
 
@@ -69,14 +75,20 @@ def _row(result: CheckResult, lang: str = "en") -> str:
     shown = shown or (result.measurements[0] if result.measurements else None)
     measured = shown.value_text if shown else ""
     limits = shown.limits_text if shown else ""
+    outcome = render(_OUTCOME_CODE[result.outcome], lang=lang)
     return (
-        f"{result.check_id:<26} {_OUTCOME_TEXT[result.outcome]:<5} {measured:>14} "
-        f"{limits:<18} {result.message_in(lang)}"
+        f"{result.check_id:<26} {outcome:<5} {measured:>14} {limits:<18} {result.message_in(lang)}"
     )
 
 
-def _header() -> str:
-    return f"{'CHECK':<26} {'RESULT':<5} {'MEASURED':>14} {'LIMITS':<18} MESSAGE"
+def _header(lang: str = "en") -> str:
+    def col(name: str) -> str:
+        return render(f"cli_col_{name}", lang=lang)
+
+    return (
+        f"{col('check'):<26} {col('result'):<5} {col('measured'):>14} {col('limits'):<18} "
+        f"{col('message')}"
+    )
 
 
 def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
@@ -84,18 +96,24 @@ def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
         click.echo(json.dumps(result.to_dict(lang), ensure_ascii=False, default=str))
     else:
         counts = {o: sum(1 for c in result.checks if c.outcome is o) for o in Outcome}
-        click.echo(
-            f"\n{result.outcome.value.upper()}: {counts[Outcome.PASS]} passed, "
-            f"{counts[Outcome.FAIL]} failed, {counts[Outcome.ERROR]} error, "
-            f"{counts[Outcome.SKIPPED]} skipped"
-        )
+        summary = {
+            "verdict": render(_VERDICT_CODE[result.outcome], lang=lang),
+            "passed": counts[Outcome.PASS],
+            "failed": counts[Outcome.FAIL],
+            "errors": counts[Outcome.ERROR],
+            "skipped": counts[Outcome.SKIPPED],
+        }
+        click.echo("\n" + render("cli_summary", summary, lang))
         if result.abort_reason:
-            click.echo(f"Run aborted: {result.to_dict(lang)['abort_reason']}", err=True)
+            reason = result.to_dict(lang)["abort_reason"]
+            click.echo(render("cli_aborted", {"reason": reason}, lang), err=True)
         if result.trace is not None:
-            click.echo(
-                f"Trace: {result.trace.path} ({result.trace.frames} frames, "
-                f"sha256 {result.trace.sha256})"
-            )
+            trace = {
+                "path": str(result.trace.path),
+                "frames": result.trace.frames,
+                "sha256": result.trace.sha256,
+            }
+            click.echo(render("cli_trace", trace, lang))
     if result.outcome is RunOutcome.ABORTED:
         raise SystemExit(EXIT_ABORTED)
     raise SystemExit(EXIT_PASS if result.outcome is RunOutcome.PASS else EXIT_FAIL)
@@ -197,13 +215,19 @@ def run_command(
         raise _Abort(f"cannot open CAN interface {interface} channel {channel}: {exc}") from None
 
     if not as_json:
-        target = (
-            f"simulator (seed {seed})" + (f" with {', '.join(faults)}" if faults else "")
-            if simulate
-            else f"{interface} {channel}"
-        )
-        click.echo(f"EOL run: kit {kit.kit_id} on {target}")
-        click.echo(_header())
+        if simulate and faults:
+            title = render(
+                "cli_run_simulator_faults",
+                {"kit": kit.kit_id, "seed": seed, "faults": ", ".join(faults)},
+                lang,
+            )
+        elif simulate:
+            title = render("cli_run_simulator", {"kit": kit.kit_id, "seed": seed}, lang)
+        else:
+            params = {"kit": kit.kit_id, "interface": interface, "channel": channel}
+            title = render("cli_run_bus", params, lang)
+        click.echo(title)
+        click.echo(_header(lang))
 
     def show(result: CheckResult) -> None:
         if not as_json:
@@ -322,8 +346,9 @@ def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json, 
     """Evaluate the passive checks on a recorded trace (BLF, ASC, candump log, TRC)."""
     kit = _load(kit_id, kit_root)
     if not as_json:
-        click.echo(f"Trace {trace_file.name}, kit {kit.kit_id}")
-        click.echo(_header())
+        params = {"file": trace_file.name, "kit": kit.kit_id}
+        click.echo(render("cli_trace_check", params, lang))
+        click.echo(_header(lang))
     try:
         result = evaluate_trace(
             kit,

@@ -47,6 +47,28 @@ MESSAGES: dict[str, str] = {
     "stopped": _l("%(reason)s"),
     "stopped_by_operator": _l("stopped by the operator"),
     "cancelled_by_operator": _l("cancelled by the operator"),
+    # -- the command line (workshop eol run / check-trace) -------------------------------------
+    "cli_run_simulator": _l("EOL run: kit %(kit)s on the simulator (seed %(seed)s)"),
+    "cli_run_simulator_faults": _l(
+        "EOL run: kit %(kit)s on the simulator (seed %(seed)s) with faults %(faults)s"
+    ),
+    "cli_run_bus": _l("EOL run: kit %(kit)s on %(interface)s channel %(channel)s"),
+    "cli_trace_check": _l("Trace %(file)s, kit %(kit)s"),
+    "cli_col_check": _l("CHECK"),
+    "cli_col_result": _l("RESULT"),
+    "cli_col_measured": _l("MEASURED"),
+    "cli_col_limits": _l("LIMITS"),
+    "cli_col_message": _l("MESSAGE"),
+    "cli_check_pass": _l("PASS"),
+    "cli_check_fail": _l("FAIL"),
+    "cli_check_error": _l("ERROR"),
+    "cli_check_skipped": _l("SKIP"),
+    "cli_run_aborted": _l("ABORTED"),
+    "cli_summary": _l(
+        "%(verdict)s: %(passed)s passed, %(failed)s failed, %(errors)s error, %(skipped)s skipped"
+    ),
+    "cli_aborted": _l("Run aborted: %(reason)s"),
+    "cli_trace": _l("Trace: %(path)s (%(frames)s frames, sha256 %(sha256)s)"),
     # -- the bus -----------------------------------------------------------------------------
     "adapter_error": _l("CAN adapter error: %(error)s"),
     "adapter_error_sending": _l("CAN adapter error while sending %(frame)s: %(error)s"),
