@@ -319,6 +319,14 @@ LABELS: dict[str, str] = {
     "regen_torque": _l("Regenerative torque"),
     "cut_after_release": _l("Regeneration cut after release"),
     "cut_at_standstill": _l("Regeneration cut at standstill"),
+    # chart series and axes
+    "brake_vacuum": _l("Brake vacuum"),
+    "dc_link_voltage": _l("DC link voltage"),
+    "cell_voltage": _l("Cell voltage"),
+    "cell_temperature": _l("Cell temperature"),
+    "axis_time": _l("Time"),
+    "axis_cell": _l("Cell number"),
+    "axis_sensor": _l("Temperature sensor"),
 }
 
 

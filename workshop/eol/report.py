@@ -8,13 +8,27 @@ from workshop.extensions import db
 from workshop.i18n import format_be_date, format_local_datetime
 from workshop.jobs.models import Job
 
+# series -> (x axis label, x unit, y unit); labels are catalogue names of workshop.eol.messages
 SERIES_AXES = {
-    "brake_vacuum": ("s", "kPa"),
-    "dc_link_voltage": ("s", "V"),
-    "torque_feedback": ("s", "Nm"),
-    "cell_voltage": ("cell", "V"),
-    "cell_temperature": ("sensor", "°C"),
+    "brake_vacuum": ("axis_time", "s", "kPa"),
+    "dc_link_voltage": ("axis_time", "s", "V"),
+    "torque_feedback": ("axis_time", "s", "Nm"),
+    "cell_voltage": ("axis_cell", "", "V"),
+    "cell_temperature": ("axis_sensor", "", "°C"),
 }
+
+
+def _axis(text: str, unit: str) -> str:
+    return f"{text} ({unit})" if unit else text
+
+
+def _limits_in(check, unit: str) -> dict:
+    """The limits of the check's first measurement in the chart's ``unit`` (a time limit is
+    never drawn on a voltage chart)."""
+    for m in check.measurements:
+        if m.get("unit") == unit and (m.get("low") is not None or m.get("high") is not None):
+            return m
+    return {}
 
 
 def run_charts(run: EolRun, locale: str = "th") -> list:
@@ -24,34 +38,19 @@ def run_charts(run: EolRun, locale: str = "th") -> list:
         for key, data in (check.series or {}).items():
             if key not in SERIES_AXES or not data:
                 continue
-            x_label, unit = SERIES_AXES[key]
-            limits = next(
-                (
-                    m
-                    for m in check.measurements
-                    if m.get("low") is not None or m.get("high") is not None
-                ),
-                {},
+            x_name, x_unit, unit = SERIES_AXES[key]
+            limits = _limits_in(check, unit)
+            title = f"{check.title(locale)}: {label(key, locale)}"
+            draw = charts.line_chart if isinstance(data[0], list | tuple) else charts.bar_chart
+            svg = draw(
+                data,
+                x_label=_axis(label(x_name, locale), x_unit),
+                y_label=_axis(label(key, locale), unit),
+                title=title,
+                low=limits.get("low"),
+                high=limits.get("high"),
+                unit=unit,
             )
-            title = f"{check.title(locale)}: {key}"
-            if isinstance(data[0], list | tuple):
-                svg = charts.line_chart(
-                    data,
-                    x_label=x_label,
-                    y_label=unit,
-                    title=title,
-                    low=limits.get("low"),
-                    high=limits.get("high"),
-                )
-            else:
-                svg = charts.bar_chart(
-                    data,
-                    x_label=x_label,
-                    y_label=unit,
-                    title=title,
-                    low=limits.get("low"),
-                    high=limits.get("high"),
-                )
             out.append((title, svg))
     return out
 
