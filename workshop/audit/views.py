@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from workshop.accounts.access import requires
 from workshop.accounts.models import Role
@@ -95,6 +96,8 @@ def audit_value(value) -> str:
             old, new = (", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
             return f"{old} → {new}"
         return ", ".join(map(str, value))
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, dict):  # field names are data, shown as code
+        return Markup(", ").join(
+            Markup("<code>{}</code>: {}").format(k, v) for k, v in value.items()
+        )
     return str(value)
