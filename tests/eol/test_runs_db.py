@@ -277,6 +277,8 @@ def test_unqualified_user_cannot_start(eol_app, client, auth, jazz_job, create_u
 def test_bad_trace_upload_is_refused_and_stores_nothing(
     eol_app, client, auth, operator, name, data, message
 ):
+    operator.locale = "en"  # the messages below are the English ones
+    db.session.commit()
     auth.login(operator.username)
     r = client.post(
         "/eol/traces",

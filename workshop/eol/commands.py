@@ -358,7 +358,7 @@ def check_trace_command(trace_file, kit_id, fmt, time_scale, kit_root, as_json, 
             on_check=None if as_json else (lambda r: click.echo(_row(r, lang))),
         )
     except TraceError as exc:
-        raise _Abort(str(exc)) from None
+        raise _Abort(exc.message_in(lang)) from None
     _finish(result, as_json, lang)
 
 

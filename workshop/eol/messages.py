@@ -69,6 +69,56 @@ MESSAGES: dict[str, str] = {
     ),
     "cli_aborted": _l("Run aborted: %(reason)s"),
     "cli_trace": _l("Trace: %(path)s (%(frames)s frames, sha256 %(sha256)s)"),
+    # -- uploaded traces ---------------------------------------------------------------------
+    "trace_unknown_format": _l(
+        "unknown trace format '%(format)s': use blf, asc, log (candump) or trc"
+    ),
+    "trace_unsupported_type": _l(
+        "unsupported trace file type %(suffix)s: upload a .blf, .asc, .log (candump) or .trc file"
+    ),
+    "trace_not_found": _l("trace file %(name)s not found"),
+    "trace_empty": _l("the trace file is empty (0 bytes)"),
+    "trace_binary_not_text": _l(
+        "this is a binary file, not a %(format)s text trace: check the file type"
+    ),
+    "trace_no_frames": _l(
+        "no CAN frames found in this %(format)s file: is it really a %(format)s trace?"
+    ),
+    "trace_bad_timestamp": _l("frame %(index)s has no usable timestamp (%(value)s)"),
+    "trace_time_backwards": _l(
+        "frame %(index)s is %(seconds)s s earlier than the frame before it: the trace is not in "
+        "time order"
+    ),
+    "trace_not_blf": _l(
+        "not a BLF file: it does not start with the BLF signature (was it renamed from another "
+        "format?)"
+    ),
+    "trace_blf_truncated": _l(
+        "the BLF file is truncated: its header says %(declared)s bytes but only %(size)s "
+        "arrived; upload it again"
+    ),
+    "trace_blf_corrupt": _l("the BLF file is corrupt (%(detail)s)"),
+    "trace_stuck": _l(
+        "the trace file is corrupt near byte %(offset)s: reading it makes no progress (a "
+        "crafted or damaged object)"
+    ),
+    "trace_not_text": _l("this is not a %(format)s text trace (not readable as text)"),
+    "trace_text_unreadable": _l(
+        "cannot read this %(format)s file: %(detail)s (truncated or not a %(format)s trace?)"
+    ),
+    "trace_too_many_frames": _l(
+        "the trace has more than %(limit)s frames; cut it to the test and upload again"
+    ),
+    "trace_foreign": _l(
+        "no frame of this kit's CAN database is in the trace (it holds IDs %(ids)s): is it from "
+        "another vehicle, or was the wrong kit chosen?"
+    ),
+    "trace_over_limits": _l(
+        "checking this trace needed more than %(seconds)s s of computing or %(megabytes)s MB of "
+        "memory, so it was stopped: cut the trace to the test, or check it on a workstation "
+        "with 'workshop eol check-trace'"
+    ),
+    "trace_checker_failed": _l("the trace checker stopped unexpectedly (%(detail)s)"),
     # -- the bus -----------------------------------------------------------------------------
     "adapter_error": _l("CAN adapter error: %(error)s"),
     "adapter_error_sending": _l("CAN adapter error while sending %(frame)s: %(error)s"),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from workshop.eol.messages import MESSAGES, render
@@ -86,6 +87,19 @@ class Measurement:
             "limits_text": self.limits_text,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Measurement:
+        """The measurement back from :meth:`to_dict`."""
+        return cls(
+            data["name"],
+            data["value"],
+            data.get("unit", ""),
+            data.get("low"),
+            data.get("high"),
+            data.get("expected"),
+            Outcome(data["outcome"]),
+        )
+
 
 @dataclass
 class CheckResult:
@@ -132,6 +146,25 @@ class CheckResult:
             "duration_s": round(self.duration_s, 3),
             "vehicle_duration_s": round(self.vehicle_duration_s, 3),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckResult:
+        """The check back from :meth:`to_dict` (e.g. from the sandboxed trace checker)."""
+        started = data.get("started_at")
+        return cls(
+            check_id=data["check_id"],
+            sequence=data["sequence"],
+            title_en=data["title_en"],
+            title_th=data["title_th"],
+            outcome=Outcome(data["outcome"]),
+            message_code=data["message_code"],
+            message_params=data.get("message_params") or {},
+            measurements=[Measurement.from_dict(m) for m in data.get("measurements", [])],
+            series=data.get("series") or {},
+            started_at=datetime.fromisoformat(started) if started else None,
+            duration_s=data.get("duration_s", 0.0),
+            vehicle_duration_s=data.get("vehicle_duration_s", 0.0),
+        )
 
 
 @dataclass
@@ -193,6 +226,29 @@ class RunResult:
             "trace": self.trace.to_dict() if self.trace else None,
             "checks": [c.to_dict(lang) for c in self.checks],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunResult:
+        """The run back from :meth:`to_dict` (the trace's path is kept as given)."""
+        trace = data.get("trace")
+        return cls(
+            kit_id=data["kit_id"],
+            sequences=list(data["sequences"]),
+            outcome=RunOutcome(data["outcome"]),
+            checks=[CheckResult.from_dict(c) for c in data["checks"]],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            finished_at=datetime.fromisoformat(data["finished_at"]),
+            time_scale=data.get("time_scale", 1.0),
+            abort_reason=data.get("abort_reason"),
+            abort_message=data.get("abort_message"),
+            trace=TraceInfo(**{**trace, "path": Path(trace["path"])}) if trace else None,
+            eol_sha256=data.get("eol_sha256", ""),
+            dbc_sha256=data.get("dbc_sha256", ""),
+            source=data.get("source", "bus"),
+            max_lag_s=data.get("max_lag_s", 0.0),
+            seed=data.get("seed"),
+            faults=list(data.get("faults") or []),
+        )
 
 
 class BusFailure(Exception):

@@ -38,6 +38,7 @@ from workshop.eol.records import (
 from workshop.eol.tester import Tester
 from workshop.eol.traces import (
     FORMATS,
+    TraceError,
     TraceInfo,
     TraceRecorder,
     load_trace,
@@ -354,6 +355,11 @@ def evaluate_trace(
     """
     path = Path(path)
     frames = load_trace(path, fmt)
+    known = {m.frame_id for m in kit.database.messages}
+    seen = {m.arbitration_id for m in frames if not m.is_error_frame}
+    if not seen & known:
+        shown = ", ".join(f"0x{i:X}" for i in sorted(seen)[:8]) + (" …" if len(seen) > 8 else "")
+        raise TraceError("trace_foreign", ids=shown)
     result = evaluate_frames(
         kit, frames, time_scale=time_scale, on_check=on_check, source=f"trace:{path.name}"
     )

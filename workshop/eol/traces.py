@@ -23,6 +23,8 @@ from typing import Any
 import can
 from can.io.blf import FILE_HEADER_STRUCT, BLFParseError
 
+from workshop.eol.messages import render
+
 FORMATS = {
     ".blf": ("blf", "Vector BLF"),
     ".asc": ("asc", "Vector ASC"),
@@ -34,7 +36,16 @@ MAX_FRAMES = 5_000_000
 
 
 class TraceError(Exception):
-    """An uploaded or recorded trace cannot be used; the message says why."""
+    """An uploaded or recorded trace cannot be used: a message code of workshop.eol.messages and
+    its parameters (``str()`` is the English sentence; ``message_in`` renders any language)."""
+
+    def __init__(self, code: str, **params: Any):
+        self.code, self.params = code, params
+        super().__init__(render(code, params, "en"))
+
+    def message_in(self, lang: str = "th") -> str:
+        """The reason in ``lang``."""
+        return render(self.code, self.params, lang)
 
 
 @dataclass
@@ -122,14 +133,12 @@ def trace_format(filename: str | Path, fmt: str | None = None) -> str:
     if fmt:
         suffix = _ALIASES.get(fmt.lower().lstrip("."))
         if suffix is None:
-            raise TraceError(f"unknown trace format '{fmt}': use blf, asc, log (candump) or trc")
+            raise TraceError("trace_unknown_format", format=fmt)
         return suffix
     suffix = Path(filename).suffix.lower()
     if suffix not in FORMATS:
         shown = suffix or "(no extension)"
-        raise TraceError(
-            f"unsupported trace file type {shown}: upload a .blf, .asc, .log (candump) or .trc file"
-        )
+        raise TraceError("trace_unsupported_type", suffix=shown)
     return suffix
 
 
@@ -139,42 +148,49 @@ def load_trace(path: str | Path, fmt: str | None = None) -> list[can.Message]:
     suffix = trace_format(path, fmt)
     name = FORMATS[suffix][1]
     if not path.is_file():
-        raise TraceError(f"trace file {path.name} not found")
+        raise TraceError("trace_not_found", name=path.name)
     size = path.stat().st_size
     if size == 0:
-        raise TraceError("the trace file is empty (0 bytes)")
+        raise TraceError("trace_empty")
     with open(path, "rb") as handle:
         head = handle.read(4096)
     if suffix == ".blf":
         frames = _read_blf(path, head, size)
     else:
         if b"\x00" in head or head.startswith(b"LOGG"):
-            raise TraceError(f"this is a binary file, not a {name} text trace: check the file type")
+            raise TraceError("trace_binary_not_text", format=name)
         frames = _read_text(path, suffix, name)
     if not any(not m.is_error_frame for m in frames):
-        raise TraceError(f"no CAN frames found in this {name} file: is it really a {name} trace?")
+        raise TraceError("trace_no_frames", format=name)
+    _check_timestamps(frames)
     return frames
+
+
+def _check_timestamps(frames: list[can.Message]) -> None:
+    """Refuse timestamps that are not numbers, infinite, or that run backwards (more than the
+    1 ms two channels of one logger may disagree by)."""
+    previous = None
+    for index, msg in enumerate(frames, start=1):
+        stamp = msg.timestamp
+        if not math.isfinite(stamp):
+            raise TraceError("trace_bad_timestamp", index=index, value=str(stamp))
+        if previous is not None and stamp < previous - 0.001:
+            raise TraceError("trace_time_backwards", index=index, seconds=f"{previous - stamp:.3f}")
+        previous = stamp if previous is None else max(previous, stamp)
 
 
 def _read_blf(path: Path, head: bytes, size: int) -> list[can.Message]:
     if len(head) < FILE_HEADER_STRUCT.size or not head.startswith(b"LOGG"):
-        raise TraceError(
-            "not a BLF file: it does not start with the BLF signature "
-            "(was it renamed from another format?)"
-        )
+        raise TraceError("trace_not_blf")
     header = FILE_HEADER_STRUCT.unpack(head[: FILE_HEADER_STRUCT.size])
     declared = header[10]
     if declared > size:
-        raise TraceError(
-            f"the BLF file is truncated: its header says {declared} bytes but "
-            f"only {size} arrived; upload it again"
-        )
+        raise TraceError("trace_blf_truncated", declared=declared, size=size)
     try:
         frames = _bounded(can.BLFReader(str(path)))
     except (BLFParseError, struct.error, zlib.error, ValueError, EOFError) as exc:
-        raise TraceError(
-            f"the BLF file is corrupt ({type(exc).__name__}: {exc or 'bad object'})"
-        ) from None
+        detail = f"{type(exc).__name__}: {exc or 'bad object'}"
+        raise TraceError("trace_blf_corrupt", detail=detail) from None
     return frames
 
 
@@ -188,26 +204,29 @@ def _read_text(path: Path, suffix: str, name: str) -> list[can.Message]:
         reader = readers[suffix](str(path))
         frames = _bounded(reader)
     except UnicodeDecodeError:
-        raise TraceError(f"this is not a {name} text trace (not readable as text)") from None
+        raise TraceError("trace_not_text", format=name) from None
     except (ValueError, IndexError, KeyError, NotImplementedError, struct.error) as exc:
         detail = str(exc) or type(exc).__name__
-        raise TraceError(
-            f"cannot read this {name} file: {detail} (truncated or not a {name} trace?)"
-        ) from None
+        raise TraceError("trace_text_unreadable", format=name, detail=detail) from None
     return frames
+
+
+# What the reader is doing, for the sandbox's watchdog (workshop.eol.sandbox): a reader that
+# stops producing frames while reading is stuck on a crafted object.
+PROGRESS: dict[str, Any] = {"reading": False, "frames": 0, "file": None}
 
 
 def _bounded(reader) -> list[can.Message]:
     frames = []
+    PROGRESS.update(reading=True, frames=0, file=getattr(reader, "file", None))
     try:
         for msg in reader:
             frames.append(msg)
+            PROGRESS["frames"] += 1
             if len(frames) > MAX_FRAMES:
-                raise TraceError(
-                    f"the trace has more than {MAX_FRAMES:,} frames; cut it to the "
-                    f"test and upload again"
-                )
+                raise TraceError("trace_too_many_frames", limit=f"{MAX_FRAMES:,}")
     finally:
+        PROGRESS.update(reading=False, file=None)
         stop = getattr(reader, "stop", None)
         if stop is not None:
             stop()

@@ -165,8 +165,8 @@ def download_trace(run_id: int):
 @requires(*VIEWERS)
 def check_trace():
     """Evaluate the passive checks on an uploaded trace (BLF, ASC, candump log, TRC)."""
-    from workshop.eol.definitions import EolDefinitionError, list_kits, load_kit
-    from workshop.eol.runner import evaluate_trace
+    from workshop.eol.definitions import list_kits
+    from workshop.eol.sandbox import check_trace_isolated
     from workshop.eol.traces import TraceError
 
     kits = list_kits()
@@ -184,9 +184,11 @@ def check_trace():
             try:
                 with os.fdopen(fd, "wb") as fh:
                     upload.save(fh)
-                result = evaluate_trace(load_kit(kit_id), path)
-            except (TraceError, EolDefinitionError) as exc:
-                flash(_("The trace cannot be used: %(reason)s", reason=str(exc)), "error")
+                # never parsed here: a hostile file is bounded in a limited child process
+                result = check_trace_isolated(kit_id, path)
+            except TraceError as exc:
+                reason = exc.message_in(current_locale())
+                flash(_("The trace cannot be used: %(reason)s", reason=reason), "error")
             finally:
                 os.unlink(path)
     return render_template("eol/trace.html", kits=kits, result=result)
