@@ -136,6 +136,12 @@ def test_the_inspector_works_through_the_screens(submitted, crew, client, auth):
     )
     assert r.status_code == 302
     r = client.post(f"/inspection/{current.id}/decision", data={"decision": "approve"})
+    assert r.status_code == 302  # without the confirmation box nothing changes
+    db.session.rollback()
+    assert submitted.status == JobStatus.AWAITING_INSPECTION
+    r = client.post(
+        f"/inspection/{current.id}/decision", data={"decision": "approve", "confirm": "y"}
+    )
     assert r.status_code == 302
     db.session.rollback()
     assert submitted.status == JobStatus.APPROVED

@@ -184,6 +184,10 @@ def decide(inspection_id: int):
     decision = request.form.get("decision")
     try:
         if decision == "approve":
+            if request.form.get("confirm") != "y":
+                raise services.InspectionError(
+                    _("Tick the box that states what you approve, then approve again.")
+                )
             services.approve_inspection(inspection, current_user)
             message = _("Inspection approved.")
         elif decision == "reject":
