@@ -24,7 +24,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import cantools
 from cantools.database.can import Database, Message, Signal
 from pydantic import (
     AfterValidator,
@@ -35,6 +34,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from workshop.candb import DbcError, load_dbc
 
 EOL_FILE = "eol.toml"
 
@@ -575,9 +576,11 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
         raise EolDefinitionError(problems + [f"{shown}: dbc: file '{spec.dbc}' not found"])
     dbc_bytes = dbc_path.read_bytes()
     try:
-        database = cantools.database.load_file(dbc_path, database_format="dbc", strict=True)
-    except Exception as exc:  # cantools raises several types; all mean "unusable DBC"
-        raise EolDefinitionError(problems + [f"{dbc_shown}: {_cantools_msg(exc)}"]) from None
+        database = load_dbc(dbc_path)
+    except DbcError as exc:
+        raise EolDefinitionError(
+            problems + [f"{dbc_shown}: not a usable DBC file: {exc}"]
+        ) from None
     if not database.messages:
         raise EolDefinitionError(problems + [f"{dbc_shown}: defines no messages"])
 
@@ -625,14 +628,6 @@ def _pydantic_msg(err: dict) -> str:
     if err["type"] == "missing":
         return "required setting is missing"
     return err["msg"]
-
-
-def _cantools_msg(exc: Exception) -> str:
-    text = str(exc)
-    # cantools wraps parser errors as 'DBC: "<detail>"'; the wrapper adds nothing for a reader.
-    if text.startswith('DBC: "') and text.endswith('"'):
-        text = text[6:-1]
-    return f"not a usable DBC file: {text}"
 
 
 def _unknown_semantic(name: str, sender: str) -> str:

@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import cantools
 from pydantic import BaseModel, ValidationError
 
+from workshop.candb import DbcError, load_dbc
 from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
 from workshop.kits import spec
 from workshop.kits.spec import KitFile, KitSpec
@@ -176,14 +176,10 @@ def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
 def _count_dbc_messages(path: Path) -> int:
     """Load the DBC with cantools exactly as the EOL engine will; its complaint becomes the problem."""
     try:
-        database = cantools.database.load_file(path, database_format="dbc")
-    except cantools.database.UnsupportedDatabaseFormatError as exc:
-        cause = exc.e_dbc or exc
-        line, column = getattr(cause, "line", None), getattr(cause, "column", None)
-        location = f"line {line}, column {column}" if line else WHOLE_FILE
-        raise KitError(path, location, f"cantools cannot load it: {cause}") from None
-    except (cantools.database.Error, UnicodeDecodeError, OSError) as exc:
-        raise KitError(path, WHOLE_FILE, f"cantools cannot load it: {exc}") from None
+        database = load_dbc(path)
+    except DbcError as exc:
+        location = f"line {exc.line}, column {exc.column}" if exc.line else WHOLE_FILE
+        raise KitError(path, location, f"cantools cannot load it: {exc}") from None
     if not database.messages:
         raise KitError(
             path, WHOLE_FILE, "defines no messages; the EOL tests need the kit's messages"
