@@ -130,6 +130,9 @@ def test_out_of_limit_value_refused_then_recorded(
     assert r.status_code == 302
     page = client.get(f"/jobs/{job.id}").text
     assert "non-conformances" in page
+    label = services.manual_of(job).step("intake-01").inputs[0]
+    assert label.key == "odometer_km" and label.label("th") in page  # the input by name
+    assert "odometer_km" not in page.split('id="non-conformances"')[1].split("</section>")[0]
 
 
 def test_stale_tablet_gets_409_and_keeps_nothing_lost(
