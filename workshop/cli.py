@@ -135,6 +135,10 @@ def demo_command(host, port, no_serve):
     for bench in app.config["EOL_BENCHES"].values():
         if bench.get("simulate"):
             bench["speed"] = max(float(bench.get("speed", 1.0)), DEMO_SPEED)
+    # The demo's bay bench stands at BKK01, where the demo jobs are.
+    from workshop.certificates.demo import DEMO_BAY, DEMO_BAY_CONFIG
+
+    app.config["EOL_BENCHES"].setdefault(DEMO_BAY, {}).update(DEMO_BAY_CONFIG)
     stop = threading.Event()
     threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop}, daemon=True).start()
     click.echo(f"Simulated EOL bench running ({DEMO_SPEED:g}x real time).")

@@ -76,8 +76,13 @@ class Defaults:
     # Required in production; in development it falls back to DEVELOPMENT_BASE_URL.
     PUBLIC_BASE_URL = ""
     DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+    # Kinds (workshop.eol.runs.BenchKind): a simulator bench (training drills; never evidence),
+    # a CAN adapter on the car (evidence for the bench's "centre"), or a development bay: the
+    # "virtual" python-can interface, with the simulated car on its far end when "car" is
+    # "simulated"; evidence only outside production, marked as development on the certificate.
     EOL_BENCHES = {
         "SIM-1": {"simulate": True, "channel": "sim1", "speed": 1.0},
+        "BAY-1": {"interface": "virtual", "channel": "bay1", "car": "simulated"},
     }
 
 

@@ -45,6 +45,9 @@ DEMO_LOGINS = [
     DemoLogin("technician", "wrench-2569", Role.TECHNICIAN, "สมชาย ช่างดี"),
     DemoLogin("technician2", "torque-2569", Role.TECHNICIAN, "วิภา ไฟแรง"),
     DemoLogin("supervisor", "countersign-2569", Role.SUPERVISOR, "ประเสริฐ ควบคุมงาน"),
+    # The mechanical engineer (structure and mounting): the inspector gives no sign-off, as the
+    # separation of duties (checklists/duties.toml) requires.
+    DemoLogin("engineer", "structure-2569", Role.SUPERVISOR, "กิตติ โครงสร้างมั่น"),
     DemoLogin("trainer", "classroom-2569", Role.TRAINER, "อรุณี สอนเก่ง"),
     DemoLogin("inspector", "checklist-2569", Role.INSPECTOR, "ธนพล ตรวจละเอียด"),
     DemoLogin("admin", "control-room-2569", Role.ADMIN, "ผู้ดูแลระบบ"),

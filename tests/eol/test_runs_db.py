@@ -22,6 +22,7 @@ FAST = {"simulate": True, "channel": "ttest", "speed": 0}
 def eol_app(app):
     app.config["EOL_BENCHES"] = {
         "SIM-T": dict(FAST),
+        "BAY-T": {"interface": "virtual", "channel": "tbay", "centre": "EOL01", "car": "simulated"},
         "DEAD": {"interface": "virtual", "channel": "nobody-here"},
     }
     return app
@@ -229,8 +230,9 @@ def test_cancel_a_queued_run(eol_app, queue_run, operator):
 def test_operator_starts_a_run_and_reads_the_report(eol_app, client, auth, jazz_job, operator):
     auth.login(operator.username)
     page = client.get(f"/jobs/{jazz_job.id}/eol")
-    assert page.status_code == 200 and "SIM-T" in page.text
-    r = client.post(f"/jobs/{jazz_job.id}/eol", data={"bench": "SIM-T", "sequence": ["bms"]})
+    # a customer's car is offered the centre's bay, never the simulator
+    assert page.status_code == 200 and "BAY-T" in page.text and "SIM-T" not in page.text
+    r = client.post(f"/jobs/{jazz_job.id}/eol", data={"bench": "BAY-T", "sequence": ["bms"]})
     assert r.status_code == 302
     run_id = int(r.headers["Location"].rsplit("/", 1)[1])
     status = client.get(f"/eol/runs/{run_id}/status").json

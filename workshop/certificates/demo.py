@@ -154,12 +154,10 @@ def _raw_values(job, step, technician, folder, values) -> dict:
 
 
 def run_passing_eol(app, job: Job, operator: User, bench: str) -> bool:
-    """Queue a run of all three sequences on a simulated bench and execute it now.
-
-    The simulated vehicle runs on its own clock, so a busy computer makes the run slower, never
-    different. Returns True if the run passed.
-    """
-    from workshop.certificates.services import eol_passed
+    """Queue a run of all three sequences on ``bench`` and execute it now (a bench agent in this
+    process). The simulated vehicle (simulator bench, or the car on a development bay's
+    virtual channel) runs on its own clock, so a busy computer makes the run slower, never
+    different. Returns True if the run passed every check."""
     from workshop.eol import runs
     from workshop.eol.bench import run_agent
 
@@ -168,7 +166,7 @@ def run_passing_eol(app, job: Job, operator: User, bench: str) -> bool:
     run_agent(app, benches=[bench], once=True)
     db.session.expire_all()
     run = runs.latest_complete_run(job)
-    return run is not None and eol_passed(run)
+    return run is not None and run.status.value == "pass"
 
 
 def approve_with_signoffs(job: Job, inspector: User, mechanical: User, electrical: User) -> None:
@@ -231,12 +229,55 @@ DEMO_CONVERSIONS = [
         ),
         "awaiting_inspection",
     ),
+    # Shown to explain the issuing rule: each is approved and signed off, and blocked by one
+    # thing only (workshop certificates blockers --all lists them).
+    (
+        "honda-jazz-ge",
+        "jazz-ev1",
+        dict(
+            vin="MRHGE8840BP123461",
+            plate="5กง 4545",
+            province="BKK",
+            year=2010,
+            colour="ขาว",
+            engine_number="L15A7-6611077",
+            odometer_km=98400,
+            curb_weight_kg=1040,
+            owner_name="สมศรี มีสุข",
+            owner_phone="089 555 0505",
+        ),
+        "blocked_simulator",
+    ),
+    (
+        "honda-jazz-ge",
+        "jazz-ev1",
+        dict(
+            vin="MRHGE8840BP123462",
+            plate="6กจ 7878",
+            province="BKK",
+            year=2012,
+            colour="เทา",
+            engine_number="L15A7-6611088",
+            odometer_km=143900,
+            curb_weight_kg=1040,
+            owner_name="ชัยวัฒน์ รุ่งเรือง",
+            owner_phone="081 666 0606",
+        ),
+        "blocked_duties",
+    ),
 ]
 DEMO_LICENCES = [
-    ("inspector", "mechanical", "สก. 12345"),
+    ("engineer", "mechanical", "สก. 12345"),
     ("supervisor", "electrical", "ภฟ. 67890"),
+    # the engineer also holds an electrical licence: the blocked_duties job shows one person
+    # giving both sign-offs
+    ("engineer", "electrical", "ภฟ. 24680"),
 ]
-DEMO_BENCH = "SIM-DEMO"
+# The demo's bay: python-can's virtual interface with the simulated car on its far end
+# (workshop.eol.bay), at BKK01. Evidence outside production, marked as development.
+DEMO_BAY = "BAY-1"
+DEMO_BAY_CONFIG = {"interface": "virtual", "channel": "bay1", "centre": "BKK01", "car": "simulated"}
+DEMO_SIMULATOR = "SIM-DEMO"
 DEMO_VALUES = {
     "toyota-vios-ncp93": {
         "curb_weight_kg": 1075.0,
@@ -260,8 +301,9 @@ def seed_certificate_demo(app) -> None:
         return db.session.scalar(sa.select(User).where(User.username == name))
 
     tech, supervisor, inspector = user("technician"), user("supervisor"), user("inspector")
+    engineer = user("engineer")
     centre = db.session.scalar(sa.select(Centre).where(Centre.code == "BKK01"))
-    if None in (tech, supervisor, inspector, centre):
+    if None in (tech, supervisor, inspector, engineer, centre):
         return
     for username, branch, number in DEMO_LICENCES:
         if inspection.valid_licence(user(username), Branch(branch)) is None:
@@ -271,7 +313,9 @@ def seed_certificate_demo(app) -> None:
     db.session.commit()
     manuals, kits = load_manuals(), load_kits()
     benches = app.config["EOL_BENCHES"]
-    benches[DEMO_BENCH] = {"simulate": True, "channel": "demo-seed", "speed": 0}
+    saved = {name: benches.get(name) for name in (DEMO_BAY, DEMO_SIMULATOR)}
+    benches[DEMO_BAY] = dict(DEMO_BAY_CONFIG)
+    benches[DEMO_SIMULATOR] = {"simulate": True, "channel": "demo-seed", "speed": 0}
     try:
         for manual_id, kit_id, fields, target in DEMO_CONVERSIONS:
             if manual_id not in manuals or kit_id not in kits:
@@ -305,8 +349,9 @@ def seed_certificate_demo(app) -> None:
                 from workshop.eol.runs import latest_complete_run
 
                 run = latest_complete_run(job)
-                if (run is None or not certificates.eol_passed(run)) and not run_passing_eol(
-                    app, job, tech, DEMO_BENCH
+                bench = DEMO_SIMULATOR if target == "blocked_simulator" else DEMO_BAY
+                if (run is None or run.status.value != "pass") and not run_passing_eol(
+                    app, job, tech, bench
                 ):
                     log.warning("demo job %s: the EOL run did not pass; left open", job.reference)
                     continue
@@ -314,8 +359,12 @@ def seed_certificate_demo(app) -> None:
                 db.session.commit()
             if target == "awaiting_inspection":
                 continue
+            if job.status == JobStatus.AWAITING_INSPECTION and target == "blocked_duties":
+                _both_signoffs_by_one_engineer(job, engineer)
             if job.status == JobStatus.AWAITING_INSPECTION:
-                approve_with_signoffs(job, inspector, inspector, supervisor)
+                approve_with_signoffs(job, inspector, engineer, supervisor)
+            if target != "certified":
+                continue
             if job.status == JobStatus.APPROVED:
                 try:
                     certificates.issue_certificate(job, inspector)
@@ -325,4 +374,36 @@ def seed_certificate_demo(app) -> None:
                     continue
                 db.session.commit()
     finally:
-        benches.pop(DEMO_BENCH, None)
+        for name, config in saved.items():
+            if config is None:
+                benches.pop(name, None)
+            else:
+                benches[name] = config
+
+
+def _both_signoffs_by_one_engineer(job: Job, engineer: User) -> None:
+    """The demo's example of a broken separation of duties: one engineer gives both sign-offs.
+
+    The services refuse this (workshop.inspection.duties); the demo writes the second sign-off
+    directly, as data imported from an older system or written before a rule changed would
+    be, so that people can see the certificate refuse it too."""
+    from workshop.inspection import services as inspection
+    from workshop.inspection.models import Branch, EngineerSignoff
+
+    active = inspection.active_signoffs(job)
+    if Branch.MECHANICAL not in active:
+        inspection.sign_off(job, engineer, "mechanical")
+    if Branch.ELECTRICAL not in active:
+        licence = inspection.valid_licence(engineer, Branch.ELECTRICAL)
+        db.session.add(
+            EngineerSignoff(
+                job=job,
+                branch=Branch.ELECTRICAL,
+                engineer=engineer,
+                licence=licence,
+                licence_number=licence.licence_number,
+                statement=inspection.STATEMENTS[Branch.ELECTRICAL],
+                signed_at=utcnow(),
+            )
+        )
+    db.session.commit()

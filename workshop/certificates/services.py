@@ -23,13 +23,19 @@ from workshop.certificates.models import (
 from workshop.certificates.signing import sign_pdf, signature_status, signing_material
 from workshop.columns import utcnow
 from workshop.eol.models import RunStatus
-from workshop.eol.runs import SEQUENCE_NAMES, latest_complete_run
+from workshop.eol.runner import mandatory_not_passed
+from workshop.eol.runs import (
+    BENCH_KIND_LABELS,
+    BenchKind,
+    evidence_problem,
+    latest_complete_run,
+)
 from workshop.extensions import db
 from workshop.inspection.models import Branch, Decision
 from workshop.inspection.services import BRANCH_LABELS, active_signoffs, latest_decision
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus
-from workshop.links import public_base_url
+from workshop.links import is_production, public_base_url
 
 # The public verification page lives at VERIFY_PREFIX/<token>; the QR code on the PDF points there.
 VERIFY_PREFIX = "/verify"
@@ -126,8 +132,8 @@ def certificate_blockers(job: Job) -> list[Blocker]:
     run = latest_complete_run(job)
     if run is None:
         missing.append(Blocker("eol_missing"))
-    elif not eol_passed(run):
-        missing.append(Blocker("eol_failed", {"run": run.id}))
+    else:
+        missing.extend(eol_blockers(run, job))
     decision = latest_decision(job)
     if (
         decision is None
@@ -135,6 +141,7 @@ def certificate_blockers(job: Job) -> list[Blocker]:
         or job.status != JobStatus.APPROVED
     ):
         missing.append(Blocker("inspection_not_approved"))
+    missing.extend(duty_blockers(job))
     signoffs = active_signoffs(job)
     now = utcnow()
     for branch in (Branch.MECHANICAL, Branch.ELECTRICAL):
@@ -181,15 +188,69 @@ def jobs_for_blockers(references=(), *, all_jobs: bool = False) -> list:
     return found
 
 
-def eol_passed(run) -> bool:
-    """True when ``run`` passed and every one of the three sequences has only passing checks."""
-    if run.status != RunStatus.PASS:
-        return False
-    for sequence in SEQUENCE_NAMES:
-        checks = [c for c in run.checks if c.sequence == sequence]
-        if not checks or any(c.outcome not in ("pass", "skip") for c in checks):
-            return False
-    return True
+def duty_blockers(job: Job) -> list[Blocker]:
+    """One blocker per broken separation-of-duties rule, naming the person and the duties."""
+    from flask_babel import get_locale
+
+    from workshop.inspection.duties import violations
+    from workshop.inspection.services import DUTY_LABELS
+
+    found = []
+    for violation in violations(job):
+        person = db.session.get(User, violation.user_id)
+        duties = ", ".join(str(DUTY_LABELS[d]) for d in violation.duties)
+        found.append(
+            Blocker(
+                "separation_of_duties",
+                {
+                    "people": f"{person.full_name if person else violation.user_id} ({duties})",
+                    "rule": violation.rule.text(str(get_locale() or "th")),
+                    "rule_id": violation.rule.id,
+                },
+            )
+        )
+    return found
+
+
+def eol_blockers(run, job: Job) -> list[Blocker]:
+    """What keeps ``run`` (the job's latest complete run) from being the certificate's EOL
+    evidence: where it ran (workshop.eol.runs.evidence_problem), a failed check, or a check the
+    kit makes mandatory that did not pass (skipped, errored or never mapped)."""
+    found = []
+    problem = evidence_problem(run, job.centre.code, production=is_production(current_app.config))
+    if problem is not None:
+        kind = BENCH_KIND_LABELS.get(run.bench_kind) or (
+            BENCH_KIND_LABELS[BenchKind.SIMULATOR] if run.simulated else run.bench_kind or "?"
+        )
+        found.append(
+            Blocker("eol_not_real_bench", {"run": run.id, "bench": run.bench, "kind": str(kind)})
+        )
+    outcomes = {c.check_id: c.outcome for c in run.checks}
+    if run.status in (RunStatus.FAIL, RunStatus.ABORTED) or "fail" in outcomes.values():
+        found.append(Blocker("eol_failed", {"run": run.id}))
+        return found
+    not_passed = mandatory_not_passed(_policy_kit(run.kit_id), outcomes)
+    if not_passed:
+        found.append(
+            Blocker("eol_mandatory_not_passed", {"run": run.id, "checks": ", ".join(not_passed)})
+        )
+    return found
+
+
+def eol_passed(run, job: Job) -> bool:
+    """True when ``run`` is evidence for ``job``'s certificate and passed every mandatory check."""
+    return not eol_blockers(run, job)
+
+
+def eol_waivers(kit_id: str) -> list:
+    """The checks the kit waives for certificates, each with its reason and reference."""
+    return list(_policy_kit(kit_id).spec.certificate.waivers)
+
+
+def _policy_kit(kit_id: str):
+    from workshop.eol.definitions import load_kit
+
+    return load_kit(kit_id)
 
 
 # --- numbering -----------------------------------------------------------------------------------

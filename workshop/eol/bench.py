@@ -14,6 +14,7 @@ import time
 
 import can
 
+from workshop.eol.bay import VirtualBayBus
 from workshop.eol.definitions import EolDefinitionError, load_kit
 from workshop.eol.engine import plan_checks, run_eol
 from workshop.eol.models import EolRun
@@ -26,6 +27,7 @@ from workshop.eol.runs import (
     partial_trace_path,
     reap_stale_runs,
     record_check,
+    software_version,
     stale_after,
 )
 from workshop.eol.simulator import SimulatedBus
@@ -51,10 +53,27 @@ def _open_bus(config: dict, run: EolRun, kit) -> can.BusABC:
             speed=run.time_scale,
             channel=f"{config.get('channel', 'sim')}-run{run.id}",
         )
+    if str(config.get("interface", "")).lower() == "virtual" and config.get("car") == "simulated":
+        # a development bay: the simulated car answers on the far end of the virtual channel
+        return VirtualBayBus(
+            kit,
+            channel=f"{config.get('channel', 'bay')}-run{run.id}",
+            seed=run.seed if run.seed is not None else 1,
+        )
     kwargs = {"interface": config["interface"], "channel": config["channel"]}
     if config.get("bitrate"):
         kwargs["bitrate"] = int(config["bitrate"])
     return can.Bus(**kwargs)
+
+
+def adapter_serial(bus: can.BusABC) -> str:
+    """The adapter's serial number where the python-can interface reports one (PCAN, Kvaser and
+    Vector report it in ``channel_info``), else its channel description."""
+    for attribute in ("serial_number", "serial"):
+        value = getattr(bus, attribute, None)
+        if value:
+            return str(value)[:64]
+    return str(getattr(bus, "channel_info", "") or "")[:64]
 
 
 def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
@@ -67,8 +86,11 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         abort_run(run, f"the kit's EOL definition cannot be used: {exc}")
         db.session.commit()
         return run
+    run.agent_host = socket.gethostname()[:128]
+    run.software_version = software_version()
     try:
         bus = _open_bus(config, run, kit)
+        run.adapter_serial = adapter_serial(bus)
     except (can.CanError, OSError, ValueError, ImportError) as exc:
         abort_run(
             run,

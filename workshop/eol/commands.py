@@ -23,7 +23,7 @@ import click
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
 from workshop.eol.messages import LANGUAGES, default_language, render
-from workshop.eol.runner import evaluate_trace
+from workshop.eol.runner import certificate_policy_problems, evaluate_trace, mandatory_not_passed
 from workshop.eol.simulator import (
     FAULTS,
     MAX_SPEED,
@@ -91,19 +91,34 @@ def _header(lang: str = "en") -> str:
     )
 
 
-def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
+def _finish(
+    result: RunResult, as_json: bool, lang: str = "en", missing: list[str] | None = None
+) -> None:
+    """Print the verdict and exit 0 pass / 1 fail / 2 aborted. ``missing``: mandatory checks of
+    the run that did not pass (skipped, errored, unmapped): the run is INCOMPLETE, exit 1."""
+    incomplete = bool(missing) and result.outcome in (RunOutcome.PASS, RunOutcome.ERROR)
     if as_json:
-        click.echo(json.dumps(result.to_dict(lang), ensure_ascii=False, default=str))
+        data = result.to_dict(lang)
+        if missing is not None:
+            data["mandatory_not_passed"] = missing
+            data["incomplete"] = incomplete
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
     else:
         counts = {o: sum(1 for c in result.checks if c.outcome is o) for o in Outcome}
+        verdict = render(_VERDICT_CODE[result.outcome], lang=lang)
+        if incomplete:
+            verdict = render("cli_run_incomplete", lang=lang)
         summary = {
-            "verdict": render(_VERDICT_CODE[result.outcome], lang=lang),
+            "verdict": verdict,
             "passed": counts[Outcome.PASS],
             "failed": counts[Outcome.FAIL],
             "errors": counts[Outcome.ERROR],
             "skipped": counts[Outcome.SKIPPED],
         }
         click.echo("\n" + render("cli_summary", summary, lang))
+        if incomplete:
+            names = ", ".join(missing)
+            click.echo(render("cli_mandatory_not_passed", {"checks": names}, lang))
         if result.abort_reason:
             reason = result.to_dict(lang)["abort_reason"]
             click.echo(render("cli_aborted", {"reason": reason}, lang), err=True)
@@ -116,6 +131,8 @@ def _finish(result: RunResult, as_json: bool, lang: str = "en") -> None:
             click.echo(render("cli_trace", trace, lang))
     if result.outcome is RunOutcome.ABORTED:
         raise SystemExit(EXIT_ABORTED)
+    if incomplete:
+        raise SystemExit(EXIT_FAIL)
     raise SystemExit(EXIT_PASS if result.outcome is RunOutcome.PASS else EXIT_FAIL)
 
 
@@ -246,7 +263,10 @@ def run_command(
         raise click.UsageError(str(exc)) from None
     finally:
         bus.shutdown()
-    _finish(result, as_json, lang)
+    planned = {c.check_id for c in result.checks}
+    outcomes = {c.check_id: c.outcome.value for c in result.checks}
+    missing = [c for c in mandatory_not_passed(kit, outcomes) if c in planned]
+    _finish(result, as_json, lang, missing)
 
 
 @eol_cli.command("simulate")
@@ -374,6 +394,9 @@ def validate_command(kit_ids, kit_root):
     for kit_id in kits:
         try:
             kit = load_kit(kit_id, kit_root)
+            problems = certificate_policy_problems(kit)
+            if problems:
+                raise EolDefinitionError(problems)
         except EolDefinitionError as exc:
             bad += 1
             click.echo(f"{kit_id}: INVALID")

@@ -352,6 +352,23 @@ class Limits(_Strict):
     brakes: BrakeLimits = Field(default_factory=BrakeLimits)
 
 
+class Waiver(_Strict):
+    """A check this kit's certificates may go without: only with a written reason and the
+    reference that allows it (a standard clause, an approval letter); printed on the certificate."""
+
+    check: str = Field(min_length=3)
+    reason: str = Field(min_length=20)
+    reference: str = Field(min_length=3)
+
+
+class CertificatePolicy(_Strict):
+    """Which checks must pass for a certificate: ``mandatory`` lists them (default: every check
+    the engine has) and ``waivers`` take checks out, each with its reason."""
+
+    mandatory: list[str] | None = None
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
 class EolFile(_Strict):
     """The parsed eol.toml, before it is bound to the DBC."""
 
@@ -364,6 +381,7 @@ class EolFile(_Strict):
     signals: dict[str, SignalMap] = Field(default_factory=dict)
     commands: dict[str, SignalMap] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
+    certificate: CertificatePolicy = Field(default_factory=CertificatePolicy)
 
 
 # --------------------------------------------------------------------------------------------

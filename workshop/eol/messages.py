@@ -64,6 +64,11 @@ MESSAGES: dict[str, str] = {
     "cli_check_error": _l("ERROR"),
     "cli_check_skipped": _l("SKIP"),
     "cli_run_aborted": _l("ABORTED"),
+    "cli_run_incomplete": _l("INCOMPLETE"),
+    "cli_mandatory_not_passed": _l(
+        "Mandatory for a certificate but not passed (skipped, not performed or not mapped): "
+        "%(checks)s"
+    ),
     "cli_summary": _l(
         "%(verdict)s: %(passed)s passed, %(failed)s failed, %(errors)s error, %(skipped)s skipped"
     ),

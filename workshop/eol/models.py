@@ -66,6 +66,15 @@ class EolRun(db.Model):
     # depends on the seed and the faults, never on the pacing.
     time_scale: Mapped[float] = mapped_column(default=1.0)
     seed: Mapped[int | None] = mapped_column()
+    # Where the run ran (workshop.eol.runs.BenchKind): only an adapter bench of the job's own
+    # centre is evidence for a certificate; the rest is recorded so that anyone can tell.
+    bench_kind: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    bench_centre: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    bench_interface: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    bench_channel: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    adapter_serial: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    agent_host: Mapped[str] = mapped_column(sa.String(128), default="", server_default="")
+    software_version: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     trace_frames: Mapped[int] = mapped_column(default=0)
     eol_sha256: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -80,6 +80,44 @@ CHECKS.clear()
 CHECKS.update(_ordered)
 
 
+def certificate_policy_problems(kit: KitDefinition) -> list[str]:
+    """What is wrong with the kit's [certificate] table: unknown check ids, a check waived
+    twice or waived although not mandatory (file, place and rule, as the other definition
+    problems)."""
+    policy = kit.spec.certificate
+    shown = f"{kit.kit_id}/eol.toml"
+    problems = []
+    for i, check in enumerate(policy.mandatory or ()):
+        if check not in CHECKS:
+            problems.append(f"{shown}: certificate.mandatory[{i + 1}]: unknown check '{check}'")
+    mandatory = set(policy.mandatory) if policy.mandatory is not None else set(CHECKS)
+    seen = set()
+    for i, waiver in enumerate(policy.waivers):
+        place = f"{shown}: certificate.waivers[{i + 1}]"
+        if waiver.check not in CHECKS:
+            problems.append(f"{place}: unknown check '{waiver.check}'")
+        elif waiver.check not in mandatory:
+            problems.append(f"{place}: '{waiver.check}' is not mandatory, nothing to waive")
+        if waiver.check in seen:
+            problems.append(f"{place}: '{waiver.check}' is waived twice")
+        seen.add(waiver.check)
+    return problems
+
+
+def mandatory_checks(kit: KitDefinition) -> list[str]:
+    """The checks that must pass for a certificate of a car with this kit, in run order."""
+    policy = kit.spec.certificate
+    wanted = set(policy.mandatory) if policy.mandatory is not None else set(CHECKS)
+    wanted -= {w.check for w in policy.waivers}
+    return [check_id for check_id in CHECKS if check_id in wanted]
+
+
+def mandatory_not_passed(kit: KitDefinition, outcomes: dict[str, str]) -> list[str]:
+    """Mandatory checks whose outcome (check id -> 'pass' / 'fail' / 'error' / 'skipped') is not
+    a pass: skipped, errored, never run or never mapped all mean "not passed"."""
+    return [c for c in mandatory_checks(kit) if outcomes.get(c) != Outcome.PASS.value]
+
+
 def plan_checks(
     kit: KitDefinition | None = None,
     sequences: Iterable[str] | None = None,

@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 import can
@@ -36,6 +37,69 @@ class EolRunError(ValueError):
     """A request the EOL rules refuse; the message is shown to the operator."""
 
 
+class BenchKind(StrEnum):
+    """Where a run ran. Only ADAPTER (a CAN adapter on the car, at the job's centre) is evidence
+    for a certificate; VIRTUAL_BAY (a python-can virtual bus with the simulated car on its far
+    end) counts only outside production, marked as development; the rest never count."""
+
+    ADAPTER = "adapter"
+    VIRTUAL_BAY = "virtual_bay"
+    SIMULATOR = "simulator"
+    DRILL = "drill"
+    TRACE = "trace"
+
+
+BENCH_KIND_LABELS = {
+    BenchKind.ADAPTER: _l("CAN adapter on the vehicle"),
+    BenchKind.VIRTUAL_BAY: _l("development bay (virtual CAN, simulated car)"),
+    BenchKind.SIMULATOR: _l("simulator"),
+    BenchKind.DRILL: _l("training drill"),
+    BenchKind.TRACE: _l("uploaded trace"),
+}
+
+
+def bench_kind(config: dict) -> BenchKind:
+    """The kind of the bench configured as ``config`` (an entry of EOL_BENCHES)."""
+    if config.get("simulate"):
+        return BenchKind.SIMULATOR
+    if str(config.get("interface", "")).lower() == "virtual":
+        return BenchKind.VIRTUAL_BAY
+    return BenchKind.ADAPTER
+
+
+def software_version() -> str:
+    """The installed workshop package's version, recorded with every run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("workshop")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def offered_benches(job, benches: dict) -> dict:
+    """The benches a job's run form offers: a customer job never gets a simulator bench."""
+    if job.is_training:
+        return dict(benches)
+    return {n: c for n, c in benches.items() if bench_kind(c) != BenchKind.SIMULATOR}
+
+
+def evidence_problem(run: EolRun, centre_code: str, *, production: bool) -> str | None:
+    """Why ``run`` is not evidence for a certificate of a job at ``centre_code`` (None: it is).
+
+    The one place that says what counts: a run on a CAN adapter bench of the job's own centre;
+    a development bay (virtual CAN) only outside production; never a simulator, a drill or an
+    uploaded trace."""
+    kind = run.bench_kind or (BenchKind.SIMULATOR if run.simulated else "")
+    if kind == BenchKind.VIRTUAL_BAY and production:
+        return "virtual_bay_in_production"
+    if kind not in (BenchKind.ADAPTER, BenchKind.VIRTUAL_BAY):
+        return "not_a_bench"
+    if run.bench_centre != centre_code:
+        return "other_centre"
+    return None
+
+
 def bench_speed(config: dict) -> float:
     """How fast a simulated bench paces its clock: vehicle seconds per wall second, 1-20 for
     people watching, 0 for as fast as the computer allows. (``time_scale`` is the old name.)"""
@@ -45,13 +109,32 @@ def bench_speed(config: dict) -> float:
     return 0.0 if speed <= 0 else min(max(speed, 1.0), MAX_SPEED)
 
 
+def bench_provenance(config: dict) -> dict:
+    """What a run records about its bench when it is queued (the agent adds host, adapter and
+    software version when it runs it)."""
+    kind = bench_kind(config)
+    return {
+        "bench_kind": kind.value,
+        "bench_centre": str(config.get("centre", "")).upper()[:16],
+        "bench_interface": "simulated"
+        if kind == BenchKind.SIMULATOR
+        else str(config.get("interface", ""))[:32],
+        "bench_channel": str(config.get("channel", ""))[:64],
+    }
+
+
 def new_seed() -> int:
     """A fresh simulator seed, stored with the run so the run can be repeated exactly."""
     return secrets.randbelow(1_000_000)
 
 
-def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=()) -> EolRun:
-    """Queue a run of ``sequences`` for ``job`` on ``bench`` (one of ``benches``)."""
+def queue_run(
+    job, user: User, bench: str, sequences, benches: dict, *, faults=(), production=False
+) -> EolRun:
+    """Queue a run of ``sequences`` for ``job`` on ``bench`` (one of ``benches``).
+
+    In production a customer's car is tested only on a CAN adapter bench; elsewhere any bench
+    may run it, and :func:`evidence_problem` says whether the run counts."""
     from workshop.jobs.models import JobStatus
 
     if bench not in benches:
@@ -75,18 +158,28 @@ def queue_run(job, user: User, bench: str, sequences, benches: dict, *, faults=(
     if busy:
         raise EolRunError(_l("a test run of this job is already queued or running"))
     config = benches[bench]
+    kind = bench_kind(config)
+    if production and not job.is_training and kind != BenchKind.ADAPTER:
+        raise EolRunError(
+            _l(
+                "bench %(bench)s has no CAN adapter on the vehicle: it cannot test a customer's car",
+                bench=bench,
+            )
+        )
+    simulated = kind in (BenchKind.SIMULATOR, BenchKind.VIRTUAL_BAY)
     run = EolRun(
         job_id=job.id,
         centre_id=job.centre_id,
         kit_id=job.kit_id,
         bench=bench,
         sequences=sequences,
-        faults=list(faults) if config.get("simulate") else [],
-        simulated=bool(config.get("simulate")),
+        faults=list(faults) if kind == BenchKind.SIMULATOR else [],
+        simulated=simulated,
         requested_by=user,
         requested_at=utcnow(),
-        time_scale=bench_speed(config) if config.get("simulate") else 1.0,
-        seed=new_seed() if config.get("simulate") else None,
+        time_scale=bench_speed(config) if kind == BenchKind.SIMULATOR else 1.0,
+        seed=new_seed() if simulated else None,
+        **bench_provenance(config),
     )
     db.session.add(run)
     db.session.flush()
@@ -127,6 +220,7 @@ def queue_drill_run(
         requested_at=utcnow(),
         time_scale=bench_speed(config),
         seed=new_seed(),
+        **{**bench_provenance(config), "bench_kind": BenchKind.DRILL.value},
     )
     db.session.add(run)
     db.session.flush()

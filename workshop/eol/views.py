@@ -58,9 +58,23 @@ def job_runs(job_id: int):
         "eol/job_runs.html",
         job=job,
         runs=runs.job_runs(job),
-        benches=current_app.config["EOL_BENCHES"],
+        benches=runs.offered_benches(job, current_app.config["EOL_BENCHES"]),
+        bench_kind=runs.bench_kind,
+        kind_labels=runs.BENCH_KIND_LABELS,
+        not_evidence={
+            r.id: problem
+            for r in runs.job_runs(job)
+            if not job.is_training
+            and (problem := runs.evidence_problem(r, job.centre.code, production=_production()))
+        },
         sequences=runs.SEQUENCE_NAMES,
     )
+
+
+def _production() -> bool:
+    from workshop.links import is_production
+
+    return is_production(current_app.config)
 
 
 @bp.route("/jobs/<int:job_id>/eol", methods=["POST"])
@@ -76,6 +90,7 @@ def start_run(job_id: int):
             request.form.get("bench", ""),
             request.form.getlist("sequence"),
             current_app.config["EOL_BENCHES"],
+            production=_production(),
         )
     except runs.EolRunError as exc:
         db.session.rollback()

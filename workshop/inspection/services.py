@@ -170,6 +170,7 @@ def sign_off(job: Job, engineer: User, branch: str, note: str = "") -> EngineerS
         raise InspectionError(
             _l("the %(branch)s sign-off is already given", branch=BRANCH_LABELS[branch])
         )
+    _check_duty(job, engineer, f"signoff_{branch.value}")
     signoff = EngineerSignoff(
         job=job,
         branch=branch,
@@ -189,6 +190,33 @@ def sign_off(job: Job, engineer: User, branch: str, note: str = "") -> EngineerS
         details={"job": job.reference, "branch": branch.value, "licence": licence.licence_number},
     )
     return signoff
+
+
+def _check_duty(job: Job, user: User, duty: str) -> None:
+    """Refuse ``duty`` to ``user`` when it would break a separation-of-duties rule."""
+    from flask_babel import get_locale
+
+    from workshop.inspection.duties import would_violate
+
+    violation = would_violate(job, user.id, duty)
+    if violation is not None:
+        raise InspectionError(
+            _l(
+                "separation of duties: %(rule)s (you already did: %(duties)s)",
+                rule=violation.rule.text(str(get_locale() or "th")),
+                duties=", ".join(str(DUTY_LABELS[d]) for d in violation.duties if d != duty),
+            )
+        )
+
+
+DUTY_LABELS = {
+    "inspector": _l("inspection"),
+    "signed_step": _l("signing steps"),
+    "countersigned_step": _l("countersigning steps"),
+    "ran_eol": _l("running the EOL test"),
+    "signoff_mechanical": _l("the mechanical sign-off"),
+    "signoff_electrical": _l("the electrical sign-off"),
+}
 
 
 def _withdraw_signoffs(job: Job, reason: str) -> None:
@@ -255,6 +283,7 @@ def start_inspection(job: Job, inspector: User) -> Inspection:
     current = open_inspection(job)
     if current is not None:
         return current
+    _check_duty(job, inspector, "inspector")
     inspection = Inspection(
         job=job,
         centre_id=job.centre_id,
