@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from workshop.accounts.models import Centre, Role, User
 from workshop.cli import cli
 from workshop.demo import DEMO_LOGINS
+from workshop.eol import runs
 from workshop.extensions import db
 
 
@@ -76,6 +77,20 @@ def test_demo_seeds_idempotently(app):
     assert db.session.scalar(sa.select(sa.func.count(Centre.id))) == 2
     for login in DEMO_LOGINS:
         assert f"{login.username}" in r.output and login.password in r.output
+    # Besides the certified job, the demo shows one job blocked only by where its EOL ran and
+    # one only by the separation of duties; the certified one ran on the bay (virtual CAN).
+    r = invoke(app, "certificates", "blockers", "--all")
+    codes = {line.split(":")[1].split(" — ")[0].strip() for line in r.output.splitlines()}
+    assert {"certified", "eol_not_real_bench", "separation_of_duties"} <= codes
+    from workshop.certificates.models import Certificate
+
+    certificate = db.session.scalars(sa.select(Certificate)).one()
+    run = runs.latest_complete_run(certificate.job)
+    assert (run.bench_kind, run.bench_interface, run.bench_centre) == (
+        "virtual_bay",
+        "virtual",
+        "BKK01",
+    )
 
 
 def test_demo_logins_work(app, client):

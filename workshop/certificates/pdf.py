@@ -162,7 +162,22 @@ def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
         "vacuum_build_s": _num(_measurement(run, "build_time"), 1),
         "trace_sha256": run.trace_sha256,
         "checks": len(run.checks),
+        "bench_kind": run.bench_kind,
+        "waivers": _waivers(run.kit_id),
     }
+
+
+def _waivers(kit_id: str) -> list[dict]:
+    """The checks the kit waives for certificates, with reason and reference (the annex)."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+
+    try:
+        policy = load_kit(kit_id).spec.certificate
+    except EolDefinitionError:
+        return []
+    return [
+        {"check": w.check, "reason": w.reason, "reference": w.reference} for w in policy.waivers
+    ]
 
 
 def _serial_range(serials: list[str]) -> str:

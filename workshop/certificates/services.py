@@ -188,6 +188,32 @@ def jobs_for_blockers(references=(), *, all_jobs: bool = False) -> list:
     return found
 
 
+DEVELOPMENT_REASONS = {
+    "virtual_bay": (
+        "ทดสอบ EOL บนแท่นทดสอบสำหรับพัฒนา (รถจำลองบน CAN เสมือน)",
+        "EOL test on a development bay (simulated car on a virtual CAN bus)",
+    ),
+    "development_key": (
+        "ลงนามด้วยกุญแจสำหรับการพัฒนาระบบ ไม่ใช่กุญแจที่ได้รับการรับรอง",
+        "signed with a development key, not a trusted one",
+    ),
+}
+
+
+def certificate_development_reasons(job: Job, material=None) -> list[dict]:
+    """Why a certificate of ``job`` is a development document (empty: it is not). Each reason
+    prints the "DEVELOPMENT – NOT VALID FOR REGISTRATION" mark on the PDF."""
+    codes = []
+    run = latest_complete_run(job)
+    if run is not None and run.bench_kind == BenchKind.VIRTUAL_BAY:
+        codes.append("virtual_bay")
+    if material is not None and getattr(material, "development", False):
+        codes.append("development_key")
+    return [
+        {"code": c, "th": DEVELOPMENT_REASONS[c][0], "en": DEVELOPMENT_REASONS[c][1]} for c in codes
+    ]
+
+
 def duty_blockers(job: Job) -> list[Blocker]:
     """One blocker per broken separation-of-duties rule, naming the person and the duties."""
     from flask_babel import get_locale
@@ -340,8 +366,9 @@ def issue_certificate(job: Job, user: User) -> Certificate:
     token = secrets.token_urlsafe(24)
     url = certificate_verify_url(token)
     context = pdfs.certificate_context(job, number=number, issued_at=now, verify_url=url)
-    unsigned = pdfs.render_certificate(context)
     material = signing_material(current_app.config, current_app.instance_path)
+    context["development"] = certificate_development_reasons(job, material)
+    unsigned = pdfs.render_certificate(context)
     signed = sign_pdf(
         unsigned,
         material,

@@ -29,6 +29,8 @@ class SigningMaterial:
     key_path: Path
     cert_path: Path
     passphrase: bytes | None = None
+    # True for the generated development key (no configured key): the PDF says so on its face.
+    development: bool = False
 
 
 def create_development_key(folder: Path, common_name: str = "EV Conversion Workshop (development)"):
@@ -94,8 +96,9 @@ def signing_material(config, instance_path: str) -> SigningMaterial:
     folder = Path(instance_path) / DEV_FOLDER
     key_path, cert_path = folder / "signing-key.pem", folder / "signing-cert.pem"
     if key_path.exists() and cert_path.exists():
-        return SigningMaterial(key_path, cert_path)
-    return create_development_key(folder)
+        return SigningMaterial(key_path, cert_path, development=True)
+    created = create_development_key(folder)
+    return SigningMaterial(created.key_path, created.cert_path, development=True)
 
 
 def _off_event_loop(fn, *args, **kwargs):

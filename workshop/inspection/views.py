@@ -23,6 +23,16 @@ from workshop.web import current_locale, flash_errors
 
 bp = Blueprint("inspection", __name__, url_prefix="/inspection")
 
+
+@bp.app_context_processor
+def _duties_context():
+    """``duty_conflicts(roles)``: the separation-of-duties rules one person holding ``roles``
+    could break (the admin's user form and list warn with them)."""
+    from workshop.inspection.duties import role_conflicts
+
+    return {"duty_conflicts": role_conflicts}
+
+
 READERS = (Role.INSPECTOR, Role.ADMIN)
 
 
