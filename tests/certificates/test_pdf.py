@@ -61,6 +61,10 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
         f"{issued.year_be}",
         str(issued.issued_at.year),
         "Honda Jazz",
+        # a development bay run and a development key: the PDF says so on its face
+        "DEVELOPMENT – NOT VALID FOR REGISTRATION",
+        "EOL test on a development bay",
+        "signed with a development key",
     ):
         assert expected in first, expected
     for text in pages:  # the number on every page

@@ -188,13 +188,14 @@ def jobs_for_blockers(references=(), *, all_jobs: bool = False) -> list:
     return found
 
 
+# (The Thai avoids the vowel ำ: PDF text extraction misreads every า of a page that holds one.)
 DEVELOPMENT_REASONS = {
     "virtual_bay": (
-        "ทดสอบ EOL บนแท่นทดสอบสำหรับพัฒนา (รถจำลองบน CAN เสมือน)",
+        "ทดสอบ EOL บนแท่นทดสอบทดลองระบบ (รถเสมือนบน CAN เสมือน)",
         "EOL test on a development bay (simulated car on a virtual CAN bus)",
     ),
     "development_key": (
-        "ลงนามด้วยกุญแจสำหรับการพัฒนาระบบ ไม่ใช่กุญแจที่ได้รับการรับรอง",
+        "ลงนามด้วยกุญแจทดลองระบบ ไม่ใช่กุญแจที่ได้รับความเชื่อถือ",
         "signed with a development key, not a trusted one",
     ),
 }
