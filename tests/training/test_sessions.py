@@ -216,8 +216,36 @@ def test_passing_grants_with_expiry_and_a_verifiable_certificate(
     assert pdf[:5] == b"%PDF-" and hashlib.sha256(pdf).hexdigest() == certificate.sha256
     page = client.get(f"/training/verify/{certificate.verify_code}")
     assert page.status_code == 200 and certificate.number in page.text
-    assert user.full_name in page.text
+    assert user.full_name in page.text and 'data-state="valid"' in page.text
     assert client.get("/training/verify/forged-code").status_code == 404
+
+    # Revoked: still a genuine paper, but the check says the qualification no longer holds.
+    from workshop.accounts.services import revoke_qualification
+    from workshop.certificates.models import VerificationRequest
+
+    revoke_qualification(grant, "failed a practical re-check")
+    db.session.commit()
+    page = client.get(f"/training/verify/{certificate.verify_code}")
+    assert 'id="verdict" data-state="revoked"' in page.text
+    assert '<li data-state="revoked">' in page.text
+    # Expired: the same, once the grant's time is up.
+    grant.revoked_at = None
+    grant.expires_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    page = client.get(f"/training/verify/{certificate.verify_code}")
+    assert 'id="verdict" data-state="expired"' in page.text
+    outcomes = db.session.scalars(
+        sa.select(VerificationRequest.outcome)
+        .where(VerificationRequest.kind == "training")
+        .order_by(VerificationRequest.id)
+    ).all()
+    assert outcomes == ["valid", "unknown", "revoked", "expired"]
+
+
+def test_training_checks_are_rate_limited(client, app):
+    app.config["VERIFY_RATE_LIMIT"] = 3
+    codes = [client.get("/training/verify/nothing-here").status_code for _ in range(5)]
+    assert codes[:3] == [404, 404, 404] and codes[3:] == [429, 429]
 
 
 def test_a_session_is_completed_only_after_its_last_day(

@@ -398,16 +398,26 @@ def certificate_pdf(certificate_id: int):
 @bp.route("/verify/<code>")
 @public
 def verify_certificate(code: str):
-    """Public check of a training certificate (the QR code on the paper leads here)."""
+    """Public check of a training certificate (the QR code on the paper leads here): genuine or
+    not, and whether each qualification it granted is still valid, revoked or expired."""
+    from workshop.training import verification
+
+    ip = request.remote_addr or ""
+    if not verification.verification_permitted(ip, code):
+        db.session.commit()
+        return render_template("certificates/verify.html", rate_limited=True, form=None), 429
     certificate = services.find_certificate(code)
-    valid_until = None
-    if certificate is not None:
-        valid_until = certificate.expires_at
+    states = verification.grant_states(certificate) if certificate is not None else []
+    overall = verification.overall_state(states) if certificate is not None else "unknown"
+    verification.log_training_check(ip, code, overall)
+    db.session.commit()
     return render_template(
         "training/verify.html",
         certificate=certificate,
         course=services.course_of(certificate.enrolment.session) if certificate else None,
-        valid_until=valid_until,
+        valid_until=certificate.expires_at if certificate else None,
+        states=states,
+        overall=overall,
         types=qualification_types(),
     ), (200 if certificate else 404)
 
