@@ -115,7 +115,12 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     auth.login(crew["inspector"].username)
     r = client.get(f"/certificates/{issued.id}/pdf")
     assert r.status_code == 200 and r.data == data
+    assert r.headers["ETag"] == f'"{issued.pdf_sha256}"' and "private" in r.headers["Cache-Control"]
     r.close()
+    again = client.get(
+        f"/certificates/{issued.id}/pdf", headers={"If-None-Match": r.headers["ETag"]}
+    )
+    assert again.status_code == 304 and again.data == b""
     page = client.get(f"/certificates/{issued.id}")
     assert issued.number in page.text and issued.pdf_sha256 in page.text
 
