@@ -43,6 +43,26 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# --- Redis: the queue of background tasks (evidence bundles) -------------------------------
+# Uses REDIS_URL when set; otherwise the local server, installed and started if needed.
+if [ -z "${REDIS_URL:-}" ] && [ "$mode" != "setup" ]; then
+  if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+    if ! command -v redis-server >/dev/null; then
+      echo "==> installing Debian package: redis-server"
+      sudo_cmd=()
+      [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+      "${sudo_cmd[@]}" apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends redis-server
+    fi
+    echo "==> starting redis-server on 127.0.0.1:6379"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 50); do
+      (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break
+      sleep 0.1
+    done
+  fi
+fi
+
 # --- translations ------------------------------------------------------------------------
 .venv/bin/pybabel -q compile -d workshop/translations
 

@@ -8,6 +8,7 @@ also proves the migrations; each test then starts from empty tables.
 import contextvars
 import os
 import shutil
+import uuid
 from decimal import Decimal
 from itertools import count
 
@@ -30,6 +31,8 @@ BASE_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     # scrypt costs ~50 ms a hash; the suite creates hundreds of users.
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    # Background tasks go to the real Redis, on a queue of this test process alone.
+    "QUEUE_NAME": f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}",
 }
 
 

@@ -142,11 +142,18 @@ def demo_command(host, port, no_serve):
     stop = threading.Event()
     threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop}, daemon=True).start()
     click.echo(f"Simulated EOL bench running ({DEMO_SPEED:g}x real time).")
+    # Background tasks (evidence bundles) run in a worker process on the queue (Redis).
+    import subprocess
+    import sys
+
+    worker = subprocess.Popen([sys.executable, "-m", "workshop.cli", "worker"])
+    click.echo("Background worker running (queue on Redis).")
     click.echo(f"Open {app.config['PUBLIC_BASE_URL']}/ in a browser.")
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop.set()
+        worker.terminate()
 
 
 def gunicorn_argv(bind: str, workers: int) -> list[str]:
@@ -269,6 +276,23 @@ def bench_command(benches, once):
     click.echo(f"{done} run(s) executed")
 
 
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is queued, then exit.")
+def worker_command(burst):
+    """Run background tasks (evidence bundles) from the queue on Redis (REDIS_URL) until stopped.
+
+    Run one (or more) next to the web server, as a systemd service; `workshop demo` starts one.
+    """
+    from redis.exceptions import RedisError
+
+    from workshop.queue import run_worker
+
+    try:
+        run_worker(current_app.config, burst=burst)
+    except RedisError as exc:
+        raise click.ClickException(f"the queue's Redis cannot be reached: {exc}") from None
+
+
 @cli.command("reap-runs")
 def reap_runs_command():
     """End EOL runs whose bench agent died as aborted, keeping their partial results and trace.
@@ -357,3 +381,7 @@ def restore_command(archive):
         raise click.ClickException(str(exc)) from None
     rows = manifest["database"]["rows"]
     click.echo(f"restored {sum(rows.values())} rows in {len(rows)} tables and {written} files")
+
+
+if __name__ == "__main__":
+    main()

@@ -70,6 +70,9 @@ class Defaults:
     # A running EOL run whose bench agent gave no sign of life for this long is ended as
     # aborted by whoever looks first: another agent, the web app or `workshop eol-reap`.
     EOL_STALE_AFTER_SECONDS = 60
+    # Background tasks (evidence bundles): an RQ queue on this Redis, run by `workshop worker`.
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    QUEUE_NAME = "workshop"
     # "production" (or `workshop serve`) refuses to run on development keys and addresses.
     WORKSHOP_ENV = "development"
     # The address people reach the app at; every printed link and QR code is built on it.

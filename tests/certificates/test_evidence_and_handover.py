@@ -13,11 +13,43 @@ from tests.certificates.test_pdf import issued  # noqa: F401  (fixture)
 from workshop.certificates.handover import EnergyFileError, energy_costs, load_energy
 
 
-def test_evidence_bundle_holds_everything_with_hashes(issued, client, auth, crew):  # noqa: F811
+def test_evidence_bundle_holds_everything_with_hashes(
+    issued,  # noqa: F811
+    client,
+    auth,
+    crew,
+    cert_app,
+):
+    """Built by a worker on the real queue (RQ on Redis), never inside the request."""
+    from workshop.certificates.models import EvidenceBundle
+    from workshop.extensions import db
+    from workshop.queue import run_worker
+
     auth.login(crew["inspector"].username)
+    # Nothing built yet: the download sends the inspector to the page that prepares it.
+    r = client.get(f"/certificates/{issued.id}/evidence.zip")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/certificates/{issued.id}")
+    assert client.get(f"/certificates/{issued.id}/evidence/status").json == {"status": "none"}
+    r = client.post(f"/certificates/{issued.id}/evidence")
+    assert r.status_code == 302
+    status = client.get(f"/certificates/{issued.id}/evidence/status").json
+    assert status["status"] == "queued"
+    page = client.get(f"/certificates/{issued.id}").text
+    assert "data-bundle-status-url" in page and 'id="prepare-evidence"' not in page
+    # Asking again while it is queued queues nothing more.
+    client.post(f"/certificates/{issued.id}/evidence")
+    db.session.rollback()
+    assert db.session.query(EvidenceBundle).count() == 1
+    run_worker(cert_app.config, burst=True)
+    status = client.get(f"/certificates/{issued.id}/evidence/status").json
+    assert status["status"] == "ready" and status["progress"] == 1.0 and status["size"] > 0
     r = client.get(f"/certificates/{issued.id}/evidence.zip")
     assert r.status_code == 200 and r.mimetype == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(r.data))
+    assert r.headers["ETag"] and "private" in r.headers["Cache-Control"]
+    data = r.data
+    r.close()
+    assert f"{status['size']:,}" in client.get(f"/certificates/{issued.id}").text
+    archive = zipfile.ZipFile(io.BytesIO(data))
     names = archive.namelist()
     assert f"certificate/{issued.number}.pdf" in names
     assert archive.read(f"certificate/{issued.number}.pdf") == issued.pdf
@@ -55,3 +87,15 @@ def test_broken_energy_file_is_named(tmp_path):
     bad.write_text('[tariffs]\nhome_off_peak_thb_per_kwh = "-1"\n')
     with pytest.raises(EnergyFileError, match="energy.toml"):
         load_energy(bad)
+
+
+def test_an_unreachable_queue_is_said_and_changes_nothing(issued, client, auth, crew, cert_app):  # noqa: F811
+    from workshop.certificates.models import EvidenceBundle
+    from workshop.extensions import db
+
+    cert_app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    auth.login(crew["inspector"].username)
+    r = client.post(f"/certificates/{issued.id}/evidence", follow_redirects=True)
+    assert "flash-error" in r.text
+    db.session.rollback()
+    assert db.session.query(EvidenceBundle).count() == 0

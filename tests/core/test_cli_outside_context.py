@@ -43,6 +43,7 @@ INVOCATIONS = {
     "routes": ([], {0}),
     "shell": ([], {0}),
     "simulate": (["--list-faults"], {0}),
+    "worker": (["--burst"], {0}),
 }
 # Commands that replace or block the process (a server); each has its own test elsewhere.
 NOT_RUN_HERE = {"run", "serve", "demo"}

@@ -203,7 +203,6 @@ def test_every_page_and_file_behind_a_login_is_private(app, client, world):  # n
     for endpoint in (
         "jobs.photo",
         "certificates.download",
-        "certificates.evidence_bundle",
         "training.certificate_pdf",
         "kits.cost_sheet_csv",
     ):

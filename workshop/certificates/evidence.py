@@ -1,13 +1,20 @@
-"""The evidence bundle an inspector files with the Department of Land Transport: one ZIP."""
+"""The evidence bundle an inspector files with the Department of Land Transport: one ZIP.
+
+Built by a background worker (workshop.queue), never inside a request: the certificate page asks
+for it, shows the build's progress, and offers the download once it is ready."""
 
 import hashlib
 import io
 import json
+import os
 import zipfile
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from workshop.certificates.models import Certificate
+from workshop.audit.services import record_event
+from workshop.certificates.models import Certificate, EvidenceBundle
+from workshop.columns import utcnow
 from workshop.eol.models import EolRun
 from workshop.eol.report import render_run_report, run_charts
 from workshop.eol.runs import job_runs, trace_path
@@ -65,10 +72,11 @@ def _run(run: EolRun) -> dict:
     }
 
 
-def build_evidence_bundle(certificate: Certificate, files_folder: str) -> bytes:
+def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=None) -> bytes:
     """ZIP: the certificate as issued, EOL reports and CAN traces, step records, photos, and a
-    manifest with the SHA-256 of every file."""
+    manifest with the SHA-256 of every file. ``progress(done, total)`` is told how far it got."""
     job = certificate.job
+    progress = progress or (lambda done, total: None)
     buffer = io.BytesIO()
     manifest = {}
 
@@ -89,14 +97,20 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str) -> bytes:
             "steps/step_records.json",
             json.dumps([_record(r) for r in records], ensure_ascii=False, indent=2).encode(),
         )
-        for photo in db.session.scalars(sa.select(Photo).where(Photo.job_id == job.id)):
+        photos = db.session.scalars(sa.select(Photo).where(Photo.job_id == job.id)).all()
+        finished = [run for run in job_runs(job) if run.finished]
+        total, done = len(photos) + 3 * len(finished) + 1, 1
+        progress(done, total)
+        for photo in photos:
+            done += 1
+            progress(done, total)
             path = photo_path(files_folder, photo.sha256)
             if path.exists():
                 ext = EXTENSIONS.get(photo.content_type, "bin")
                 add(f"photos/{photo.step_id}/{photo.sha256}.{ext}", path.read_bytes())
-        for run in job_runs(job):
-            if not run.finished:
-                continue
+        for run in finished:
+            done += 3
+            progress(done, total)
             add(
                 f"eol/run-{run.id}.json",
                 json.dumps(_run(run), ensure_ascii=False, indent=2).encode(),
@@ -116,3 +130,95 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str) -> bytes:
             "manifest.json", json.dumps(summary, ensure_ascii=False, indent=2).encode()
         )
     return buffer.getvalue()
+
+
+# --- built in the background ---------------------------------------------------------------------
+
+BUNDLE_FOLDER = "evidence"
+
+
+def bundle_path(files_folder: str | Path, sha256: str) -> Path:
+    """Where a built bundle is kept (by content)."""
+    return Path(files_folder) / BUNDLE_FOLDER / f"{sha256}.zip"
+
+
+def latest_bundle(certificate: Certificate) -> EvidenceBundle | None:
+    """The certificate's newest bundle request."""
+    return db.session.scalar(
+        sa.select(EvidenceBundle)
+        .where(EvidenceBundle.certificate_id == certificate.id)
+        .order_by(EvidenceBundle.id.desc())
+        .limit(1)
+    )
+
+
+def request_bundle(certificate: Certificate, user, config) -> EvidenceBundle:
+    """Queue the bundle's build (or return the one ready or under way); the caller commits.
+
+    A certified job's records no longer change, so one ready bundle serves every later download.
+    Raises workshop.queue.QueueUnavailable when the queue cannot be reached (nothing is kept).
+    """
+    from workshop.queue import enqueue
+
+    current = latest_bundle(certificate)
+    under_way = current is not None and current.status in ("queued", "running")
+    ready = (
+        current is not None
+        and current.status == "ready"
+        and bundle_path(config["UPLOAD_FOLDER"], current.sha256).exists()
+    )
+    if under_way or ready:
+        return current
+    bundle = EvidenceBundle(
+        certificate_id=certificate.id, requested_by_id=user.id, requested_at=utcnow()
+    )
+    db.session.add(bundle)
+    db.session.flush()
+    # committed before the worker can look for it
+    db.session.commit()
+    try:
+        bundle.job_id = enqueue(
+            config, "workshop.certificates.evidence.build_bundle_task", bundle.id
+        )
+    except Exception:
+        db.session.delete(bundle)
+        db.session.commit()
+        raise
+    record_event(
+        "certificate.evidence_requested",
+        certificate,
+        centre_id=certificate.centre_id,
+        details={"bundle": bundle.id},
+    )
+    return bundle
+
+
+def build_bundle_task(bundle_id: int) -> str:
+    """In the worker: build the bundle, keep it by its SHA-256, mark it ready (or failed)."""
+    from flask import current_app
+
+    from workshop.queue import report_progress
+
+    bundle = db.session.get(EvidenceBundle, bundle_id)
+    if bundle is None or bundle.status == "ready":
+        return "gone" if bundle is None else "ready"
+    bundle.status = "running"
+    db.session.commit()
+    folder = current_app.config["UPLOAD_FOLDER"]
+    try:
+        data = build_evidence_bundle(bundle.certificate, folder, progress=report_progress)
+    except Exception as exc:  # the request must end recorded, whatever broke
+        db.session.rollback()
+        bundle.status, bundle.error, bundle.finished_at = "failed", str(exc)[:500], utcnow()
+        db.session.commit()
+        raise
+    digest = hashlib.sha256(data).hexdigest()
+    path = bundle_path(folder, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    bundle.status, bundle.sha256, bundle.size = "ready", digest, len(data)
+    bundle.finished_at = utcnow()
+    db.session.commit()
+    return digest

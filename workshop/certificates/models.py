@@ -91,3 +91,26 @@ class VerificationRequest(db.Model):
     token: Mapped[str] = mapped_column(sa.String(64), default="")
     certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificates.id"))
     outcome: Mapped[str] = mapped_column(sa.String(32))
+
+
+class EvidenceBundle(db.Model):
+    """One request for a certificate's evidence bundle, built by a background worker.
+
+    ``status``: queued → running → ready (the ZIP is stored by its SHA-256) or failed (``error``).
+    """
+
+    __tablename__ = "evidence_bundles"
+
+    id: Mapped[intpk]
+    certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificates.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    job_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[created_at]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+
+    certificate: Mapped[Certificate] = relationship()
+    requested_by: Mapped[User] = relationship()

@@ -61,10 +61,13 @@ def issue(job_id: int):
 def show(certificate_id: int):
     """One certificate: its number, status, hash, QR code and the revocation form."""
     certificate = get_in_scope_or_404(Certificate, certificate_id)
+    from workshop.certificates.evidence import latest_bundle
+
     url = services.certificate_verify_url(certificate.token)
     return render_template(
         "certificates/show.html",
         certificate=certificate,
+        bundle=latest_bundle(certificate),
         verify_url=url,
         qr=qr_data_uri(url),
         form=RevokeForm(),
@@ -216,17 +219,65 @@ def verify_upload():
 @bp.route("/certificates/<int:certificate_id>/evidence.zip")
 @requires(*READERS)
 def evidence_bundle(certificate_id: int):
-    """ZIP for the DLT file: certificate, EOL reports and traces, step records, photos."""
-    from workshop.certificates.evidence import build_evidence_bundle
+    """ZIP for the DLT file, once a worker has built it (else back to the certificate's page)."""
+    from workshop.certificates.evidence import bundle_path, latest_bundle
 
     certificate = get_in_scope_or_404(Certificate, certificate_id)
-    data = build_evidence_bundle(certificate, current_app.config["UPLOAD_FOLDER"])
-    return send_file(
-        io.BytesIO(data),
+    bundle = latest_bundle(certificate)
+    path = bundle_path(current_app.config["UPLOAD_FOLDER"], bundle.sha256) if bundle else None
+    if bundle is None or bundle.status != "ready" or not path.exists():
+        flash(_("Prepare the evidence bundle first: it is built in the background."), "warning")
+        return redirect(url_for("certificates.show", certificate_id=certificate.id))
+    response = send_file(
+        path,
         mimetype="application/zip",
         as_attachment=True,
         download_name=f"{certificate.number}-evidence.zip",
+        etag=bundle.sha256,
+        conditional=True,
     )
+    response.cache_control.private = True
+    return response
+
+
+@bp.route("/certificates/<int:certificate_id>/evidence", methods=["POST"])
+@requires(*READERS)
+def prepare_evidence(certificate_id: int):
+    """Queue the evidence bundle's build for a background worker."""
+    from workshop.certificates.evidence import request_bundle
+    from workshop.queue import QueueUnavailable
+
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    try:
+        bundle = request_bundle(certificate, current_user, current_app.config)
+    except QueueUnavailable:
+        db.session.rollback()
+        flash(_("The background worker's queue cannot be reached; try again in a minute."), "error")
+    else:
+        db.session.commit()
+        if bundle.status != "ready":
+            flash(
+                _("The evidence bundle is being prepared; this page shows when it is ready."),
+                "success",
+            )
+    return redirect(
+        url_for("certificates.show", certificate_id=certificate.id) + "#evidence-bundle"
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/evidence/status")
+@requires(*READERS)
+def evidence_status(certificate_id: int):
+    """The bundle's state for the page that waits for it: status, progress 0–1, size."""
+    from workshop.certificates.evidence import latest_bundle
+    from workshop.queue import job_progress
+
+    certificate = get_in_scope_or_404(Certificate, certificate_id)
+    bundle = latest_bundle(certificate)
+    if bundle is None:
+        return {"status": "none"}
+    progress = 1.0 if bundle.status == "ready" else job_progress(current_app.config, bundle.job_id)
+    return {"status": bundle.status, "progress": progress or 0.0, "size": bundle.size}
 
 
 @bp.route("/certificates/<int:certificate_id>/handover.pdf")

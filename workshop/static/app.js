@@ -91,6 +91,24 @@
   }
 
 
+  // Evidence bundle: while a worker builds it, show its progress; reload when it is ready.
+  function bundleProgress() {
+    var box = document.querySelector("[data-bundle-status-url]");
+    if (!box) return;
+    var url = box.dataset.bundleStatusUrl;
+    (function poll() {
+      fetch(url, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (s) {
+          var bar = document.getElementById("bundle-progress");
+          if (bar) bar.style.width = Math.round(100 * (s.progress || 0)) + "%";
+          if (s.status === "ready" || s.status === "failed") { window.location.reload(); }
+          else { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    })();
+  }
+
   // Step screen: what is typed is kept on the tablet (localStorage, per job, step and user) until
   // it is saved, restored when the step is opened again, and the save survives a dropped Wi-Fi:
   // the form is sent in the background and kept when the connection fails. The server refuses a
@@ -281,6 +299,7 @@
     photoUploads();
     stepDraft();
     runProgress();
+    bundleProgress();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
