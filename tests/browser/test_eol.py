@@ -12,7 +12,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def bench(app):
-    app.config["EOL_BENCHES"] = {"SIM-B": {"simulate": True, "channel": "browser", "speed": 0}}
+    # a customer's car is tested on a bay of its centre: here a development bay, the simulated
+    # car on python-can's virtual bus
+    app.config["EOL_BENCHES"] = {
+        "BAY-B": {"interface": "virtual", "channel": "browser", "car": "simulated"}
+    }
     stop = threading.Event()
     thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})
     thread.start()

@@ -96,7 +96,9 @@ def _serials_for(job: Job, inp) -> list[str]:
                 Component.status == ComponentStatus.IN_STOCK,
                 Component.part_number.in_(parts),
             )
-            .order_by(Component.serial)
+            # the newest first: the kit just received for this job, not the stock the open
+            # demo jobs keep for people to try the steps with
+            .order_by(Component.id.desc())
             .limit(inp.count)
         )
     )
