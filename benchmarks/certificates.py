@@ -92,6 +92,9 @@ def main() -> None:
         }
     )
     with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         from workshop.accounts import services as accounts
         from workshop.accounts.models import Role
         from workshop.accounts.services import grant_qualification
@@ -152,7 +155,7 @@ def main() -> None:
         from weasyprint import HTML
 
         rows = "".join(ROW.format(n=n) for n in range(40))
-        minimal_html = MINIMAL.format(rows=rows)
+        minimal_html = MINIMAL.replace("{rows}", rows)
 
         def render_minimal():
             fetcher = pdfs.RestrictedFetcher()
@@ -166,6 +169,14 @@ def main() -> None:
             sample, number="BNC01-2569-9999", issued_at=utcnow(), verify_url="http://bench.test/v/x"
         )
         render = timed(lambda: pdfs.render_certificate(context), repeat)
+        if os.environ.get("CERT_BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            cProfile.runctx(
+                "pdfs.render_certificate(context)", globals(), locals(), "/tmp/cert.prof"
+            )
+            pstats.Stats("/tmp/cert.prof").sort_stats("cumulative").print_stats(25)
         unsigned = pdfs.render_certificate(context)
         material = signing_material(app.config, app.instance_path)
         sign = timed(lambda: sign_pdf(unsigned, material, reason="bench", location="bench"), repeat)
