@@ -64,6 +64,25 @@ def test_a_run_that_is_not_evidence_blocks(build_job, change):
     assert f"#{run.id}" in services.certificate_blockers(job)[0].message
 
 
+def test_another_centres_bench_is_refused_and_not_offered(build_job, crew, cert_app):
+    import sqlalchemy as sa
+
+    from workshop.eol import runs
+    from workshop.eol.models import EolRun
+
+    job = build_job(stage="open")
+    benches = dict(cert_app.config["EOL_BENCHES"])
+    benches["BAY-X"] = {**benches["BAY-T"], "centre": "OTHER"}
+    benches["BAY-T"] = {**benches["BAY-T"], "centre": "CRT01"}
+    assert set(runs.offered_benches(job, benches)) == {"BAY-T"}
+    before = db.session.scalar(sa.select(sa.func.count(EolRun.id)))
+    with pytest.raises(runs.EolRunError, match="belongs to centre OTHER"):
+        runs.queue_run(job, crew["tech"], "BAY-X", ["ecu"], benches)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(EolRun.id))) == before
+    assert runs.queue_run(job, crew["tech"], "BAY-T", ["ecu"], benches).bench_centre == "CRT01"
+
+
 def test_a_development_bay_is_not_evidence_in_production(build_job, cert_app):
     job = build_job(stage="approved")
     cert_app.config["WORKSHOP_ENV"] = "production"

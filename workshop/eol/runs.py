@@ -81,7 +81,17 @@ def offered_benches(job, benches: dict) -> dict:
     """The benches a job's run form offers: a customer job never gets a simulator bench."""
     if job.is_training:
         return dict(benches)
-    return {n: c for n, c in benches.items() if bench_kind(c) != BenchKind.SIMULATOR}
+    return {
+        n: c
+        for n, c in benches.items()
+        if bench_kind(c) != BenchKind.SIMULATOR and not bench_of_other_centre(c, job)
+    }
+
+
+def bench_of_other_centre(config: dict, job) -> bool:
+    """True when the bench is configured for a centre other than the job's."""
+    centre = str(config.get("centre", "")).upper()
+    return bool(centre) and job.centre is not None and centre != job.centre.code.upper()
 
 
 def evidence_problem(run: EolRun, centre_code: str, *, production: bool) -> str | None:
@@ -159,6 +169,15 @@ def queue_run(
         raise EolRunError(_l("a test run of this job is already queued or running"))
     config = benches[bench]
     kind = bench_kind(config)
+    if not job.is_training and bench_of_other_centre(config, job):
+        raise EolRunError(
+            _l(
+                "bench %(bench)s belongs to centre %(centre)s: a run there is no evidence for a "
+                "job of this centre",
+                bench=bench,
+                centre=str(config.get("centre", "")).upper(),
+            )
+        )
     if production and not job.is_training and kind != BenchKind.ADAPTER:
         raise EolRunError(
             _l(
