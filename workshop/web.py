@@ -312,10 +312,15 @@ def init_web(app) -> None:
 
     @app.errorhandler(413)
     def _too_large(error):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
         return _error_page(
             413,
             _l("Too large"),
-            _l("What you sent is larger than the app accepts. Nothing was saved."),
+            _l(
+                "What you sent is larger than the %(limit)s the app accepts at once. "
+                "Nothing was saved.",
+                limit=f"{limit / 1048576:g} MB" if limit >= 1048576 else f"{limit // 1024} KB",
+            ),
         )
 
     @app.errorhandler(400)

@@ -178,7 +178,7 @@ def test_oversized_request_refused(app_factory):
     client = app.test_client()
     r = client.post("/login", data={"username": "x" * 5000, "password": "y"})
     assert r.status_code == 413
-    assert "ใหญ่เกิน" in r.text
+    assert "ใหญ่เกิน" in r.text and "1 KB" in r.text  # the limit is stated
 
 
 def test_malformed_form_data(client, auth, create_user):
