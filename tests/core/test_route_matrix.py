@@ -51,6 +51,8 @@ EXPECTED = {
     "eol.cancel_run": {T, S},
     "eol.download_trace": {T, S, INS, A},
     "eol.check_trace": {T, S, INS, A},
+    "eol.trace_check": {T, S, INS, A},
+    "eol.trace_check_status": {T, S, INS, A},
     "kits.catalogue": {T, S, INS, A},
     "kits.show_kit": {T, S, INS, A},
     "kits.kit_bom_csv": {T, S, INS, A},
@@ -125,6 +127,8 @@ def ARGS(world):
         "accounts.user_qualifications": {"user_id": world["users"][T].id},
         "accounts.revoke_qualification": {"grant_id": world["grant"].id},
         "jobs.show_job": {"job_id": world["job"].id},
+        "eol.trace_check": {"check_id": world["trace_check"].id},
+        "eol.trace_check_status": {"check_id": world["trace_check"].id},
         "jobs.show_step": {"job_id": world["job"].id, "step_id": "intake-01"},
         "jobs.sign_step": {"job_id": world["job"].id, "step_id": "intake-01"},
         "jobs.countersign_step": {"job_id": world["job"].id, "step_id": "hv-01"},
@@ -288,6 +292,12 @@ def world(app, create_centre, create_user):
         requested_at=utcnow(),
     )
     db.session.add(run)
+    from workshop.eol.models import TraceCheck
+
+    trace_check = TraceCheck(
+        user_id=users[T].id, kit_id="jazz-ev1", filename="t.blf", status="done", result=None
+    )
+    db.session.add(trace_check)
     from tests.certificates.conftest import add_world_certificate
 
     world_certificates = add_world_certificate(job, users)
@@ -295,6 +305,7 @@ def world(app, create_centre, create_user):
     return {
         **world_certificates,
         "run": run,
+        "trace_check": trace_check,
         "delivery": delivery,
         "component": db.session.scalar(db.select(Component)),
         "centre": centre,

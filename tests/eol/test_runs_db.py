@@ -3,6 +3,7 @@
 import io
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from workshop.eol import runs
 from workshop.eol.bench import run_agent
 from workshop.eol.models import EolCheck, EolRun, RunStatus
 from workshop.extensions import db
+from workshop.queue import run_worker
 
 FAST = {"simulate": True, "channel": "ttest", "speed": 0}
 
@@ -286,8 +288,38 @@ def test_bad_trace_upload_is_refused_and_stores_nothing(
         "/eol/traces",
         data={"kit": "jazz-ev1", "trace": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
+    # Refused at once (empty, unknown type) or by the worker's check (corrupt content).
+    run_worker(eol_app.config, burst=True)
+    if r.request.path != "/eol/traces":
+        r = client.get(r.request.path)
+        assert 'data-state="failed"' in r.text
     assert r.status_code == 200
     assert "flash-error" in r.text and message in r.text
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(EolCheck.id))) == 0
+    uploads = Path(eol_app.config["UPLOAD_FOLDER"]) / "trace-uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())  # nothing kept
+
+
+def test_a_trace_is_checked_in_the_background_and_shown(eol_app, client, auth, operator, tmp_path):
+    from tests.eol.test_traces import record_run
+
+    path = tmp_path / "run.blf"
+    record_run(path, sequences=("ecu",))
+    auth.login(operator.username)
+    r = client.post(
+        "/eol/traces",
+        data={"kit": "jazz-ev1", "trace": (io.BytesIO(path.read_bytes()), "run.blf")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 302
+    page = r.headers["Location"]
+    assert 'data-state="queued"' in client.get(page).text
+    assert client.get(page + "/status").json == {"status": "queued"}
+    run_worker(eol_app.config, burst=True)
+    assert client.get(page + "/status").json == {"status": "done"}
+    text = client.get(page).text
+    assert 'data-state="done"' in text and 'data-check="ecu.heartbeat"' in text
+    assert eol_app.test_client().get(page).status_code == 302  # to the login

@@ -16,6 +16,7 @@ from workshop.eol.definitions import load_kit
 from workshop.eol.runner import evaluate_trace
 from workshop.eol.sandbox import Limits, check_trace_isolated
 from workshop.eol.traces import TraceError, load_trace
+from workshop.queue import run_worker
 
 LOG_CONTAINER, NO_COMPRESSION, ZLIB_DEFLATE = 10, 0, 2
 
@@ -135,6 +136,10 @@ def test_crafted_upload_gets_a_thai_message_and_the_app_serves_on(
         data={"kit": "jazz-ev1", "trace": (io.BytesIO(data), "crafted.blf")},
         content_type="multipart/form-data",
     )
-    assert r.status_code == 200 and "flash-error" in r.text
-    assert "makes no progress" not in r.text  # the reason is rendered in Thai
+    assert r.status_code == 302  # stored and queued: the request never parses it
+    run_worker(app.config, burst=True)
+    page = client.get(r.headers["Location"])
+    assert page.status_code == 200 and 'id="trace-error"' in page.text
+    assert "makes no progress" not in page.text  # the reason is rendered in Thai
+    assert "ไบต์" in page.text
     assert client.get("/eol/traces").status_code == 200

@@ -131,3 +131,30 @@ class EolCheck(db.Model):
         if self.message_code:
             return render(self.message_code, self.message_params, locale)
         return self.message
+
+
+class TraceCheck(db.Model):
+    """An uploaded trace checked offline by a background worker, in a limited child process.
+
+    ``status``: queued → running → done (``result``: the run's plain data) or failed
+    (``error_code`` / ``error_params``: a message of workshop.eol.messages). The upload itself is
+    deleted once checked.
+    """
+
+    __tablename__ = "trace_checks"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kit_id: Mapped[str] = mapped_column(sa.String(64))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(default=0)
+    sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    job_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    error_code: Mapped[str] = mapped_column(sa.String(64), default="")
+    error_params: Mapped[dict | None] = mapped_column(sa.JSON)
+    created_at: Mapped[created_at]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

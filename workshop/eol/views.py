@@ -1,7 +1,5 @@
 """Operator screens: queue a run from a job, watch it live, read the report, check a trace."""
 
-import os
-import tempfile
 
 from flask import (
     Blueprint,
@@ -179,34 +177,85 @@ def download_trace(run_id: int):
 @bp.route("/eol/traces", methods=["GET", "POST"])
 @requires(*VIEWERS)
 def check_trace():
-    """Evaluate the passive checks on an uploaded trace (BLF, ASC, candump log, TRC)."""
+    """Upload a trace (BLF, ASC, candump log, TRC) to check its passive checks: the check runs in
+    the background and its page shows the result. ``?job=N`` preselects that job's kit."""
+    from workshop.eol import tracechecks
     from workshop.eol.definitions import list_kits
-    from workshop.eol.sandbox import check_trace_isolated
     from workshop.eol.traces import TraceError
+    from workshop.queue import QueueUnavailable
 
     kits = list_kits()
-    result = None
+    selected = request.values.get("kit", "")
+    job_id = request.args.get("job", type=int)
+    if not selected and job_id:
+        job = get_in_scope_or_404(Job, job_id)
+        selected = job.kit_id or ""
     if request.method == "POST":
         upload = request.files.get("trace")
-        kit_id = request.form.get("kit", "")
-        if kit_id not in kits:
+        if selected not in kits:
             flash(_("Choose the kit whose CAN database the trace speaks."), "error")
         elif upload is None or not upload.filename:
             flash(_("Choose a trace file."), "error")
         else:
-            suffix = os.path.splitext(upload.filename)[1].lower()[:8]
-            fd, path = tempfile.mkstemp(suffix=suffix)
             try:
-                with os.fdopen(fd, "wb") as fh:
-                    upload.save(fh)
-                # never parsed here: a hostile file is bounded in a limited child process
-                result = check_trace_isolated(kit_id, path)
+                check = tracechecks.queue_check(
+                    current_user, selected, upload.filename, upload.read(), current_app.config
+                )
             except TraceError as exc:
+                db.session.rollback()
                 reason = exc.message_in(current_locale())
                 flash(_("The trace cannot be used: %(reason)s", reason=reason), "error")
-            finally:
-                os.unlink(path)
-    return render_template("eol/trace.html", kits=kits, result=result)
+            except QueueUnavailable:
+                db.session.rollback()
+                flash(
+                    _("The background worker's queue cannot be reached; try again in a minute."),
+                    "error",
+                )
+            else:
+                db.session.commit()
+                return redirect(url_for("eol.trace_check", check_id=check.id))
+    return render_template("eol/trace.html", kits=kits, selected=selected, check=None)
+
+
+def _own_check(check_id: int):
+    from workshop.eol.models import TraceCheck
+
+    check = db.get_or_404(TraceCheck, check_id)
+    if check.user_id != current_user.id and not current_user.has_role("admin"):
+        abort(404)
+    return check
+
+
+@bp.route("/eol/traces/<int:check_id>")
+@requires(*VIEWERS)
+def trace_check(check_id: int):
+    """One trace check: waiting for the worker, its error in words, or the checks' table."""
+    from workshop.eol.definitions import list_kits
+    from workshop.eol.messages import render
+    from workshop.eol.records import RunResult
+
+    check = _own_check(check_id)
+    result = RunResult.from_dict(check.result) if check.result else None
+    error = (
+        render(check.error_code, check.error_params or {}, current_locale())
+        if check.error_code
+        else ""
+    )
+    return render_template(
+        "eol/trace.html",
+        kits=list_kits(),
+        selected=check.kit_id,
+        check=check,
+        result=result,
+        error=error,
+    )
+
+
+@bp.route("/eol/traces/<int:check_id>/status")
+@requires(*VIEWERS)
+def trace_check_status(check_id: int):
+    """The check's state for its page: queued, running, done or failed."""
+    return {"status": _own_check(check_id).status}
 
 
 @bp.route("/eol/runs/<int:run_id>/report.pdf")

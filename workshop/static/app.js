@@ -109,6 +109,22 @@
     })();
   }
 
+  // Trace check: wait for the worker, then show the result.
+  function traceCheck() {
+    var box = document.querySelector("[data-trace-status-url]");
+    if (!box) return;
+    var url = box.dataset.traceStatusUrl;
+    (function poll() {
+      fetch(url, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (s) {
+          if (s.status === "done" || s.status === "failed") { window.location.reload(); }
+          else { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    })();
+  }
+
   // Step screen: what is typed is kept on the tablet (localStorage, per job, step and user) until
   // it is saved, restored when the step is opened again, and the save survives a dropped Wi-Fi:
   // the form is sent in the background and kept when the connection fails. The server refuses a
@@ -300,6 +316,7 @@
     stepDraft();
     runProgress();
     bundleProgress();
+    traceCheck();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
