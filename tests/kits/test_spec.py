@@ -120,7 +120,7 @@ supplier = "Shop"
 DBC = """\
 VERSION ""
 
-BU_: VCU BMS
+BU_: VCU BMS EOL_Tester
 
 BO_ 256 VCU_Status: 8 VCU
  SG_ VCU_State : 0|8@1+ (1,0) [0|255] "" BMS
@@ -129,7 +129,12 @@ BO_ 512 BMS_Pack: 8 BMS
  SG_ BMS_PackVoltage : 0|16@1+ (0.1,0) [0|6553.5] "V" VCU
 """
 
-EOL = 'format = 1\nkit = "test-kit"\n'
+# `kits check` also validates the EOL file against the DBC and kit.toml: limits wide enough for
+# the test kit's small battery.
+EOL = (
+    'format = 1\nkit = "test-kit"\n\n[limits.bms]\n'
+    "pack_voltage_v = [1.0, 1000.0]\ncell_voltage_v = [1.0, 5.0]\n"
+)
 
 
 @pytest.fixture

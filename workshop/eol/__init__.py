@@ -3,6 +3,7 @@
 Plain Python (no Flask): the bench agent, the CLI and the tests all use this API.
 """
 
+from workshop.eol import kitcheck  # noqa: F401  (registers the EOL half of `kits check`)
 from workshop.eol.definitions import (
     EolDefinitionError,
     KitDefinition,

@@ -1,6 +1,5 @@
 """Operator screens: queue a run from a job, watch it live, read the report, check a trace."""
 
-
 from flask import (
     Blueprint,
     abort,

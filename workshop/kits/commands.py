@@ -24,6 +24,10 @@ def check_command(ctx: click.Context, dirs: tuple[Path, ...]) -> None:
     for _folder, result in results:
         # One stream, in kit order, so a failing kit's line sits where its summary would have been;
         # "ERROR " as in `workshop manuals check`, so both can be grepped the same way.
-        click.echo(f"ERROR {result}" if isinstance(result, KitError) else summary_line(result))
+        if isinstance(result, KitError) and len(result.details) > 1 and result.location == "(file)":
+            for _location, problem in result.details:  # one line per problem found
+                click.echo(f"ERROR {problem}")
+        else:
+            click.echo(f"ERROR {result}" if isinstance(result, KitError) else summary_line(result))
     if any(isinstance(result, KitError) for _folder, result in results):
         ctx.exit(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,27 @@ def usable_kits(root: str | Path | None = None) -> tuple[dict[str, KitSpec], lis
     return kits, problems
 
 
+# Further checks of a loaded kit that other packages own (the EOL definition registers one, see
+# workshop.eol.kitcheck): each takes the KitSpec and returns problem lines ("file: place: problem").
+FOLDER_CHECKS: list[Callable[[KitSpec], list[str]]] = []
+
+
+def register_folder_check(check: Callable[[KitSpec], list[str]]):
+    """Add ``check`` to what ``workshop kits check`` runs on every kit that loads."""
+    if check not in FOLDER_CHECKS:
+        FOLDER_CHECKS.append(check)
+    return check
+
+
+def _folder_problems(kit: KitSpec) -> KitError | None:
+    lines = [line for check in FOLDER_CHECKS for line in check(kit)]
+    if not lines:
+        return None
+    return KitError(
+        kit.directory, WHOLE_FILE, lines[0], details=[(WHOLE_FILE, line) for line in lines]
+    )
+
+
 def check_kits(
     dirs: Iterable[str | Path] | None = None,
 ) -> list[tuple[Path, KitSpec | KitError]]:
@@ -133,9 +154,11 @@ def check_kits(
     results: list[tuple[Path, KitSpec | KitError]] = []
     for folder in folders:
         try:
-            results.append((folder, load_kit(folder)))
+            kit = load_kit(folder)
         except KitError as exc:
             results.append((folder, exc))
+            continue
+        results.append((folder, _folder_problems(kit) or kit))
     return results
 
 

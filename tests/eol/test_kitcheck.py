@@ -1,0 +1,73 @@
+"""`workshop kits check` validates a kit as a whole: kit.toml, the CAN database and eol.toml."""
+
+import re
+import shutil
+
+import pytest
+
+from workshop.cli import cli
+from workshop.eol.definitions import kit_specs_root
+
+FOREIGN_DBC = """VERSION ""
+
+BU_: VCU BMS
+
+BO_ 1570 GenericStatus: 8 VCU
+ SG_ Speed : 0|16@1+ (0.01,0) [0|655.35] "km/h" BMS
+ SG_ Gear : 16|4@1+ (1,0) [0|15] "" BMS
+"""
+
+
+@pytest.fixture
+def kit_copy(tmp_path):
+    folder = tmp_path / "kits" / "jazz-ev1"
+    shutil.copytree(kit_specs_root() / "jazz-ev1", folder)
+    return folder
+
+
+def check(app, folder):
+    return app.test_cli_runner().invoke(cli, ["kits", "check", str(folder.parent)])
+
+
+def test_the_shipped_kits_pass(app):
+    r = app.test_cli_runner().invoke(cli, ["kits", "check"])
+    assert r.exit_code == 0, r.output
+    assert len(r.output.splitlines()) == 3
+
+
+def test_a_typo_in_eol_toml_is_caught(app, kit_copy):
+    eol = kit_copy / "eol.toml"
+    eol.write_text(eol.read_text().replace("pack_voltage = {", "pack_votlage = {"))
+    r = check(app, kit_copy)
+    assert r.exit_code == 1 and "did you mean 'pack_voltage'" in r.output
+
+
+def test_a_foreign_dbc_names_the_missing_signals(app, kit_copy):
+    (kit_copy / "vehicle.dbc").write_text(FOREIGN_DBC)
+    r = check(app, kit_copy)
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    assert re.search(r"VCU_Heartbeat|BMS_PackStatus", r.output)
+
+
+def test_two_frames_with_one_id_are_caught(app, kit_copy):
+    dbc = kit_copy / "vehicle.dbc"
+    text = dbc.read_text(encoding="cp1252")
+    first_id = re.findall(r"^BO_ (\d+) \w+:", text, flags=re.M)[0]
+    copy = f'\nBO_ {first_id} SameIdCopy: 8 BMS\n SG_ Extra : 0|8@1+ (1,0) [0|255] "" VCU\n'
+    text = text.replace("\nBO_ ", copy + "\nBO_ ", 1)
+    dbc.write_text(text, encoding="cp1252")
+    r = check(app, kit_copy)
+    assert r.exit_code == 1, r.output
+    assert "is used by 2 messages" in r.output and "SameIdCopy" in r.output
+
+
+def test_limits_that_exclude_the_packs_own_maximum_are_caught(app, kit_copy):
+    eol = kit_copy / "eol.toml"
+    text = eol.read_text()
+    text = re.sub(r"pack_voltage_v = \[[^\]]*\]", "pack_voltage_v = [250.0, 300.0]", text)
+    if "pack_voltage_v = [250.0, 300.0]" not in text:
+        text = text.replace("[limits.bms]", "[limits.bms]\npack_voltage_v = [250.0, 300.0]", 1)
+    eol.write_text(text)
+    r = check(app, kit_copy)
+    assert r.exit_code == 1 and "does not contain the pack's maximum" in r.output

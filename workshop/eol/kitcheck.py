@@ -1,0 +1,62 @@
+"""The EOL half of ``workshop kits check``: a kit folder's ``eol.toml`` against its CAN database
+and its ``kit.toml``, so that one command validates a kit as a whole.
+
+Registered with the kits' loader (workshop.kits.loader.register_folder_check) when this package is
+imported, as it is by the application; the kits package does not import the EOL engine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from workshop.kits.loader import register_folder_check
+
+
+@register_folder_check
+def eol_problems(kit) -> list[str]:
+    """Every problem of the kit's EOL definition, one line each (file: place: problem)."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+    from workshop.eol.runner import certificate_policy_problems
+
+    eol_path = Path(kit.directory) / kit.eol
+    if not eol_path.exists():
+        return []
+    try:
+        definition = load_kit(kit.directory)
+    except EolDefinitionError as exc:
+        return list(exc.problems)
+    problems = certificate_policy_problems(definition)
+    shown = f"{definition.kit_id}/{definition.dbc_path.name}"
+    ids = Counter((m.frame_id, m.is_extended_frame) for m in definition.database.messages)
+    for (frame_id, extended), count in sorted(ids.items()):
+        if count > 1:
+            names = [m.name for m in definition.database.messages if m.frame_id == frame_id]
+            problems.append(
+                f"{shown}: frame ID 0x{frame_id:X}{' (29-bit)' if extended else ''} is used by "
+                f"{count} messages ({', '.join(names)}): a receiver cannot tell them apart"
+            )
+    problems.extend(_ratings_against_limits(kit, definition))
+    return problems
+
+
+def _ratings_against_limits(kit, definition) -> list[str]:
+    """kit.toml's battery against eol.toml's limits: the pack's maximum and the cells' maximum
+    must lie inside the voltage windows the EOL test accepts."""
+    battery = kit.ratings.battery
+    bms = definition.limits.bms
+    shown = f"{definition.kit_id}/eol.toml"
+    problems = []
+    low, high = bms.pack_voltage_v
+    if not low <= float(battery.max_voltage_v) <= high:
+        problems.append(
+            f"{shown}: limits.bms.pack_voltage_v: {low:g}–{high:g} V does not contain the "
+            f"pack's maximum {float(battery.max_voltage_v):g} V from kit.toml"
+        )
+    low, high = bms.cell_voltage_v
+    if not low <= float(battery.cell_max_voltage_v) <= high:
+        problems.append(
+            f"{shown}: limits.bms.cell_voltage_v: {low:g}–{high:g} V does not contain the "
+            f"cells' maximum {float(battery.cell_max_voltage_v):g} V from kit.toml"
+        )
+    return problems
