@@ -11,7 +11,7 @@ from workshop.jobs.models import Job, Photo, StepRecord
 @pytest.fixture
 def use_test_manual(monkeypatch, manual):
     """The intake form offers the test manual instead of the real ones."""
-    monkeypatch.setattr("workshop.jobs.views.load_manuals", lambda: {manual.id: manual})
+    monkeypatch.setattr("workshop.jobs.views.manual_catalogue", lambda: {manual.id: manual})
 
 
 def intake_form(**fields):

@@ -444,3 +444,20 @@ def test_every_step_can_be_signed_by_workshop_staff(path):
     # inspection, so a step asking for the inspector qualification could never be signed.
     manual = load_manual(path)
     assert [s.id for s in manual.steps if s.qualification == "inspector"] == []
+
+
+def test_the_catalogue_parses_once_and_again_when_a_file_changes(monkeypatch, tmp_path):
+    import shutil
+
+    from workshop.manuals import loader
+
+    folder = tmp_path / "manuals"
+    shutil.copytree(loader.MANUALS_DIR, folder)
+    monkeypatch.setattr(loader, "MANUALS_DIR", folder)
+    loader._catalogue.clear()
+    first = loader.manual_catalogue()
+    assert loader.manual_catalogue() is first  # nothing changed: the same parsed manuals
+    path = next(folder.glob("*.toml"))
+    path.write_text(path.read_text() + "\n# edited\n")
+    assert loader.manual_catalogue() is not first
+    assert set(loader.manual_catalogue()) == set(first)

@@ -29,7 +29,7 @@ from workshop.formtools import choices
 from workshop.jobs import services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.models import Job, JobStatus, Photo
-from workshop.manuals.loader import load_manuals
+from workshop.manuals.loader import manual_catalogue
 from workshop.photos import PhotoLimits, photo_path
 from workshop.provinces import province_choices
 from workshop.web import current_locale
@@ -75,7 +75,7 @@ def list_jobs():
 def create_job():
     """Intake: open a job for a vehicle at the supervisor's centre."""
     locale = current_locale()
-    manuals = load_manuals()
+    manuals = manual_catalogue()
     kits = _kits()
     form = IntakeForm()
     form.manual_id.choices = choices(

@@ -99,6 +99,21 @@ def load_manuals(
     }
 
 
+_catalogue: dict[tuple, dict[str, Manual]] = {}
+
+
+def manual_catalogue() -> dict[str, Manual]:
+    """The manuals of ``checklists/manuals``, parsed once and again only when a file changes
+    (the intake form lists them on every request; parsing them all takes most of a second)."""
+    files = [*sorted(MANUALS_DIR.glob("*.toml")), QUALIFICATIONS_FILE]
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.exists())
+    if key not in _catalogue:
+        manuals = load_manuals()
+        _catalogue.clear()
+        _catalogue[key] = manuals
+    return _catalogue[key]
+
+
 def check_manuals(
     paths: Iterable[str | Path] | None = None, *, qualification_codes: Iterable[str] | None = None
 ) -> list[tuple[Path, Manual | ManualError]]:
