@@ -55,6 +55,11 @@ def crew(cert_app, create_user, create_centre):
     expires = utcnow() + timedelta(days=365)
     inspection.record_licence(mech, "mechanical", "สก.12345", expires, None)
     inspection.record_licence(elec, "electrical", "ภฟ.67890", expires, None)
+    # each engineer signs with their own key, issued by the development CA
+    from workshop.certificates.engineer_keys import enrol_from_ca
+
+    for engineer in (mech, elec):
+        enrol_from_ca(engineer, cert_app.config, cert_app.instance_path)
     db.session.commit()
     return {
         "centre": centre,

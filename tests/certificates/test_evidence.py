@@ -202,7 +202,8 @@ def test_a_broken_rule_in_the_records_blocks_the_certificate(build_job, crew):
     )
     db.session.flush()
     blockers = services.certificate_blockers(job)
-    assert [b.code for b in blockers] == ["separation_of_duties"]
+    # (the inspector holds no signing key either)
+    assert [b.code for b in blockers] == ["separation_of_duties", "signing_key_missing"]
     assert crew["inspector"].full_name in blockers[0].message
     assert blockers[0].params["rule_id"] == "inspector_independent"
 

@@ -10,7 +10,8 @@ from pypdf import PdfReader
 
 from workshop.certificates import services
 from workshop.certificates.pdf import RestrictedFetcher
-from workshop.certificates.signing import signature_status, signing_material
+from workshop.certificates.pki import trust_root_paths
+from workshop.certificates.signing import signature_status
 from workshop.extensions import db
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts" / "certificates"
@@ -95,18 +96,26 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     ]
     assert url in links
 
-    # Signed with the deployment key; one changed byte breaks it.
-    cert_path = signing_material(cert_app.config, cert_app.instance_path).cert_path
-    assert signature_status(data, cert_path) == {
-        "signed": True,
-        "intact": True,
-        "valid": True,
-        "covers_whole_file": True,
-    }
+    # Three PAdES signatures, mechanical engineer, electrical engineer, then the centre, each
+    # valid against the trust root (the development CA); one changed byte breaks them.
+    roots = trust_root_paths(cert_app.config, cert_app.instance_path)
+    status = signature_status(data, roots)
+    assert (status["signed"], status["intact"], status["valid"]) == (True, True, True)
+    assert status["covers_whole_file"]
+    report = status["signatures"]
+    assert [s["field"] for s in report] == ["Mechanical", "Electrical", "Centre"]
+    assert [s["signer"] for s in report][:2] == [crew["mech"].full_name, crew["elec"].full_name]
+    assert all(s["valid"] and s["time"] is not None for s in report)
     tampered = bytearray(data)
     position = len(data) // 3  # inside the signed byte range, in the page content
     tampered[position] ^= 0x01
-    assert signature_status(bytes(tampered), cert_path)["intact"] is False
+    broken = signature_status(bytes(tampered), roots)
+    assert broken["intact"] is False and not any(s["intact"] for s in broken["signatures"])
+    # A root the PDF was not signed under trusts none of them.
+    from workshop.certificates import pki
+
+    stranger = pki.development_ca(tmp_path_factory_root())[1]
+    assert signature_status(data, [stranger])["valid"] is False
 
     # Stored once: the download is byte for byte what was issued and hashed.
     import hashlib
@@ -131,3 +140,10 @@ def test_the_renderer_fetches_nothing_outside(app):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert fetcher.fetch("workshop:font/Sarabun-Regular.ttf").read()[:4] == b"\x00\x01\x00\x00"
+
+
+def tmp_path_factory_root():
+    """A fresh folder for a stranger's development CA."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="stranger-ca-")

@@ -68,7 +68,7 @@ def test_create_user_refusals_change_nothing(app):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_demo_seeds_idempotently(app):
+def test_demo_seeds_idempotently(app, tmp_path):
     for _ in range(2):
         r = invoke(app, "demo", "--no-serve")
         assert r.exit_code == 0, r.output
@@ -91,6 +91,21 @@ def test_demo_seeds_idempotently(app):
         "virtual",
         "BKK01",
     )
+    # Its PDF carries three intact signatures (two engineers, the centre) that validate against
+    # the trust root the CLI writes; one changed byte breaks them.
+    from workshop.certificates.signing import signature_status
+
+    root = tmp_path / "root.pem"
+    assert invoke(app, "certificates", "trust-root", "-o", str(root)).exit_code == 0
+    status = signature_status(certificate.pdf, [root])
+    assert status["valid"] and [s["field"] for s in status["signatures"]] == [
+        "Mechanical",
+        "Electrical",
+        "Centre",
+    ]
+    tampered = bytearray(certificate.pdf)
+    tampered[len(tampered) // 3] ^= 1
+    assert not signature_status(bytes(tampered), [root])["intact"]
 
 
 def test_demo_logins_work(app, client):

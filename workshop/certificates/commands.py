@@ -83,3 +83,26 @@ def blockers_command(references, all_jobs) -> None:
         messages = "; ".join(b.message for b in found)
         click.echo(f"{job.reference}: {', '.join(codes)} — {messages}")
     raise SystemExit(0 if all_ready else 1)
+
+
+@certificates.command("trust-root")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write the PEM certificate(s) to.",
+)
+def trust_root_command(output: Path) -> None:
+    """Write the trust anchor(s) that certificate signatures chain to, as PEM (in development,
+    the development CA), for pyHanko, Acrobat or an auditor to validate PDFs against."""
+    from flask import current_app
+
+    from workshop.certificates.pki import cert_pem as pem
+    from workshop.certificates.pki import is_development_root, trust_roots
+
+    roots = trust_roots(current_app.config, current_app.instance_path)
+    output.write_bytes(b"".join(pem(root) for root in roots))
+    for root in roots:
+        mark = "  (DEVELOPMENT: not valid for registration)" if is_development_root(root) else ""
+        click.echo(f"{root.subject.rfc4514_string()}{mark}")

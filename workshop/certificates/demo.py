@@ -313,6 +313,13 @@ def seed_certificate_demo(app) -> None:
                 user(username), branch, number, utcnow() + timedelta(days=3 * 365), None
             )
     db.session.commit()
+    # Each engineer signs certificates with their own key, from the development CA.
+    from workshop.certificates.engineer_keys import active_key, enrol_from_ca
+
+    for username in dict.fromkeys(name for name, _branch, _number in DEMO_LICENCES):
+        if active_key(user(username)) is None:
+            enrol_from_ca(user(username), app.config, app.instance_path)
+    db.session.commit()
     manuals, kits = load_manuals(), load_kits()
     benches = app.config["EOL_BENCHES"]
     saved = {name: benches.get(name) for name in (DEMO_BAY, DEMO_SIMULATOR)}

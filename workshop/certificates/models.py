@@ -114,3 +114,27 @@ class EvidenceBundle(db.Model):
 
     certificate: Mapped[Certificate] = relationship()
     requested_by: Mapped[User] = relationship()
+
+
+class SigningKey(db.Model):
+    """An engineer's signing key and certificate (PAdES signatures on certificates they sign off).
+
+    The private key is stored as encrypted PKCS#8, under a key derived from the deployment's
+    secret: a copy of the database alone does not yield it. ``source``: "ca" (issued by the
+    deployment's CA) or "pkcs12" (uploaded).
+    """
+
+    __tablename__ = "signing_keys"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    certificate_pem: Mapped[str] = mapped_column(sa.Text)
+    key_pem: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(255), default="")
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

@@ -218,6 +218,7 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
     inspector = decision.decided_by or decision.inspector if decision is not None else None
     engineers = [
         {
+            "branch": s.branch.value,
             "th": BRANCH_NAMES[s.branch][0],
             "en": BRANCH_NAMES[s.branch][1],
             "name": s.engineer.full_name,

@@ -20,7 +20,13 @@ from workshop.certificates.models import (
     CertificateRevocation,
     VerificationRequest,
 )
-from workshop.certificates.signing import sign_pdf, signature_status, signing_material
+from workshop.certificates.signing import (
+    Signature,
+    centre_signature,
+    sign_all,
+    signature_status,
+    signing_material,
+)
 from workshop.columns import utcnow
 from workshop.eol.models import RunStatus
 from workshop.eol.runner import mandatory_not_passed
@@ -78,6 +84,10 @@ BLOCKER_MESSAGES = {
         "longer valid"
     ),
     "separation_of_duties": _l("%(people)s: %(rule)s"),
+    "signing_key_missing": _l(
+        "%(engineer)s gave the %(branch)s sign-off but has no signing certificate in force: "
+        "enrol one under Engineer licences"
+    ),
 }
 
 
@@ -142,6 +152,7 @@ def certificate_blockers(job: Job) -> list[Blocker]:
     ):
         missing.append(Blocker("inspection_not_approved"))
     missing.extend(duty_blockers(job))
+    missing.extend(signing_key_blockers(job))
     signoffs = active_signoffs(job)
     now = utcnow()
     for branch in (Branch.MECHANICAL, Branch.ELECTRICAL):
@@ -213,6 +224,106 @@ def certificate_development_reasons(job: Job, material=None) -> list[dict]:
     return [
         {"code": c, "th": DEVELOPMENT_REASONS[c][0], "en": DEVELOPMENT_REASONS[c][1]} for c in codes
     ]
+
+
+# What a production deployment must configure before it issues anything, and why.
+PRODUCTION_SETTINGS = (
+    ("CERTIFICATE_SIGNING_KEY", "the centre's signing key (PEM)"),
+    ("CERTIFICATE_SIGNING_CERT", "its certificate (PEM)"),
+    ("CERTIFICATE_SIGNING_CHAIN", "the certificate of the CA that issued it (PEM)"),
+    ("CERTIFICATE_TRUST_ROOTS", "the trust anchor(s) engineers' certificates chain to (PEM)"),
+    ("PUBLIC_BASE_URL", "the address the QR codes point to"),
+)
+
+
+def issuing_setup_problem(config) -> str | None:
+    """In production, the first missing setting issuing needs, named (None: all there)."""
+    if not is_production(config):
+        return None
+    for setting, what in PRODUCTION_SETTINGS:
+        if not config.get(setting):
+            return str(
+                _l(
+                    "certificates cannot be issued in production without %(setting)s (%(what)s)",
+                    setting=setting,
+                    what=what,
+                )
+            )
+    return None
+
+
+BRANCH_SIGNATURE = {
+    Branch.MECHANICAL: ("Mechanical", 0, "วิศวกรเครื่องกล", "Mechanical engineer"),
+    Branch.ELECTRICAL: ("Electrical", 1, "วิศวกรไฟฟ้า", "Electrical engineer"),
+}
+
+
+def engineer_signatures(job: Job, number: str) -> list:
+    """The two engineers' signatures, mechanical first, each with name, licence and branch."""
+    from workshop.certificates.engineer_keys import active_key, private_key_pem
+
+    signatures = []
+    signoffs = active_signoffs(job)
+    for branch in (Branch.MECHANICAL, Branch.ELECTRICAL):
+        signoff = signoffs.get(branch)
+        key = active_key(signoff.engineer) if signoff is not None else None
+        if key is None:  # the blockers refuse this before; nothing to sign with
+            continue
+        field_name, position, th, en = BRANCH_SIGNATURE[branch]
+        signatures.append(
+            Signature(
+                field_name=field_name,
+                key_pem=private_key_pem(key, current_app.config),
+                cert_pem=key.certificate_pem.encode(),
+                chain_pems=tuple(p.read_bytes() for p in trust_root_paths_for_app()),
+                reason=f"{en} sign-off of conversion certificate {number}",
+                location=job.centre.name_en,
+                appearance=(signoff.engineer.full_name, f"{th} · {en}", signoff.licence_number),
+                position=position,
+            )
+        )
+    return signatures
+
+
+SIGNATURE_ROLES = {
+    "Mechanical": (Branch.MECHANICAL, _l("Mechanical engineer")),
+    "Electrical": (Branch.ELECTRICAL, _l("Electrical engineer")),
+    "Centre": (None, _l("Issuing centre")),
+}
+
+
+def public_signatures(certificate: Certificate) -> list[dict]:
+    """The certificate's signatures for the public page: role, signer, licence, time, state."""
+    status = signature_status(certificate.pdf, trust_root_paths_for_app())
+    licences = {b: s.licence_number for b, s in active_signoffs(certificate.job).items()}
+    rows = []
+    for sig in status.get("signatures", []):
+        branch, role = SIGNATURE_ROLES.get(sig["field"], (None, sig["field"]))
+        rows.append({**sig, "role": str(role), "licence": licences.get(branch, "")})
+    return rows
+
+
+def trust_root_paths_for_app() -> list:
+    """The deployment's trust anchors (the development CA in development)."""
+    from workshop.certificates.pki import trust_root_paths
+
+    return trust_root_paths(current_app.config, current_app.instance_path)
+
+
+def signing_key_blockers(job: Job) -> list[Blocker]:
+    """An engineer who signed off but has no signing key in force cannot sign the certificate."""
+    from workshop.certificates.engineer_keys import active_key
+
+    found = []
+    for branch, signoff in sorted(active_signoffs(job).items(), key=lambda item: item[0].value):
+        if active_key(signoff.engineer) is None:
+            found.append(
+                Blocker(
+                    "signing_key_missing",
+                    {"branch": branch.value, "engineer": signoff.engineer.full_name},
+                )
+            )
+    return found
 
 
 def duty_blockers(job: Job) -> list[Blocker]:
@@ -341,6 +452,9 @@ def issue_certificate(job: Job, user: User) -> Certificate:
 
     if not CentreScope(user).allows(job.centre_id):
         raise CertificateError(_l("this job is outside your centres"))
+    problem = issuing_setup_problem(current_app.config)
+    if problem:
+        raise CertificateError(problem)
     missing = certificate_blockers(job)
     if missing:
         raise CertificateError(
@@ -370,11 +484,18 @@ def issue_certificate(job: Job, user: User) -> Certificate:
     material = signing_material(current_app.config, current_app.instance_path)
     context["development"] = certificate_development_reasons(job, material)
     unsigned = pdfs.render_certificate(context)
-    signed = sign_pdf(
+    signed = sign_all(
         unsigned,
-        material,
-        reason=f"Conversion certificate {number}",
-        location=job.centre.name_en,
+        [
+            *engineer_signatures(job, number),
+            centre_signature(
+                material,
+                reason=f"Conversion certificate {number}",
+                location=job.centre.name_en,
+                appearance=[job.centre.name("th"), f"{job.centre.name_en} · {number}"],
+            ),
+        ],
+        timestamp_url=current_app.config.get("TIMESTAMP_URL") or "",
     )
     certificate = Certificate(
         number=number,
@@ -506,10 +627,9 @@ def compare_upload(certificate: Certificate | None, data: bytes) -> dict:
             sa.select(Certificate).where(Certificate.pdf_sha256 == digest)
         )
     identical = certificate is not None and digest == certificate.pdf_sha256
-    material = signing_material(current_app.config, current_app.instance_path)
     return {
         "certificate": certificate,
         "identical": identical,
         "sha256": digest,
-        "signature": signature_status(data, material.cert_path),
+        "signature": signature_status(data, trust_root_paths_for_app()),
     }

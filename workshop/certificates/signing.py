@@ -1,104 +1,112 @@
-"""The deployment's certificate-signing key, and PAdES signing/validation of certificate PDFs.
+"""PAdES signing and validation of certificate PDFs: the engineers' signatures and the centre's.
 
-Production configures ``CERTIFICATE_SIGNING_KEY`` and ``CERTIFICATE_SIGNING_CERT`` (PEM files, the
-key optionally protected by ``CERTIFICATE_SIGNING_PASSPHRASE``). Without them a self-signed
-development key is generated once into ``<instance>/certificate-signing/``.
-Plain Python, no Flask: the caller passes the paths.
+Production configures ``CERTIFICATE_SIGNING_KEY`` and ``CERTIFICATE_SIGNING_CERT`` (PEM; the key
+optionally protected by ``CERTIFICATE_SIGNING_PASSPHRASE``; ``CERTIFICATE_SIGNING_CHAIN`` the
+issuing CA's certificate) and ``CERTIFICATE_TRUST_ROOTS``. Without them, in development, the
+development CA of workshop.certificates.pki issues the centre's key. Each signature is its own
+field, added as an incremental update, so that earlier signatures stay intact; its visible
+appearance names the signer (Sarabun, shaped by HarfBuzz, so Thai names read as Thai).
+Plain Python, no Flask: the caller passes paths and key material.
 """
 
 import asyncio
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-DEV_FOLDER = "certificate-signing"
+from workshop.certificates import pki
+
+# Where the visible signatures go: on the certificate's last page, in the boxes the template
+# draws (templates/certificates/pdf_certificate.html, .sigbox), in PDF points from the bottom left.
+MM = 72 / 25.4
+PAGE_HEIGHT_MM = 297
+SIG_TOP_MM, SIG_PITCH_MM, SIG_HEIGHT_MM = 44, 62, 52
+SIG_LEFT_MM, SIG_RIGHT_MM, SIG_WIDTH_MM = 116, 196, 80
+
+
+def signature_box(position: int) -> tuple[float, float, float, float]:
+    """The rectangle of the ``position``-th signature (0 mechanical, 1 electrical, 2 centre)."""
+    top = SIG_TOP_MM + position * SIG_PITCH_MM
+    return (
+        SIG_LEFT_MM * MM,
+        (PAGE_HEIGHT_MM - top - SIG_HEIGHT_MM) * MM,
+        SIG_RIGHT_MM * MM,
+        (PAGE_HEIGHT_MM - top) * MM,
+    )
 
 
 @dataclass(frozen=True)
 class SigningMaterial:
-    """Where the signing key and its certificate are."""
+    """Where the centre's signing key and its certificate (and chain) are."""
 
     key_path: Path
     cert_path: Path
     passphrase: bytes | None = None
-    # True for the generated development key (no configured key): the PDF says so on its face.
+    # True for the development CA's key (no configured key): the PDF says so on its face.
     development: bool = False
+    chain_paths: tuple[Path, ...] = ()
 
 
-def create_development_key(folder: Path, common_name: str = "EV Conversion Workshop (development)"):
-    """Generate a self-signed EC P-256 key and certificate into ``folder`` (key mode 600)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "TH"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "EV Conversion Workshop"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_path, cert_path = folder / "signing-key.pem", folder / "signing-cert.pem"
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return SigningMaterial(key_path, cert_path)
+@dataclass(frozen=True)
+class Signature:
+    """One signature to apply: key and certificate as PEM, its field, position and appearance."""
+
+    field_name: str
+    key_pem: bytes
+    cert_pem: bytes
+    chain_pems: tuple[bytes, ...] = ()
+    passphrase: bytes | None = None
+    reason: str = ""
+    location: str = ""
+    appearance: tuple[str, ...] = field(default_factory=tuple)
+    position: int = 2
 
 
 def signing_material(config, instance_path: str) -> SigningMaterial:
-    """The configured key and certificate, or the development pair (created on first use)."""
+    """The configured key and certificate, or the development CA's issuing key (created once)."""
     key, cert = config.get("CERTIFICATE_SIGNING_KEY"), config.get("CERTIFICATE_SIGNING_CERT")
     passphrase = config.get("CERTIFICATE_SIGNING_PASSPHRASE")
     if isinstance(passphrase, str):
         passphrase = passphrase.encode()
     if key and cert:
-        return SigningMaterial(Path(key), Path(cert), passphrase or None)
-    folder = Path(instance_path) / DEV_FOLDER
+        chain = config.get("CERTIFICATE_SIGNING_CHAIN")
+        chain_paths = tuple(Path(p) for p in ([chain] if isinstance(chain, str) else chain or ()))
+        return SigningMaterial(Path(key), Path(cert), passphrase or None, False, chain_paths)
+    ca_key_path, ca_cert_path = pki.development_ca(instance_path)
+    folder = Path(instance_path) / pki.DEV_FOLDER
     key_path, cert_path = folder / "signing-key.pem", folder / "signing-cert.pem"
-    if key_path.exists() and cert_path.exists():
-        return SigningMaterial(key_path, cert_path, development=True)
-    created = create_development_key(folder)
-    return SigningMaterial(created.key_path, created.cert_path, development=True)
+    fresh = key_path.exists() and cert_path.exists()
+    if fresh:
+        issued = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        fresh = issued.issuer != issued.subject  # an older self-signed development key is replaced
+    if not fresh:
+        ca_key, ca_cert = pki.load_ca(ca_key_path, ca_cert_path)
+        new_key, new_cert = pki.issue(
+            ca_key, ca_cert, "EV Conversion Workshop issuing key (DEVELOPMENT)", days=3650
+        )
+        pki.write_private(key_path, pki.key_pem(new_key))
+        cert_path.write_bytes(pki.cert_pem(new_cert))
+    return SigningMaterial(key_path, cert_path, None, True, (ca_cert_path,))
+
+
+def centre_signature(
+    material: SigningMaterial, *, reason: str, location: str, appearance
+) -> Signature:
+    """The centre's closing signature from its signing material."""
+    return Signature(
+        field_name="Centre",
+        key_pem=material.key_path.read_bytes(),
+        cert_pem=material.cert_path.read_bytes(),
+        chain_pems=tuple(p.read_bytes() for p in material.chain_paths),
+        passphrase=material.passphrase,
+        reason=reason,
+        location=location,
+        appearance=tuple(appearance),
+        position=2,
+    )
 
 
 def _off_event_loop(fn, *args, **kwargs):
@@ -112,61 +120,144 @@ def _off_event_loop(fn, *args, **kwargs):
         return pool.submit(fn, *args, **kwargs).result()
 
 
-def sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: str) -> bytes:
-    """The PDF with a PAdES (ETSI.CAdES.detached) signature by ``material``'s key."""
-    return _off_event_loop(_sign_pdf, pdf, material, reason=reason, location=location)
+def sign_all(pdf: bytes, signatures: list[Signature], *, timestamp_url: str = "") -> bytes:
+    """The PDF with each of ``signatures`` applied in order, each an incremental PAdES update
+    (with an RFC 3161 timestamp from ``timestamp_url`` when given)."""
+    return _off_event_loop(_sign_all, pdf, signatures, timestamp_url)
 
 
-def _sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: str) -> bytes:
+def _font_path() -> str:
+    import fontpkg_sarabun
+
+    return str(Path(fontpkg_sarabun.ROOT) / "files" / "Sarabun-Regular.ttf")
+
+
+def _font_factory():
+    """pyHanko's OpenType font engine on Sarabun, reading the font from memory (its own
+    factory opens the file and never closes it)."""
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+
+    class InMemory(GlyphAccumulatorFactory):
+        def create_font_engine(self, writer, obj_stream=None):
+            data = Path(self.font_file).read_bytes()
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(
+                writer=writer,
+                font_handle=io.BytesIO(data),
+                font_size=self.font_size,
+                obj_stream=obj_stream,
+            )
+
+    return InMemory(_font_path())
+
+
+def _sign_all(pdf: bytes, signatures: list[Signature], timestamp_url: str) -> bytes:
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.sign import fields, signers, timestamps
+    from pyhanko.stamp import TextStampStyle
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    signer = signers.SimpleSigner.load(
-        str(material.key_path), str(material.cert_path), key_passphrase=material.passphrase
+    timestamper = timestamps.HTTPTimeStamper(timestamp_url) if timestamp_url else None
+    for signature in signatures:
+        key = load_private_key_from_pemder_data(signature.key_pem, signature.passphrase)
+        (cert,) = list(load_certs_from_pemder_data(signature.cert_pem))[:1]
+        chain = [c for pem in signature.chain_pems for c in load_certs_from_pemder_data(pem)]
+        signer = signers.SimpleSigner(
+            signing_cert=cert,
+            signing_key=key,
+            cert_registry=SimpleCertificateStore.from_certs(chain),
+        )
+        style = TextStampStyle(
+            stamp_text="\n".join(signature.appearance) + "\n%(ts)s",
+            timestamp_format="%Y-%m-%d %H:%M UTC",
+            text_box_style=TextBoxStyle(font=_font_factory(), font_size=8),
+            border_width=1,
+        )
+        pdf_signer = signers.PdfSigner(
+            signers.PdfSignatureMetadata(
+                field_name=signature.field_name,
+                subfilter=fields.SigSeedSubFilter.PADES,
+                md_algorithm="sha256",
+                reason=signature.reason or None,
+                location=signature.location or None,
+            ),
+            signer=signer,
+            timestamper=timestamper,
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec(
+                signature.field_name, on_page=-1, box=signature_box(signature.position)
+            ),
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        pdf = pdf_signer.sign_pdf(writer).getvalue()
+    return pdf
+
+
+def sign_pdf(pdf: bytes, material: SigningMaterial, *, reason: str, location: str) -> bytes:
+    """The PDF with the centre's PAdES signature only (kept for documents no engineer signs)."""
+    return sign_all(
+        pdf,
+        [centre_signature(material, reason=reason, location=location, appearance=[reason])],
     )
-    if signer is None:
-        raise RuntimeError(f"cannot load the signing key {material.key_path}")
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    meta = signers.PdfSignatureMetadata(
-        field_name="WorkshopCertificate",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason,
-        location=location,
-        md_algorithm="sha256",
-    )
-    out = signers.sign_pdf(writer, meta, signer=signer)
-    return out.getvalue()
 
 
-def signature_status(pdf: bytes, cert_path: Path) -> dict:
-    """Validate the PDF's signature against the deployment certificate.
-
-    Returns ``{"signed": bool, "intact": bool, "valid": bool, "covers_whole_file": bool}``.
-    """
-    return _off_event_loop(_signature_status, pdf, cert_path)
+def signature_report(pdf: bytes, root_paths: list[Path]) -> list[dict]:
+    """Each embedded signature: field, signer, signing time, intact, trusted, whole-file cover."""
+    return _off_event_loop(_signature_report, pdf, root_paths)
 
 
-def _signature_status(pdf: bytes, cert_path: Path) -> dict:
-    from pyhanko.keys import load_cert_from_pemder
+def _signature_report(pdf: bytes, root_paths: list[Path]) -> list[dict]:
+    from pyhanko.keys import load_certs_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        signatures = reader.embedded_signatures
+        embedded = reader.embedded_signatures
     except Exception:  # a damaged file is simply not a valid signed PDF
+        return []
+    roots = list(load_certs_from_pemder([str(p) for p in root_paths]))
+    report = []
+    for sig in embedded:
+        entry = {
+            "field": sig.field_name,
+            "signer": "",
+            "time": None,
+            "intact": False,
+            "valid": False,
+            "covers_whole_file": False,
+        }
+        try:
+            status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots))
+        except Exception:  # noqa: BLE001 - a signature that cannot be validated is not valid
+            report.append(entry)
+            continue
+        entry.update(
+            signer=status.signing_cert.subject.native.get("common_name", ""),
+            time=status.signer_reported_dt,
+            intact=bool(status.intact),
+            valid=bool(status.intact and status.valid and status.trusted),
+            covers_whole_file=status.coverage.name == "ENTIRE_FILE",
+        )
+        report.append(entry)
+    return report
+
+
+def signature_status(pdf: bytes, root_paths) -> dict:
+    """Summary of every signature: signed at all, all intact, all valid, last covers the file."""
+    if isinstance(root_paths, str | Path):
+        root_paths = [Path(root_paths)]
+    report = signature_report(pdf, list(root_paths))
+    if not report:
         return {"signed": False, "intact": False, "valid": False, "covers_whole_file": False}
-    if not signatures:
-        return {"signed": False, "intact": False, "valid": False, "covers_whole_file": False}
-    root = load_cert_from_pemder(str(cert_path))
-    try:
-        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[root]))
-    except Exception:
-        return {"signed": True, "intact": False, "valid": False, "covers_whole_file": False}
     return {
         "signed": True,
-        "intact": bool(status.intact),
-        "valid": bool(status.intact and status.valid and status.trusted),
-        "covers_whole_file": status.coverage.name == "ENTIRE_FILE",
+        "intact": all(s["intact"] for s in report),
+        "valid": all(s["valid"] for s in report),
+        "covers_whole_file": report[-1]["covers_whole_file"],
+        "signatures": report,
     }

@@ -178,7 +178,11 @@ def verify(token: str):
         )
     db.session.commit()
     return render_template(
-        "certificates/verify.html", certificate=certificate, form=form, check=check
+        "certificates/verify.html",
+        certificate=certificate,
+        form=form,
+        check=check,
+        signatures=services.public_signatures(certificate),
     )
 
 

@@ -1,0 +1,148 @@
+"""Signatures a relying party can check (issue 10, items 4 and 5): each engineer's own key, the
+centre's closing signature, the trust anchor, enrolment refusals and the production refusal."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from tests.certificates.test_pdf import issued  # noqa: F401  (fixture)
+from workshop.certificates import engineer_keys, pki, services
+from workshop.certificates.models import SigningKey
+from workshop.cli import cli
+from workshop.extensions import db
+
+
+def _pkcs12(key, cert, passphrase=b"correct horse"):
+    return pkcs12.serialize_key_and_certificates(
+        b"engineer", key, cert, None, serialization.BestAvailableEncryption(passphrase)
+    )
+
+
+def _dev_ca(app):
+    return pki.load_ca(*pki.development_ca(app.instance_path))
+
+
+def test_the_verification_page_lists_the_three_signatures(issued, client, crew):  # noqa: F811
+    page = client.get(f"/verify/{issued.token}")
+    assert page.status_code == 200
+    rows = page.text.split('id="signatures"')[1].split("</table>")[0]
+    assert rows.count("<tr data-field=") == 3
+    for name in (crew["mech"].full_name, crew["elec"].full_name):
+        assert name in rows
+    assert "สก.12345" in rows and "ภฟ.67890" in rows
+    assert rows.count("badge-ok") == 3
+
+
+def test_trust_root_command_writes_the_anchor_the_pdf_validates_against(
+    issued,  # noqa: F811
+    cert_app,
+    tmp_path,
+):
+    from workshop.certificates.signing import signature_status
+
+    out = tmp_path / "root.pem"
+    r = cert_app.test_cli_runner().invoke(cli, ["certificates", "trust-root", "-o", str(out)])
+    assert r.exit_code == 0 and "DEVELOPMENT" in r.output
+    status = signature_status(issued.pdf, [out])
+    assert status["valid"] and len(status["signatures"]) == 3
+
+
+def test_an_engineer_without_a_signing_key_blocks_the_certificate(build_job, crew):
+    job = build_job(stage="approved")
+    for key in engineer_keys.active_keys(crew["elec"]):
+        key.revoked_at = key.created_at
+    db.session.flush()
+    blockers = services.certificate_blockers(job)
+    assert [b.code for b in blockers] == ["signing_key_missing"]
+    assert crew["elec"].full_name in blockers[0].message
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "CERTIFICATE_SIGNING_KEY",
+        "CERTIFICATE_SIGNING_CERT",
+        "CERTIFICATE_SIGNING_CHAIN",
+        "CERTIFICATE_TRUST_ROOTS",
+        "PUBLIC_BASE_URL",
+    ],
+)
+def test_production_refuses_to_issue_naming_the_missing_setting(cert_app, missing):
+    config = {
+        "WORKSHOP_ENV": "production",
+        "CERTIFICATE_SIGNING_KEY": "/k.pem",
+        "CERTIFICATE_SIGNING_CERT": "/c.pem",
+        "CERTIFICATE_SIGNING_CHAIN": "/ca.pem",
+        "CERTIFICATE_TRUST_ROOTS": "/roots.pem",
+        "PUBLIC_BASE_URL": "https://ws.example",
+    }
+    config[missing] = ""
+    with cert_app.test_request_context():
+        assert missing in services.issuing_setup_problem(config)
+        assert services.issuing_setup_problem({**config, missing: "x"}) is None
+        assert services.issuing_setup_problem({}) is None  # development: nothing required
+
+
+def test_pkcs12_from_the_trust_anchor_is_enrolled(cert_app, crew):
+    ca_key, ca_cert = _dev_ca(cert_app)
+    key, cert = pki.issue(ca_key, ca_cert, "Engineer Uploaded")
+    entry = engineer_keys.enrol_pkcs12(
+        crew["mech"], _pkcs12(key, cert), "correct horse", cert_app.config, cert_app.instance_path
+    )
+    db.session.commit()
+    assert entry.source == "pkcs12" and engineer_keys.active_key(crew["mech"]) == entry
+    # the private key is stored encrypted, and the app can open it
+    assert "ENCRYPTED" in entry.key_pem
+    assert b"PRIVATE KEY" in engineer_keys.private_key_pem(entry, cert_app.config)
+
+
+def _foreign(cert_app):
+    other = pki.load_ca(*pki.development_ca(cert_app.instance_path + "-stranger"))
+    return pki.issue(*other, "Someone Else")
+
+
+def _expired(cert_app):
+    ca_key, ca_cert = _dev_ca(cert_app)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Old")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now - timedelta(days=30))
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+@pytest.mark.parametrize(
+    "make, passphrase, message",
+    [
+        (lambda app: pki.issue(*_dev_ca(app), "Fine"), "wrong", "passphrase is wrong"),
+        (_expired, "correct horse", "not today"),
+        (_foreign, "correct horse", "trust anchor"),
+    ],
+    ids=["wrong passphrase", "expired", "another CA"],
+)
+def test_bad_pkcs12_is_refused_and_stores_nothing(cert_app, crew, make, passphrase, message):
+    key, cert = make(cert_app)
+    before = db.session.query(SigningKey).count()
+    with pytest.raises(engineer_keys.SigningKeyError) as refused:
+        engineer_keys.enrol_pkcs12(
+            crew["mech"], _pkcs12(key, cert), passphrase, cert_app.config, cert_app.instance_path
+        )
+    assert message in str(refused.value)
+    db.session.rollback()
+    assert db.session.query(SigningKey).count() == before
+
+
+def test_only_licensed_engineers_enrol(cert_app, crew):
+    with pytest.raises(engineer_keys.SigningKeyError, match="engineer licence"):
+        engineer_keys.enrol_from_ca(crew["tech"], cert_app.config, cert_app.instance_path)
