@@ -146,3 +146,88 @@ def test_bad_pkcs12_is_refused_and_stores_nothing(cert_app, crew, make, passphra
 def test_only_licensed_engineers_enrol(cert_app, crew):
     with pytest.raises(engineer_keys.SigningKeyError, match="engineer licence"):
         engineer_keys.enrol_from_ca(crew["tech"], cert_app.config, cert_app.instance_path)
+
+
+@pytest.fixture
+def local_tsa(cert_app):
+    """An RFC 3161 time-stamping authority over real HTTP (pyHanko's DummyTimeStamper behind a
+    threaded HTTP server), its certificate issued by the development CA."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ca_key, ca_cert = _dev_ca(cert_app)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's is RSA-only
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Test TSA")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    as_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    as_key = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=as_cert,
+        tsa_key=as_key,
+        certs_to_embed=SimpleCertificateStore.from_certs([as_cert]),
+    )
+    served = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            response = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            served.append(len(body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(response)))
+            self.end_headers()
+            self.wfile.write(response)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/", served
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_a_configured_tsa_timestamps_every_signature(build_job, crew, cert_app, local_tsa):
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    url, served = local_tsa
+    cert_app.config["TIMESTAMP_URL"] = url
+    try:
+        certificate = services.issue_certificate(build_job(stage="approved"), crew["inspector"])
+    finally:
+        cert_app.config.pop("TIMESTAMP_URL")
+    signatures = PdfFileReader(io.BytesIO(certificate.pdf), strict=False).embedded_signatures
+    assert len(signatures) == 3 and len(served) >= 3  # (pyHanko also asks once to size it)
+    assert all(s.attached_timestamp_data is not None for s in signatures)
