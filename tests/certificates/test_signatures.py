@@ -158,10 +158,9 @@ def local_tsa(cert_app):
     from asn1crypto import keys as asn1_keys
     from asn1crypto import tsp
     from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
     ca_key, ca_cert = _dev_ca(cert_app)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's is RSA-only
@@ -233,3 +232,17 @@ def test_a_configured_tsa_timestamps_every_signature(build_job, crew, cert_app, 
     for signature in signatures:  # each carries an RFC 3161 signature timestamp token
         attributes = signature.signer_info["unsigned_attrs"]
         assert "signature_time_stamp_token" in [a["type"].native for a in attributes]
+
+
+def test_an_engineer_enrols_from_their_page(client, auth, crew, cert_app):
+    for key in engineer_keys.active_keys(crew["mech"]):
+        key.revoked_at = key.created_at
+    db.session.commit()
+    auth.login(crew["mech"].username)
+    assert 'id="no-signing-key"' in client.get("/certificates/signing-key").text
+    r = client.post("/certificates/signing-key", data={"action": "issue"})
+    assert r.status_code == 302
+    page = client.get("/certificates/signing-key").text
+    assert 'id="signing-key"' in page and crew["mech"].full_name in page
+    r = client.post("/certificates/signing-key", data={"action": "upload"}, follow_redirects=True)
+    assert "flash-error" in r.text

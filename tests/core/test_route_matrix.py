@@ -87,6 +87,7 @@ EXPECTED = {
     "certificates.download": {INS, A},
     "certificates.evidence_bundle": {INS, A},
     "certificates.prepare_evidence": {INS, A},
+    "certificates.signing_key": {S, INS},
     "certificates.evidence_status": {INS, A},
     "certificates.handover_sheet": {S, INS, A},
     "certificates.revoke": {INS, A},

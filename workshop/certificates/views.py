@@ -345,3 +345,46 @@ def handover_sheet(certificate_id: int):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{certificate.number}-handover.pdf"'},
     )
+
+
+@bp.route("/certificates/signing-key", methods=["GET", "POST"])
+@requires(Role.SUPERVISOR, Role.INSPECTOR)
+def signing_key():
+    """An engineer's own signing certificate: see it, have the development CA issue one, or
+    upload a PKCS#12 from the deployment's CA."""
+    from workshop.certificates import engineer_keys
+    from workshop.links import is_production
+
+    if request.method == "POST":
+        try:
+            if request.form.get("action") == "issue":
+                engineer_keys.enrol_from_ca(
+                    current_user, current_app.config, current_app.instance_path
+                )
+            else:
+                upload = request.files.get("pkcs12")
+                data = upload.read(64 * 1024 + 1) if upload else b""
+                if not data or len(data) > 64 * 1024:
+                    raise engineer_keys.SigningKeyError(
+                        _("Choose your PKCS#12 file (.p12 / .pfx).")
+                    )
+                engineer_keys.enrol_pkcs12(
+                    current_user,
+                    data,
+                    request.form.get("passphrase", ""),
+                    current_app.config,
+                    current_app.instance_path,
+                )
+        except engineer_keys.SigningKeyError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Your signing certificate is enrolled."), "success")
+            return redirect(url_for("certificates.signing_key"))
+    return render_template(
+        "certificates/signing_key.html",
+        key=engineer_keys.active_key(current_user),
+        ca_issues=not is_production(current_app.config)
+        and not current_app.config.get("CERTIFICATE_TRUST_ROOTS"),
+    )
