@@ -31,6 +31,7 @@ from workshop.jobs.models import (
     StepRecord,
     Vehicle,
 )
+from workshop.jobs.signals import serials_signed
 from workshop.manuals.schema import Manual, Step
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
@@ -662,13 +663,11 @@ def sign_step(
 
 
 def _install_serials(job, step, record, serials, user):
-    """Hand serial inputs to the kits feature, which traces each component to the vehicle."""
-    try:
-        from workshop.kits import stock
-    except ImportError:  # the stock feature is not installed: keep the serials in the record only
-        return
+    """Announce serial inputs; the kits feature subscribes and traces each component to the vehicle."""
     for key, numbers in serials.items():
-        stock.install_serials(job, step, step.input(key), numbers, record, user)
+        serials_signed.send(
+            job, step=step, serial_input=step.input(key), serials=numbers, record=record, user=user
+        )
 
 
 def countersign_step(job: Job, step_id: str, user: User) -> Countersign:
