@@ -19,6 +19,7 @@ from workshop.accounts.models import Centre, Role, User
 from workshop.accounts.services import holds_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.i18n import to_bangkok
 from workshop.jobs.models import (
@@ -48,8 +49,10 @@ def _label(inp):
     return LazyString(lambda: inp.label(str(get_locale() or "th")))
 
 
-class JobError(ValueError):
+class JobError(DomainError):
     """A request the job rules refuse; the message is shown to the technician."""
+
+    code = "job"
 
 
 class StaleStepError(JobError):

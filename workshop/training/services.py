@@ -24,6 +24,7 @@ from workshop.columns import utcnow
 from workshop.eol import runs as eol_runs
 from workshop.eol.models import FINISHED, EolRun
 from workshop.eol.simulator import FAULTS
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.i18n import BANGKOK, format_be_date, format_ce_date
 from workshop.training.courses import Course, course_catalogue
@@ -47,8 +48,10 @@ COMPONENTS = ("ecu", "bms", "brakes")
 COMPONENT_POINTS, FAULT_POINTS = 30, 70
 
 
-class TrainingError(ValueError):
+class TrainingError(DomainError):
     """A request the training rules refuse; the message is shown to the user."""
+
+    code = "training"
 
 
 def bangkok_today() -> date:
