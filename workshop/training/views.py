@@ -26,7 +26,7 @@ from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.links import public_url
-from workshop.training import services
+from workshop.training import drills, services
 from workshop.training.courses import course_catalogue
 from workshop.training.forms import DrillForm, EnrolForm, SessionForm
 from workshop.training.models import (
@@ -79,11 +79,11 @@ def index():
         "training/index.html",
         courses=course_catalogue(),
         my_sessions=services.list_sessions(trainer=current_user) if is_trainer else [],
-        my_drills=services.list_drills(trainer=current_user) if is_trainer else [],
+        my_drills=drills.list_drills(trainer=current_user) if is_trainer else [],
         open_sessions=services.list_sessions(open_only=True)
         if current_user.has_role(*TRAINEES, A)
         else [],
-        drills=services.list_drills() if current_user.has_role(*TRAINEES, A) else [],
+        drills=drills.list_drills() if current_user.has_role(*TRAINEES, A) else [],
         my_enrolments=mine,
     )
 
@@ -449,7 +449,7 @@ def create_drill():
         form.sequences.data = list(SEQUENCE_NAMES)
     if form.validate_on_submit():
         try:
-            drill = services.create_drill(
+            drill = drills.create_drill(
                 current_user,
                 title=form.title.data,
                 kit_id=form.kit_id.data,
@@ -476,10 +476,10 @@ def show_drill(drill_id: int):
         "training/drill.html",
         drill=drill,
         sees_all=sees_all,
-        shows_faults=services.may_see_hidden_faults(current_user),
+        shows_faults=drills.may_see_hidden_faults(current_user),
         mine=mine,
         attempts=drill.attempts if sees_all else [],
-        runs_of=services.attempt_runs,
+        runs_of=drills.attempt_runs,
         fault_label=lambda n: _fault_label(n, current_locale()),
         components=_component_labels(),
     )
@@ -491,7 +491,7 @@ def start_attempt(drill_id: int):
     """Start (or continue) the current user's attempt; the clock starts now."""
     drill = db.get_or_404(Drill, drill_id)
     try:
-        attempt = services.start_attempt(drill, current_user)
+        attempt = drills.start_attempt(drill, current_user)
     except services.TrainingError as exc:
         _refused(exc)
         return redirect(url_for("training.show_drill", drill_id=drill.id))
@@ -523,8 +523,8 @@ def show_attempt(attempt_id: int):
     attempt = _visible_attempt(attempt_id)
     if reap_with_settings(current_app.config):  # a drill run whose bench agent died
         db.session.commit()
-    runs = services.attempt_runs(attempt)
-    revealed = services.may_see_hidden_faults(current_user, attempt)
+    runs = drills.attempt_runs(attempt)
+    revealed = drills.may_see_hidden_faults(current_user, attempt)
     locale = current_locale()
     return render_template(
         "training/attempt.html",
@@ -538,7 +538,7 @@ def show_attempt(attempt_id: int):
         components=_component_labels(),
         faults=[(n, f"{_fault_label(n, locale)}") for n in FAULTS],
         fault_label=lambda n: _fault_label(n, locale),
-        score=services.score_diagnosis(attempt.drill.faults, attempt.diagnosis)
+        score=drills.score_diagnosis(attempt.drill.faults, attempt.diagnosis)
         if attempt.diagnosis
         else None,
     )
@@ -551,7 +551,7 @@ def run_drill(attempt_id: int):
     attempt = _visible_attempt(attempt_id)
     benches = _simulated_benches()
     try:
-        services.run_drill(
+        drills.run_drill(
             attempt,
             current_user,
             request.form.get("bench") or (benches[0] if benches else ""),
@@ -579,7 +579,7 @@ def submit_diagnosis(attempt_id: int):
         for i in range(len(attempt.drill.faults))
     ]
     try:
-        result = services.submit_diagnosis(attempt, current_user, entries)
+        result = drills.submit_diagnosis(attempt, current_user, entries)
     except services.TrainingError as exc:
         _refused(exc)
     else:
