@@ -47,7 +47,6 @@ ALLOWED_OVERSIZED = {
     "workshop.kits.spec",
     "workshop.kits.stock",
     "workshop.kits.views",
-    "workshop.training.services",
     "workshop.training.views",
 }
 

@@ -26,7 +26,7 @@ from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.links import public_url
-from workshop.training import drills, services
+from workshop.training import assessments, drills, services
 from workshop.training.courses import course_catalogue
 from workshop.training.forms import DrillForm, EnrolForm, SessionForm
 from workshop.training.models import (
@@ -142,7 +142,7 @@ def show_session(session_id: int):
         roll_day = today if today in session.days else session.starts_on
     course = services.course_of(session)
     results = {
-        e.id: services.result_problems(e, course)
+        e.id: assessments.result_problems(e, course)
         for e in session.with_status(EnrolmentStatus.ENROLLED)
     }
     return render_template(
@@ -275,7 +275,7 @@ def projector(session_id: int):
     if today in session.days and session.status == services.SessionStatus.SCHEDULED:
         token = services.attendance_token(session, today, current_app.config["SECRET_KEY"])
         url = public_url("training.attend", token=token)
-        qr = services.qr_svg(url)
+        qr = assessments.qr_svg(url)
     present = [e for e in session.with_status(EnrolmentStatus.ENROLLED) if today in e.days_present]
     return render_template(
         "training/projector.html",
@@ -339,7 +339,7 @@ def record_scores(session_id: int):
     """Theory scores and practical assessments of the enrolled trainees."""
     session = _own_session(session_id)
     try:
-        services.record_scores(session, _scores_from(request.form, session), by=current_user)
+        assessments.record_scores(session, _scores_from(request.form, session), by=current_user)
     except services.TrainingError as exc:
         _refused(exc)
     else:
@@ -354,7 +354,7 @@ def complete_session(session_id: int):
     """Close the session: grant qualifications and certificates to those who pass."""
     session = _own_session(session_id)
     try:
-        passed = services.complete_session(
+        passed = assessments.complete_session(
             session,
             by=current_user,
             certificate_folder=current_app.config["UPLOAD_FOLDER"],
@@ -389,7 +389,7 @@ def certificate_pdf(certificate_id: int):
     )
     if not allowed:
         abort(403)
-    path = services.certificate_path(current_app.config["UPLOAD_FOLDER"], certificate.sha256)
+    path = assessments.certificate_path(current_app.config["UPLOAD_FOLDER"], certificate.sha256)
     if not path.exists():
         abort(404)
     return send_file(path, mimetype="application/pdf", download_name=f"{certificate.number}.pdf")
@@ -406,7 +406,7 @@ def verify_certificate(code: str):
     if not verification.verification_permitted(ip, code):
         db.session.commit()
         return render_template("certificates/verify.html", rate_limited=True, form=None), 429
-    certificate = services.find_certificate(code)
+    certificate = assessments.find_certificate(code)
     states = verification.grant_states(certificate) if certificate is not None else []
     overall = verification.overall_state(states) if certificate is not None else "unknown"
     verification.log_training_check(ip, code, overall)
