@@ -36,8 +36,8 @@ from workshop.jobs.signals import serials_signed
 from workshop.manuals.schema import Manual, Step
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
+from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
 
-VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 # Time on a step counts towards labour; a tablet left open overnight must not bill 14 hours.
 MAX_STEP_SECONDS = 8 * 3600
@@ -57,23 +57,6 @@ class JobError(DomainError):
 
 class StaleStepError(JobError):
     """Someone else saved the same step since this tablet loaded it."""
-
-
-def normalise_vin(vin: str) -> str:
-    """Upper-case a VIN and drop spaces and dashes people type or scanners add."""
-    return re.sub(r"[\s-]", "", vin or "").upper()
-
-
-def vin_problem(vin: str) -> str | None:
-    """Why ``vin`` is not a valid VIN, or None."""
-    if len(vin) != 17:
-        return _l("a VIN has 17 characters (this one has %(n)d)", n=len(vin))
-    bad = sorted(set(c for c in vin if c in "IOQ"))
-    if bad:
-        return _l("a VIN never contains I, O or Q (found %(chars)s)", chars=", ".join(bad))
-    if not VIN_RE.match(vin):
-        return _l("a VIN has only letters and digits")
-    return None
 
 
 # --- intake -------------------------------------------------------------------------------------
