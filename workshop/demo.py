@@ -97,6 +97,7 @@ def _seed_demo_training() -> None:
     """One EOL operator course session next week and one drill, both by the demo trainer."""
     from datetime import timedelta
 
+    from workshop.training import drills as training_drills
     from workshop.training import services as training
     from workshop.training.models import Drill, TrainingSession
 
@@ -119,7 +120,7 @@ def _seed_demo_training() -> None:
         if technician is not None:
             training.enrol_trainee(session, technician, by=trainer)
     if not db.session.scalar(sa.select(Drill.id).where(Drill.trainer_id == trainer.id)):
-        training.create_drill(
+        training_drills.create_drill(
             trainer,
             title="รถไม่เข้าโหมดพร้อมขับ (READY)",
             kit_id="jazz-ev1",

@@ -19,6 +19,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from workshop.errors import DomainError
+
 # Only these decoders ever run on an upload (Image.open is told so, the rest stay unused).
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (320, 320)
@@ -32,8 +34,10 @@ _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 _STRICT = threading.Lock()
 
 
-class PhotoRefused(ValueError):
+class PhotoRefused(DomainError):
     """An upload the guard refuses; ``args[0]`` is the message for the user (lazy, translated)."""
+
+    code = "photo"
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,8 @@ def _training_world(app, users):
     from datetime import timedelta
 
     from workshop.extensions import db
+    from workshop.training import assessments as training_assessments
+    from workshop.training import drills as training_drills
     from workshop.training import services as training
 
     start = training.bangkok_today() + timedelta(days=7)
@@ -209,13 +211,13 @@ def _training_world(app, users):
         users[TR], "HV-AW", place="Room 1", starts_on=start, ends_on=start, capacity=5
     )
     enrolment = training.enrol_trainee(session, users[T], by=users[TR])
-    certificate = training.issue_training_certificate(
+    certificate = training_assessments.issue_training_certificate(
         enrolment, [], app.config["UPLOAD_FOLDER"], lambda code: f"http://x/{code}"
     )
-    drill = training.create_drill(
+    drill = training_drills.create_drill(
         users[TR], title="D", kit_id="jazz-ev1", faults=["hvil_open"], sequences=["ecu"]
     )
-    attempt = training.start_attempt(drill, users[T])
+    attempt = training_drills.start_attempt(drill, users[T])
     db.session.commit()
     return {
         "training_session": session,

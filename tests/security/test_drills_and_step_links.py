@@ -7,7 +7,7 @@ from tests.conftest import TEST_PASSWORD, IsolatedClient
 from workshop.accounts.services import grant_qualification
 from workshop.eol.bench import run_agent
 from workshop.extensions import db
-from workshop.training import services
+from workshop.training import drills
 
 BENCH = {"simulate": True, "channel": "security-drill", "time_scale": 40.0}
 ANSWER = "HVIL open"  # the label of the hidden fault hvil_open
@@ -23,10 +23,10 @@ def drill_world(app, create_user, create_centre):
         "supervisor": create_user("supervisor", centre=centre),
         "admin": create_user("admin"),
     }
-    drill = services.create_drill(
+    drill = drills.create_drill(
         people["trainer"], title="HVIL", kit_id="jazz-ev1", faults=["hvil_open"], sequences=["ecu"]
     )
-    attempt = services.start_attempt(drill, people["technician"])
+    attempt = drills.start_attempt(drill, people["technician"])
     db.session.commit()
     return app, people, drill, attempt
 
@@ -43,11 +43,11 @@ def _page(app, user, url):
 
 
 def _submit(app, people, attempt, answer):
-    services.run_drill(attempt, people["technician"], "SIM-S", ["ecu"], app.config["EOL_BENCHES"])
+    drills.run_drill(attempt, people["technician"], "SIM-S", ["ecu"], app.config["EOL_BENCHES"])
     db.session.commit()
     assert run_agent(app, benches=["SIM-S"], once=True) == 1
     db.session.rollback()
-    services.submit_diagnosis(attempt, people["technician"], [answer])
+    drills.submit_diagnosis(attempt, people["technician"], [answer])
     db.session.commit()
 
 
@@ -73,8 +73,8 @@ def test_after_submission_only_trainers_see_the_hidden_faults(drill_world):
         text = _page(app, people[role], url)
         assert ANSWER not in text, role
         assert "Score 0%" in text, role  # the score is no secret
-    assert services.may_see_hidden_faults(people["trainer"], attempt)
-    assert not services.may_see_hidden_faults(people["admin"], attempt)
+    assert drills.may_see_hidden_faults(people["trainer"], attempt)
+    assert not drills.may_see_hidden_faults(people["admin"], attempt)
 
 
 def test_a_link_cannot_prefill_a_step_measurement(app, client, auth, create_user, open_real_job):

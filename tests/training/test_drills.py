@@ -7,7 +7,7 @@ from tests.training.conftest import FAST_BENCH
 from workshop.eol.bench import run_agent
 from workshop.eol.models import EolRun, RunStatus
 from workshop.extensions import db
-from workshop.training import services
+from workshop.training import drills, services
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def drill_app(app):
 
 @pytest.fixture
 def hvil_drill(drill_app, trainer):
-    drill = services.create_drill(
+    drill = drills.create_drill(
         trainer, title="HVIL", kit_id="jazz-ev1", faults=["hvil_open"], sequences=["ecu"]
     )
     db.session.commit()
@@ -29,8 +29,8 @@ def hvil_drill(drill_app, trainer):
 
 
 def _attempt_with_a_finished_run(app, drill, trainee):
-    attempt = services.start_attempt(drill, trainee)
-    run = services.run_drill(attempt, trainee, "SIM-T", ["ecu"], app.config["EOL_BENCHES"])
+    attempt = drills.start_attempt(drill, trainee)
+    run = drills.run_drill(attempt, trainee, "SIM-T", ["ecu"], app.config["EOL_BENCHES"])
     db.session.commit()
     assert run.job_id is None and run.faults == ["hvil_open"] and run.simulated
     assert run_agent(app, benches=["SIM-T"], once=True) == 1
@@ -45,20 +45,18 @@ def test_fault_found_and_fault_missed(drill_app, hvil_drill, trainee, trainer, c
     assert run.status == RunStatus.FAIL
     assert [c.check_id for c in run.checks if c.outcome == "fail"] == ["ecu.hvil"]
 
-    result = services.submit_diagnosis(
-        attempt, finder, [{"component": "ecu", "fault": "hvil_open"}]
-    )
+    result = drills.submit_diagnosis(attempt, finder, [{"component": "ecu", "fault": "hvil_open"}])
     assert (result.score, result.found) == (100, 1)
     assert attempt.seconds_taken >= 0 and attempt.submitted_at is not None
     with pytest.raises(services.TrainingError, match="already submitted"):
-        services.submit_diagnosis(attempt, finder, [{"component": "ecu", "fault": "hvil_open"}])
+        drills.submit_diagnosis(attempt, finder, [{"component": "ecu", "fault": "hvil_open"}])
 
-    other = services.start_attempt(hvil_drill, misser)
-    services.run_drill(other, misser, "SIM-T", ["ecu"], drill_app.config["EOL_BENCHES"])
+    other = drills.start_attempt(hvil_drill, misser)
+    drills.run_drill(other, misser, "SIM-T", ["ecu"], drill_app.config["EOL_BENCHES"])
     db.session.commit()
     run_agent(drill_app, benches=["SIM-T"], once=True)
     db.session.rollback()
-    missed = services.submit_diagnosis(
+    missed = drills.submit_diagnosis(
         other, misser, [{"component": "bms", "fault": "isolation_fault"}]
     )
     db.session.commit()
@@ -75,7 +73,7 @@ def test_fault_found_and_fault_missed(drill_app, hvil_drill, trainee, trainer, c
 
 
 def test_partial_credit_for_the_right_component():
-    result = services.score_diagnosis(
+    result = drills.score_diagnosis(
         ["cell_imbalance", "dead_pump"],
         [
             {"component": "bms", "fault": "over_temperature"},
@@ -88,22 +86,22 @@ def test_partial_credit_for_the_right_component():
 
 def test_drill_rules(drill_app, hvil_drill, trainer, trainee):
     user = trainee()
-    attempt = services.start_attempt(hvil_drill, user)
-    assert services.start_attempt(hvil_drill, user) == attempt  # continuing keeps the clock
+    attempt = drills.start_attempt(hvil_drill, user)
+    assert drills.start_attempt(hvil_drill, user) == attempt  # continuing keeps the clock
     with pytest.raises(services.TrainingError, match="read the results"):
-        services.submit_diagnosis(attempt, user, [{"component": "ecu", "fault": "hvil_open"}])
+        drills.submit_diagnosis(attempt, user, [{"component": "ecu", "fault": "hvil_open"}])
     with pytest.raises(services.TrainingError, match="simulated bench"):
-        services.run_drill(attempt, user, "BAY-1", ["ecu"], drill_app.config["EOL_BENCHES"])
+        drills.run_drill(attempt, user, "BAY-1", ["ecu"], drill_app.config["EOL_BENCHES"])
     with pytest.raises(services.TrainingError, match="another trainee"):
-        services.run_drill(attempt, trainee(), "SIM-T", ["ecu"], drill_app.config["EOL_BENCHES"])
+        drills.run_drill(attempt, trainee(), "SIM-T", ["ecu"], drill_app.config["EOL_BENCHES"])
     with pytest.raises(services.TrainingError, match="at least one sequence"):
-        services.run_drill(attempt, user, "SIM-T", ["bms"], drill_app.config["EOL_BENCHES"])
+        drills.run_drill(attempt, user, "SIM-T", ["bms"], drill_app.config["EOL_BENCHES"])
     with pytest.raises(services.TrainingError, match="BRAKES sequence"):
-        services.create_drill(
+        drills.create_drill(
             trainer, title="x", kit_id="jazz-ev1", faults=["dead_pump"], sequences=["ecu"]
         )
     with pytest.raises(services.TrainingError, match="unknown fault"):
-        services.create_drill(
+        drills.create_drill(
             trainer, title="x", kit_id="jazz-ev1", faults=["gremlins"], sequences=["ecu"]
         )
 

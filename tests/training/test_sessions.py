@@ -11,7 +11,7 @@ from tests.training.conftest import FAST_BENCH, verify_url
 from workshop.accounts.services import add_months, holds_qualification
 from workshop.columns import utcnow
 from workshop.extensions import db
-from workshop.training import services
+from workshop.training import assessments, services
 from workshop.training.models import EnrolmentStatus, TrainingCertificate
 
 SECRET = "test-secret-key"
@@ -153,8 +153,8 @@ def _run_course(session, trainer, results, cert_folder):
                 by=trainer,
                 today=session.ends_on,
             )
-        services.record_scores(session, {enrolment.id: (theory, practical)}, by=trainer)
-    passed = services.complete_session(
+        assessments.record_scores(session, {enrolment.id: (theory, practical)}, by=trainer)
+    passed = assessments.complete_session(
         session,
         by=trainer,
         certificate_folder=cert_folder,
@@ -192,7 +192,7 @@ def test_pass_rules(create_session, trainee, trainer, today, cert_folder):
     assert not any(holds_qualification(u, "hv_qualified") for u in (low_theory, absent))
     assert session.status == "completed"
     with pytest.raises(services.TrainingError, match="scores cannot change"):
-        services.record_scores(session, {}, by=trainer)
+        assessments.record_scores(session, {}, by=trainer)
 
 
 def test_passing_grants_with_expiry_and_a_verifiable_certificate(
@@ -212,7 +212,7 @@ def test_passing_grants_with_expiry_and_a_verifiable_certificate(
 
     certificate = db.session.scalar(sa.select(TrainingCertificate))
     assert certificate.enrolment == enrolment and certificate.qualifications == ["hv_awareness"]
-    pdf = services.certificate_path(cert_folder, certificate.sha256).read_bytes()
+    pdf = assessments.certificate_path(cert_folder, certificate.sha256).read_bytes()
     assert pdf[:5] == b"%PDF-" and hashlib.sha256(pdf).hexdigest() == certificate.sha256
     page = client.get(f"/training/verify/{certificate.verify_code}")
     assert page.status_code == 200 and certificate.number in page.text
@@ -253,7 +253,7 @@ def test_a_session_is_completed_only_after_its_last_day(
 ):
     session = create_session(days=2)
     with pytest.raises(services.TrainingError, match="after its last day"):
-        services.complete_session(
+        assessments.complete_session(
             session, by=trainer, certificate_folder=cert_folder, verify_url=verify_url, today=today
         )
 

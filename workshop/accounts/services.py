@@ -25,6 +25,7 @@ from workshop.accounts.sessions import end_user_sessions
 from workshop.accounts.throttle import ThrottlePolicy, clear, keys_for, record_failure, wait_seconds
 from workshop.audit.services import Actor, record_event
 from workshop.columns import utcnow
+from workshop.errors import DomainError
 from workshop.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
@@ -35,8 +36,10 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 CENTRE_CODE_RE = re.compile(r"^[A-Z0-9]{2,16}$")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """A request that the account rules refuse; the message is shown to the user."""
+
+    code = "account"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from workshop.inspection.services import BRANCH_LABELS, active_signoffs, latest_
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus
 from workshop.links import is_production, public_base_url
+from workshop.vin import mask_vin  # noqa: F401  (re-exported)
 
 # The public verification page lives at VERIFY_PREFIX/<token>; the QR code on the PDF points there.
 VERIFY_PREFIX = "/verify"
@@ -568,13 +569,6 @@ def job_certificate(job: Job) -> Certificate | None:
 
 
 # --- public verification -------------------------------------------------------------------------
-
-
-def mask_vin(vin: str) -> str:
-    """The VIN with its middle hidden: maker code and last four characters stay readable."""
-    if len(vin) <= 7:
-        return "•" * len(vin)
-    return vin[:3] + "•" * (len(vin) - 7) + vin[-4:]
 
 
 def certificate_by_token(token: str) -> Certificate | None:

@@ -19,6 +19,7 @@ from workshop.accounts.models import Centre, Role, User
 from workshop.accounts.services import holds_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.i18n import to_bangkok
 from workshop.jobs.models import (
@@ -31,11 +32,12 @@ from workshop.jobs.models import (
     StepRecord,
     Vehicle,
 )
+from workshop.jobs.signals import serials_signed
 from workshop.manuals.schema import Manual, Step
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
+from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
 
-VIN_RE = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 # Time on a step counts towards labour; a tablet left open overnight must not bill 14 hours.
 MAX_STEP_SECONDS = 8 * 3600
@@ -47,29 +49,14 @@ def _label(inp):
     return LazyString(lambda: inp.label(str(get_locale() or "th")))
 
 
-class JobError(ValueError):
+class JobError(DomainError):
     """A request the job rules refuse; the message is shown to the technician."""
+
+    code = "job"
 
 
 class StaleStepError(JobError):
     """Someone else saved the same step since this tablet loaded it."""
-
-
-def normalise_vin(vin: str) -> str:
-    """Upper-case a VIN and drop spaces and dashes people type or scanners add."""
-    return re.sub(r"[\s-]", "", vin or "").upper()
-
-
-def vin_problem(vin: str) -> str | None:
-    """Why ``vin`` is not a valid VIN, or None."""
-    if len(vin) != 17:
-        return _l("a VIN has 17 characters (this one has %(n)d)", n=len(vin))
-    bad = sorted(set(c for c in vin if c in "IOQ"))
-    if bad:
-        return _l("a VIN never contains I, O or Q (found %(chars)s)", chars=", ".join(bad))
-    if not VIN_RE.match(vin):
-        return _l("a VIN has only letters and digits")
-    return None
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -662,13 +649,11 @@ def sign_step(
 
 
 def _install_serials(job, step, record, serials, user):
-    """Hand serial inputs to the kits feature, which traces each component to the vehicle."""
-    try:
-        from workshop.kits import stock
-    except ImportError:  # the stock feature is not installed: keep the serials in the record only
-        return
+    """Announce serial inputs; the kits feature subscribes and traces each component to the vehicle."""
     for key, numbers in serials.items():
-        stock.install_serials(job, step, step.input(key), numbers, record, user)
+        serials_signed.send(
+            job, step=step, serial_input=step.input(key), serials=numbers, record=record, user=user
+        )
 
 
 def countersign_step(job: Job, step_id: str, user: User) -> Countersign:

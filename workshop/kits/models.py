@@ -16,6 +16,7 @@ from workshop.audit.models import append_only
 from workshop.columns import UTCDateTime, created_at, intpk, money
 from workshop.extensions import db
 from workshop.jobs.models import Job, Vehicle
+from workshop.money import round_thb
 
 
 def _enum(cls, length=16):
@@ -210,6 +211,4 @@ class CostLine(db.Model):
     @property
     def amount(self) -> Decimal:
         """Quantity × unit cost, rounded half-up to the satang."""
-        from workshop.kits.stock import round_thb
-
         return round_thb(self.quantity * self.unit_cost)

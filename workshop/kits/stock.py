@@ -14,7 +14,7 @@ import json
 import re
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from workshop.csvexport import csv_dicts, csv_text
 from workshop.extensions import db
 from workshop.jobs.models import ACTIVE_STATUSES, Job, JobStatus, StepRecord, Vehicle
 from workshop.jobs.services import JobError, job_seconds
+from workshop.jobs.signals import serials_signed
 from workshop.kits.loader import KITS_DIR, KitError, usable_kits
 from workshop.kits.models import (
     INSTALLABLE,
@@ -41,9 +42,8 @@ from workshop.kits.models import (
     StockLot,
 )
 from workshop.kits.spec import TARGET_EXCLUDING_BATTERY, BomLine, KitSpec
+from workshop.money import CENT, VAT_RATE, round_thb  # noqa: F401  (re-exported: callers import them from here)
 
-CENT = Decimal("0.01")
-VAT_RATE = Decimal("0.07")
 SERIAL_RE = re.compile(r"^[A-Z0-9][A-Z0-9._/:-]{0,63}$")
 MAX_SERIALS_PER_DELIVERY = 5000
 CSV_COLUMNS = ("serial", "part_number", "unit_cost")
@@ -51,11 +51,6 @@ CSV_COLUMNS = ("serial", "part_number", "unit_cost")
 
 class StockError(JobError):
     """A stock operation the rules refuse; the message is shown to the user. Nothing changed."""
-
-
-def round_thb(amount) -> Decimal:
-    """An amount rounded half-up to the satang (0.01 THB)."""
-    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def parse_money(raw, *, what=None) -> Decimal:
@@ -741,6 +736,12 @@ def _wanted(serial_input) -> str:
     if serial_input.part_number:
         return str(_l("part %(part)s", part=serial_input.part_number))
     return str(_l("a %(category)s component", category=serial_input.category))
+
+
+@serials_signed.connect
+def _on_serials_signed(job, *, step, serial_input, serials, record, user):
+    """The jobs feature signed a step with serial inputs: install those components."""
+    install_serials(job, step, serial_input, serials, record, user)
 
 
 def install_serials(job: Job, step, serial_input, serial_numbers, record: StepRecord, user: User):

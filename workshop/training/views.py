@@ -26,7 +26,7 @@ from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.links import public_url
-from workshop.training import services
+from workshop.training import assessments, drills, services
 from workshop.training.courses import course_catalogue
 from workshop.training.forms import DrillForm, EnrolForm, SessionForm
 from workshop.training.models import (
@@ -79,11 +79,11 @@ def index():
         "training/index.html",
         courses=course_catalogue(),
         my_sessions=services.list_sessions(trainer=current_user) if is_trainer else [],
-        my_drills=services.list_drills(trainer=current_user) if is_trainer else [],
+        my_drills=drills.list_drills(trainer=current_user) if is_trainer else [],
         open_sessions=services.list_sessions(open_only=True)
         if current_user.has_role(*TRAINEES, A)
         else [],
-        drills=services.list_drills() if current_user.has_role(*TRAINEES, A) else [],
+        drills=drills.list_drills() if current_user.has_role(*TRAINEES, A) else [],
         my_enrolments=mine,
     )
 
@@ -142,7 +142,7 @@ def show_session(session_id: int):
         roll_day = today if today in session.days else session.starts_on
     course = services.course_of(session)
     results = {
-        e.id: services.result_problems(e, course)
+        e.id: assessments.result_problems(e, course)
         for e in session.with_status(EnrolmentStatus.ENROLLED)
     }
     return render_template(
@@ -275,7 +275,7 @@ def projector(session_id: int):
     if today in session.days and session.status == services.SessionStatus.SCHEDULED:
         token = services.attendance_token(session, today, current_app.config["SECRET_KEY"])
         url = public_url("training.attend", token=token)
-        qr = services.qr_svg(url)
+        qr = assessments.qr_svg(url)
     present = [e for e in session.with_status(EnrolmentStatus.ENROLLED) if today in e.days_present]
     return render_template(
         "training/projector.html",
@@ -339,7 +339,7 @@ def record_scores(session_id: int):
     """Theory scores and practical assessments of the enrolled trainees."""
     session = _own_session(session_id)
     try:
-        services.record_scores(session, _scores_from(request.form, session), by=current_user)
+        assessments.record_scores(session, _scores_from(request.form, session), by=current_user)
     except services.TrainingError as exc:
         _refused(exc)
     else:
@@ -354,7 +354,7 @@ def complete_session(session_id: int):
     """Close the session: grant qualifications and certificates to those who pass."""
     session = _own_session(session_id)
     try:
-        passed = services.complete_session(
+        passed = assessments.complete_session(
             session,
             by=current_user,
             certificate_folder=current_app.config["UPLOAD_FOLDER"],
@@ -389,7 +389,7 @@ def certificate_pdf(certificate_id: int):
     )
     if not allowed:
         abort(403)
-    path = services.certificate_path(current_app.config["UPLOAD_FOLDER"], certificate.sha256)
+    path = assessments.certificate_path(current_app.config["UPLOAD_FOLDER"], certificate.sha256)
     if not path.exists():
         abort(404)
     return send_file(path, mimetype="application/pdf", download_name=f"{certificate.number}.pdf")
@@ -406,7 +406,7 @@ def verify_certificate(code: str):
     if not verification.verification_permitted(ip, code):
         db.session.commit()
         return render_template("certificates/verify.html", rate_limited=True, form=None), 429
-    certificate = services.find_certificate(code)
+    certificate = assessments.find_certificate(code)
     states = verification.grant_states(certificate) if certificate is not None else []
     overall = verification.overall_state(states) if certificate is not None else "unknown"
     verification.log_training_check(ip, code, overall)
@@ -449,7 +449,7 @@ def create_drill():
         form.sequences.data = list(SEQUENCE_NAMES)
     if form.validate_on_submit():
         try:
-            drill = services.create_drill(
+            drill = drills.create_drill(
                 current_user,
                 title=form.title.data,
                 kit_id=form.kit_id.data,
@@ -476,10 +476,10 @@ def show_drill(drill_id: int):
         "training/drill.html",
         drill=drill,
         sees_all=sees_all,
-        shows_faults=services.may_see_hidden_faults(current_user),
+        shows_faults=drills.may_see_hidden_faults(current_user),
         mine=mine,
         attempts=drill.attempts if sees_all else [],
-        runs_of=services.attempt_runs,
+        runs_of=drills.attempt_runs,
         fault_label=lambda n: _fault_label(n, current_locale()),
         components=_component_labels(),
     )
@@ -491,7 +491,7 @@ def start_attempt(drill_id: int):
     """Start (or continue) the current user's attempt; the clock starts now."""
     drill = db.get_or_404(Drill, drill_id)
     try:
-        attempt = services.start_attempt(drill, current_user)
+        attempt = drills.start_attempt(drill, current_user)
     except services.TrainingError as exc:
         _refused(exc)
         return redirect(url_for("training.show_drill", drill_id=drill.id))
@@ -523,8 +523,8 @@ def show_attempt(attempt_id: int):
     attempt = _visible_attempt(attempt_id)
     if reap_with_settings(current_app.config):  # a drill run whose bench agent died
         db.session.commit()
-    runs = services.attempt_runs(attempt)
-    revealed = services.may_see_hidden_faults(current_user, attempt)
+    runs = drills.attempt_runs(attempt)
+    revealed = drills.may_see_hidden_faults(current_user, attempt)
     locale = current_locale()
     return render_template(
         "training/attempt.html",
@@ -538,7 +538,7 @@ def show_attempt(attempt_id: int):
         components=_component_labels(),
         faults=[(n, f"{_fault_label(n, locale)}") for n in FAULTS],
         fault_label=lambda n: _fault_label(n, locale),
-        score=services.score_diagnosis(attempt.drill.faults, attempt.diagnosis)
+        score=drills.score_diagnosis(attempt.drill.faults, attempt.diagnosis)
         if attempt.diagnosis
         else None,
     )
@@ -551,7 +551,7 @@ def run_drill(attempt_id: int):
     attempt = _visible_attempt(attempt_id)
     benches = _simulated_benches()
     try:
-        services.run_drill(
+        drills.run_drill(
             attempt,
             current_user,
             request.form.get("bench") or (benches[0] if benches else ""),
@@ -579,7 +579,7 @@ def submit_diagnosis(attempt_id: int):
         for i in range(len(attempt.drill.faults))
     ]
     try:
-        result = services.submit_diagnosis(attempt, current_user, entries)
+        result = drills.submit_diagnosis(attempt, current_user, entries)
     except services.TrainingError as exc:
         _refused(exc)
     else:
