@@ -44,15 +44,11 @@ def enqueue(config, task: str, *args: Any, timeout: int = 600) -> str:
 
 
 def run_task(task: str, *args: Any) -> Any:
-    """In the worker: run ``task`` inside an application context (the worker's own app, or the
-    one already pushed when a test runs the worker in its own process)."""
-    function = import_string(task)
-    if has_app_context():
-        return function(*args)
-    from workshop import create_app
-
-    with create_app().app_context():
-        return function(*args)
+    """In the worker: run ``task`` in the worker's application context (``workshop worker`` runs
+    inside the app's CLI, which pushes it; a test pushes its own)."""
+    if not has_app_context():
+        raise RuntimeError("run background tasks with `workshop worker` (an application context)")
+    return import_string(task)(*args)
 
 
 def report_progress(done: int, total: int) -> None:

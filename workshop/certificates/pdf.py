@@ -2,16 +2,9 @@
 ``templates/certificates/pdf_*.html`` with a URL fetcher that serves only the bundled Sarabun font
 and the QR image, never the network or the file system."""
 
-import base64
-import io
 from datetime import datetime
 
-import fontpkg_sarabun
-import qrcode
 import sqlalchemy as sa
-from flask import render_template
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from workshop import i18n
 from workshop.extensions import db
@@ -24,14 +17,17 @@ from workshop.inspection.services import (
     weights,
 )
 from workshop.jobs.models import Job
+from workshop.pdf import (  # noqa: F401  (shared renderer, re-exported for today's callers)
+    FONT_DIR,
+    FONT_URLS,
+    QR_URL,
+    RestrictedFetcher,
+    qr_data_uri,
+    qr_png,
+    render_pdf,
+)
 from workshop.provinces import province_name
 
-FONT_DIR = fontpkg_sarabun.ROOT / "files"
-FONT_URLS = {
-    "workshop:font/Sarabun-Regular.ttf": FONT_DIR / "Sarabun-Regular.ttf",
-    "workshop:font/Sarabun-Bold.ttf": FONT_DIR / "Sarabun-Bold.ttf",
-}
-QR_URL = "workshop:qr.png"
 WEIGHT_LABELS = {
     "curb_weight": ("น้ำหนักรถเปล่า", "Curb weight"),
     "front_axle": ("น้ำหนักลงเพลาหน้า", "Front axle load"),
@@ -46,48 +42,6 @@ SEQUENCE_NAMES = {
     "bms": ("ระบบจัดการแบตเตอรี่ BMS", "BMS"),
     "brakes": ("ระบบเบรก", "Brakes"),
 }
-
-
-class RestrictedFetcher(URLFetcher):
-    """Serves the bundled font files and in-memory images by name; refuses everything else."""
-
-    def __init__(self, resources: dict[str, tuple[bytes, str]] | None = None):
-        super().__init__()
-        self.resources = dict(resources or {})
-        self.refused: list[str] = []
-
-    def fetch(self, url, headers=None):
-        if url in FONT_URLS:
-            return URLFetcherResponse(
-                url, FONT_URLS[url].read_bytes(), headers={"Content-Type": "font/ttf"}
-            )
-        if url in self.resources:
-            body, mime = self.resources[url]
-            return URLFetcherResponse(url, body, headers={"Content-Type": mime})
-        self.refused.append(url)
-        raise ValueError(f"the certificate renderer does not fetch {url}")
-
-
-def qr_png(url: str) -> bytes:
-    """A QR code of ``url`` as PNG (error correction M, 4-module quiet zone)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    qr.add_data(url)
-    qr.make(fit=True)
-    buf = io.BytesIO()
-    qr.make_image().save(buf)
-    return buf.getvalue()
-
-
-def qr_data_uri(url: str) -> str:
-    """The QR code of ``url`` as a data: URI (for screens)."""
-    return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode()
-
-
-def render_pdf(template: str, context: dict, resources: dict | None = None) -> bytes:
-    """Render ``templates/<template>`` with plain values into a PDF."""
-    html = render_template(template, **context)
-    fetcher = RestrictedFetcher(resources)
-    return HTML(string=html, base_url="workshop:", url_fetcher=fetcher).write_pdf()
 
 
 def render_certificate(context: dict) -> bytes:
@@ -312,7 +266,7 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
 
 def public_summary(context: dict) -> dict:
     """What the public verification page may show: no owner data, a masked VIN."""
-    from workshop.certificates.services import mask_vin
+    from workshop.vin import mask_vin
 
     v = context["vehicle"]
     return {

@@ -1,12 +1,12 @@
 """The EOL run report as a PDF: plain values into templates/eol/report_pdf.html."""
 
 from workshop import charts
-from workshop.certificates.pdf import render_pdf
 from workshop.eol.messages import label
 from workshop.eol.models import EolRun
 from workshop.extensions import db
 from workshop.i18n import format_be_date, format_local_datetime
 from workshop.jobs.models import Job
+from workshop.pdf import render_pdf
 
 # series -> (x axis label, x unit, y unit); labels are catalogue names of workshop.eol.messages
 SERIES_AXES = {

@@ -1,0 +1,62 @@
+"""The PDF renderer every document shares (certificates, EOL reports, handover sheets, training
+certificates): WeasyPrint on a Jinja template, fetching only the bundled Sarabun fonts and the
+images it is given, never the network or the disk; and QR codes. Feature-free.
+"""
+
+import base64
+import io
+
+import fontpkg_sarabun
+import qrcode
+from flask import render_template
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+FONT_DIR = fontpkg_sarabun.ROOT / "files"
+FONT_URLS = {
+    "workshop:font/Sarabun-Regular.ttf": FONT_DIR / "Sarabun-Regular.ttf",
+    "workshop:font/Sarabun-Bold.ttf": FONT_DIR / "Sarabun-Bold.ttf",
+}
+QR_URL = "workshop:qr.png"
+
+
+class RestrictedFetcher(URLFetcher):
+    """Serves the bundled font files and in-memory images by name; refuses everything else."""
+
+    def __init__(self, resources: dict[str, tuple[bytes, str]] | None = None):
+        super().__init__()
+        self.resources = dict(resources or {})
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        if url in FONT_URLS:
+            return URLFetcherResponse(
+                url, FONT_URLS[url].read_bytes(), headers={"Content-Type": "font/ttf"}
+            )
+        if url in self.resources:
+            body, mime = self.resources[url]
+            return URLFetcherResponse(url, body, headers={"Content-Type": mime})
+        self.refused.append(url)
+        raise ValueError(f"the certificate renderer does not fetch {url}")
+
+
+def qr_png(url: str) -> bytes:
+    """A QR code of ``url`` as PNG (error correction M, 4-module quiet zone)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    buf = io.BytesIO()
+    qr.make_image().save(buf)
+    return buf.getvalue()
+
+
+def qr_data_uri(url: str) -> str:
+    """The QR code of ``url`` as a data: URI (for screens)."""
+    return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode()
+
+
+def render_pdf(template: str, context: dict, resources: dict | None = None) -> bytes:
+    """Render ``templates/<template>`` with plain values into a PDF."""
+    html = render_template(template, **context)
+    fetcher = RestrictedFetcher(resources)
+    return HTML(string=html, base_url="workshop:", url_fetcher=fetcher).write_pdf()
