@@ -13,10 +13,10 @@ from workshop.accounts.models import QualificationGrant, User
 from workshop.accounts.qualifications import qualification_types
 from workshop.accounts.services import grant_qualification
 from workshop.audit.services import record_event
-from workshop.pdf import QR_URL, qr_png, render_pdf
 from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.i18n import BANGKOK, format_be_date, format_ce_date
+from workshop.pdf import QR_URL, qr_png, render_pdf
 from workshop.training.courses import Course
 from workshop.training.models import (
     Enrolment,
