@@ -101,7 +101,10 @@ def test_pkcs12_from_the_trust_anchor_is_enrolled(cert_app, crew):
 
 
 def _foreign(cert_app):
-    other = pki.load_ca(*pki.development_ca(cert_app.instance_path + "-stranger"))
+    import tempfile
+
+    # another CA, in a throw-away folder (never next to the app's instance folder)
+    other = pki.load_ca(*pki.development_ca(tempfile.mkdtemp(prefix="stranger-ca-")))
     return pki.issue(*other, "Someone Else")
 
 
