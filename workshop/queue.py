@@ -11,15 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_app_context
+from flask_babel import lazy_gettext as _l
 from redis import Redis
 from rq import Queue, get_current_job
 from werkzeug.utils import import_string
 
+from workshop.errors import DomainError
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-class QueueUnavailable(RuntimeError):
-    """The queue's Redis cannot be reached."""
+class QueueUnavailable(DomainError):
+    """The queue's Redis cannot be reached (``detail`` says why, for the logs)."""
+
+    code = "queue_unavailable"
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            _l("The background worker's queue cannot be reached; try again in a minute.")
+        )
+        self.detail = detail
 
 
 def redis_connection(config) -> Redis:

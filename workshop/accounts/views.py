@@ -20,6 +20,7 @@ from workshop.accounts.models import Centre, Role, User
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.provinces import province_choices
+from workshop.transactions import transaction
 from workshop.web import (
     SESSION_TOKEN,
     begin_login_session,
@@ -74,9 +75,9 @@ def logout():
     """
     from workshop.audit.services import record_event
 
-    record_event("logout", current_user._get_current_object())
-    sessions.end_session(session.get(SESSION_TOKEN), current_user.id, "logout")
-    db.session.commit()
+    with transaction():
+        record_event("logout", current_user._get_current_object())
+        sessions.end_session(session.get(SESSION_TOKEN), current_user.id, "logout")
     logout_user()
     end_login_session()
     flash(_("You have logged out."), "info")
@@ -89,19 +90,17 @@ def change_password():
     """The logged-in user changes their own password; their other sessions end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with transaction(
+            _("Your password has been changed."),
+            explain=lambda exc: _("Password not changed: %(reason)s", reason=exc.message),
+        ) as done:
             services.change_password(
                 current_user,
                 form.current_password.data,
                 form.new_password.data,
                 keep_session=session.get(SESSION_TOKEN),
             )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(_("Password not changed: %(reason)s", reason=str(exc)), "error")
-        else:
-            db.session.commit()
-            flash(_("Your password has been changed."), "success")
+        if done:
             return redirect(url_for("core.home"))
     return render_template("accounts/password.html", form=form)
 
@@ -127,7 +126,7 @@ def create_centre():
     """Register a service centre."""
     form = _centre_form(None)
     if form.validate_on_submit():
-        try:
+        with transaction() as done:
             centre = services.create_centre(
                 code=form.code.data,
                 name_th=form.name_th.data,
@@ -137,12 +136,8 @@ def create_centre():
                 licence_number=form.licence_number.data or "",
                 labour_rate=form.labour_rate.data,
             )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Centre %(code)s created.", code=centre.code), "success")
+            done.success = _("Centre %(code)s created.", code=centre.code)
+        if done:
             return redirect(url_for("accounts.list_centres"))
     return render_template("accounts/centre_form.html", form=form, centre=None)
 
@@ -154,7 +149,7 @@ def edit_centre(centre_id: int):
     centre = db.get_or_404(Centre, centre_id)
     form = _centre_form(centre)
     if form.validate_on_submit():
-        try:
+        with transaction(_("Centre %(code)s saved.", code=centre.code)) as done:
             services.update_centre(
                 centre,
                 name_th=form.name_th.data,
@@ -165,12 +160,7 @@ def edit_centre(centre_id: int):
                 labour_rate=form.labour_rate.data,
                 active=form.active.data,
             )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Centre %(code)s saved.", code=centre.code), "success")
+        if done:
             return redirect(url_for("accounts.list_centres"))
     return render_template("accounts/centre_form.html", form=form, centre=centre)
 
@@ -220,16 +210,12 @@ def create_user():
         if not form.password.data:
             form.password.errors.append(_("A new account needs a password."))
         else:
-            try:
+            with transaction() as done:
                 user = services.create_user(
                     username=form.username.data, password=form.password.data, **_user_fields(form)
                 )
-            except services.AccountError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                db.session.commit()
-                flash(_("User %(username)s created.", username=user.username), "success")
+                done.success = _("User %(username)s created.", username=user.username)
+            if done:
                 return redirect(url_for("accounts.list_users"))
     return render_template("accounts/user_form.html", form=form, user=None)
 
@@ -241,7 +227,7 @@ def edit_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = _user_form(user)
     if form.validate_on_submit():
-        try:
+        with transaction(_("User %(username)s saved.", username=user.username)) as done:
             services.update_user(
                 user,
                 active=form.active.data,
@@ -252,12 +238,7 @@ def edit_user(user_id: int):
                 services.set_password(
                     user, form.password.data, by_admin=True, keep_session=_own_token(user)
                 )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("User %(username)s saved.", username=user.username), "success")
+        if done:
             return redirect(url_for("accounts.list_users"))
     return render_template(
         "accounts/user_form.html", form=form, user=user, sessions=sessions.open_sessions(user)
@@ -274,12 +255,11 @@ def _own_token(user: User) -> str | None:
 def end_user_sessions(user_id: int):
     """End every session of a user (a lost tablet, a leaver), except the admin's own."""
     user = db.get_or_404(User, user_id)
-    count = sessions.end_user_sessions(user, "admin", keep_token=_own_token(user))
-    db.session.commit()
-    flash(
-        _("%(count)d session(s) of %(username)s ended.", count=count, username=user.username),
-        "success",
-    )
+    with transaction() as done:
+        count = sessions.end_user_sessions(user, "admin", keep_token=_own_token(user))
+        done.success = _(
+            "%(count)d session(s) of %(username)s ended.", count=count, username=user.username
+        )
     return redirect(url_for("accounts.edit_user", user_id=user.id))
 
 
@@ -295,16 +275,11 @@ def user_qualifications(user_id: int):
     form = GrantForm()
     form.code.choices = choices((code, t.name(locale)) for code, t in types.items())
     if form.validate_on_submit():
-        try:
+        with transaction(_("Qualification granted.")) as done:
             services.grant_qualification(
                 user, form.code.data, granted_by=current_user, note=form.note.data or ""
             )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Qualification granted."), "success")
+        if done:
             return redirect(url_for("accounts.user_qualifications", user_id=user.id))
     return render_template(
         "accounts/qualifications.html",
@@ -322,12 +297,6 @@ def revoke_qualification(grant_id: int):
     from workshop.accounts.models import QualificationGrant
 
     grant = db.get_or_404(QualificationGrant, grant_id)
-    try:
+    with transaction(_("Qualification revoked.")):
         services.revoke_qualification(grant, reason=request.form.get("reason", ""))
-    except services.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Qualification revoked."), "success")
     return redirect(url_for("accounts.user_qualifications", user_id=grant.user_id))

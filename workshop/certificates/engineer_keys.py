@@ -18,11 +18,12 @@ from workshop.audit.services import record_event
 from workshop.certificates import pki
 from workshop.certificates.models import SigningKey
 from workshop.columns import utcnow
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.links import is_production
 
 
-class SigningKeyError(ValueError):
+class SigningKeyError(DomainError):
     """An enrolment the rules refuse; the message says why."""
 
 

@@ -36,6 +36,7 @@ from workshop.eol.runs import (
     evidence_problem,
     latest_complete_run,
 )
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.inspection.models import Branch, Decision
 from workshop.inspection.services import BRANCH_LABELS, active_signoffs, latest_decision
@@ -50,7 +51,7 @@ VERIFY_RATE_LIMIT = 30
 VERIFY_RATE_WINDOW = timedelta(minutes=10)
 
 
-class CertificateError(ValueError):
+class CertificateError(DomainError):
     """A request the certificate rules refuse; ``missing`` lists every unmet condition."""
 
     def __init__(self, message, missing=()):
@@ -538,7 +539,6 @@ def revoke_certificate(certificate: Certificate, user: User, reason: str) -> Cer
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.rollback()
         raise CertificateError(_l("this certificate is already revoked")) from None
     record_event(
         "certificate.revoke",

@@ -23,6 +23,7 @@ from workshop.certificates.models import Certificate
 from workshop.certificates.pdf import qr_data_uri
 from workshop.extensions import db
 from workshop.jobs.models import Job
+from workshop.transactions import transaction
 from workshop.web import flash_errors
 
 bp = Blueprint("certificates", __name__)
@@ -45,14 +46,11 @@ def list_certificates():
 def issue(job_id: int):
     """Issue the job's certificate, or say exactly what is missing."""
     job = get_in_scope_or_404(Job, job_id)
-    try:
+    with transaction() as done:
         certificate = services.issue_certificate(job, current_user)
-    except services.CertificateError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        done.success = _("Certificate %(number)s issued.", number=certificate.number)
+    if not done:
         return redirect(url_for("inspection.show_job", job_id=job.id))
-    db.session.commit()
-    flash(_("Certificate %(number)s issued.", number=certificate.number), "success")
     return redirect(url_for("certificates.show", certificate_id=certificate.id))
 
 
@@ -105,14 +103,8 @@ def revoke(certificate_id: int):
     if not form.validate_on_submit():
         flash_errors(form)
     else:
-        try:
+        with transaction(_("Certificate %(number)s revoked.", number=certificate.number)):
             services.revoke_certificate(certificate, current_user, form.reason.data)
-        except services.CertificateError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Certificate %(number)s revoked.", number=certificate.number), "success")
     return redirect(url_for("certificates.show", certificate_id=certificate.id))
 
 
@@ -249,21 +241,14 @@ def evidence_bundle(certificate_id: int):
 def prepare_evidence(certificate_id: int):
     """Queue the evidence bundle's build for a background worker."""
     from workshop.certificates.evidence import request_bundle
-    from workshop.queue import QueueUnavailable
 
     certificate = get_in_scope_or_404(Certificate, certificate_id)
-    try:
+    with transaction() as done:
         bundle = request_bundle(certificate, current_user, current_app.config)
-    except QueueUnavailable:
-        db.session.rollback()
-        flash(_("The background worker's queue cannot be reached; try again in a minute."), "error")
-    else:
-        db.session.commit()
-        if bundle.status != "ready":
-            flash(
-                _("The evidence bundle is being prepared; this page shows when it is ready."),
-                "success",
-            )
+    if done and bundle.status != "ready":
+        flash(
+            _("The evidence bundle is being prepared; this page shows when it is ready."), "success"
+        )
     return redirect(
         url_for("certificates.show", certificate_id=certificate.id) + "#evidence-bundle"
     )
@@ -356,7 +341,7 @@ def signing_key():
     from workshop.links import is_production
 
     if request.method == "POST":
-        try:
+        with transaction(_("Your signing certificate is enrolled.")) as done:
             if request.form.get("action") == "issue":
                 engineer_keys.enrol_from_ca(
                     current_user, current_app.config, current_app.instance_path
@@ -375,12 +360,7 @@ def signing_key():
                     current_app.config,
                     current_app.instance_path,
                 )
-        except engineer_keys.SigningKeyError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Your signing certificate is enrolled."), "success")
+        if done:
             return redirect(url_for("certificates.signing_key"))
     return render_template(
         "certificates/signing_key.html",

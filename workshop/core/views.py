@@ -12,6 +12,7 @@ from workshop.accounts.forms import LanguageForm
 from workshop.accounts.models import Role
 from workshop.audit.services import search_events
 from workshop.extensions import db
+from workshop.transactions import transaction
 from workshop.web import redirect_back
 
 bp = Blueprint("core", __name__)
@@ -58,8 +59,8 @@ def set_language(lang: str):
         return redirect_back()
     session["lang"] = lang
     if current_user.is_authenticated:
-        account_services.set_locale(current_user, lang)
-        db.session.commit()
+        with transaction():
+            account_services.set_locale(current_user, lang)
     return redirect_back()
 
 

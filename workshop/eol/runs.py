@@ -22,6 +22,7 @@ from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.eol.models import FINISHED, EolCheck, EolRun, RunStatus
 from workshop.eol.traces import sha256_file
+from workshop.errors import DomainError
 from workshop.extensions import db
 
 SEQUENCE_NAMES = ("ecu", "bms", "brakes")
@@ -33,7 +34,7 @@ STALE_AFTER = timedelta(seconds=60)
 AGENT_LOST = "agent_lost"
 
 
-class EolRunError(ValueError):
+class EolRunError(DomainError):
     """A request the EOL rules refuse; the message is shown to the operator."""
 
 

@@ -19,8 +19,10 @@ from workshop.accounts.access import get_in_scope_or_404, requires
 from workshop.accounts.models import Role
 from workshop.eol import runs
 from workshop.eol.models import EolRun
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.jobs.models import Job
+from workshop.transactions import transaction
 from workshop.web import current_locale
 
 bp = Blueprint("eol", __name__)
@@ -80,7 +82,7 @@ def start_run(job_id: int):
     """Queue a run for a bench agent (only qualified EOL operators of the job's centre)."""
     job = get_in_scope_or_404(Job, job_id)
     _reap_stale_runs()
-    try:
+    with transaction() as done:
         run = runs.queue_run(
             job,
             current_user,
@@ -89,12 +91,9 @@ def start_run(job_id: int):
             current_app.config["EOL_BENCHES"],
             production=_production(),
         )
-    except runs.EolRunError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        done.success = _("Run %(id)d queued on %(bench)s.", id=run.id, bench=run.bench)
+    if not done:
         return redirect(url_for("eol.job_runs", job_id=job.id))
-    db.session.commit()
-    flash(_("Run %(id)d queued on %(bench)s.", id=run.id, bench=run.bench), "success")
     return redirect(url_for("eol.show_run", run_id=run.id))
 
 
@@ -144,13 +143,9 @@ def run_status(run_id: int):
 def cancel_run(run_id: int):
     """Stop a queued or running run; results so far are kept."""
     run = get_in_scope_or_404(EolRun, run_id)
-    try:
+    with transaction() as done:
         runs.request_cancel(run, current_user)
-    except runs.EolRunError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if done:
         flash(_("Stop requested."), "info")
     return redirect(url_for("eol.show_run", run_id=run.id))
 
@@ -173,6 +168,14 @@ def download_trace(run_id: int):
     )
 
 
+def _trace_refusal(exc: Exception) -> str:
+    from workshop.eol.traces import TraceError
+
+    if isinstance(exc, TraceError):
+        return _("The trace cannot be used: %(reason)s", reason=exc.message_in(current_locale()))
+    return str(exc.message)
+
+
 @bp.route("/eol/traces", methods=["GET", "POST"])
 @requires(*VIEWERS)
 def check_trace():
@@ -181,7 +184,6 @@ def check_trace():
     from workshop.eol import tracechecks
     from workshop.eol.definitions import list_kits
     from workshop.eol.traces import TraceError
-    from workshop.queue import QueueUnavailable
 
     kits = list_kits()
     selected = request.values.get("kit", "")
@@ -196,22 +198,11 @@ def check_trace():
         elif upload is None or not upload.filename:
             flash(_("Choose a trace file."), "error")
         else:
-            try:
+            with transaction(refused=(TraceError, DomainError), explain=_trace_refusal) as done:
                 check = tracechecks.queue_check(
                     current_user, selected, upload.filename, upload.read(), current_app.config
                 )
-            except TraceError as exc:
-                db.session.rollback()
-                reason = exc.message_in(current_locale())
-                flash(_("The trace cannot be used: %(reason)s", reason=reason), "error")
-            except QueueUnavailable:
-                db.session.rollback()
-                flash(
-                    _("The background worker's queue cannot be reached; try again in a minute."),
-                    "error",
-                )
-            else:
-                db.session.commit()
+            if done:
                 return redirect(url_for("eol.trace_check", check_id=check.id))
     return render_template("eol/trace.html", kits=kits, selected=selected, check=None)
 

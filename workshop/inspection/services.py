@@ -11,6 +11,7 @@ from workshop.accounts.access import CentreScope
 from workshop.accounts.models import Role, User
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
+from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.inspection.checklist import RESULTS, inspection_checklist
 from workshop.inspection.models import (
@@ -42,7 +43,7 @@ SIGNOFF_STATUSES = (JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED)
 WEIGHT_KEYS = ("curb_weight", "front_axle", "rear_axle")
 
 
-class InspectionError(ValueError):
+class InspectionError(DomainError):
     """A request the inspection rules refuse; the message is shown to the user."""
 
 

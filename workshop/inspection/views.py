@@ -4,7 +4,7 @@ the admin screen of engineer licences."""
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ from workshop.inspection.models import EngineerLicence, Inspection, InspectionFi
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job
 from workshop.photos import PhotoLimits, photo_path
+from workshop.transactions import transaction
 from workshop.web import current_locale, flash_errors
 
 bp = Blueprint("inspection", __name__, url_prefix="/inspection")
@@ -104,13 +105,8 @@ def show_job(job_id: int):
 def start(job_id: int):
     """Open an inspection of the job."""
     job = get_in_scope_or_404(Job, job_id)
-    try:
+    with transaction():
         services.start_inspection(job, current_user)
-    except services.InspectionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
     return redirect(url_for("inspection.show_job", job_id=job.id) + "#checklist")
 
 
@@ -127,14 +123,8 @@ def save_checklist(inspection_id: int):
         item.id: (request.form.get(f"result-{item.id}", ""), request.form.get(f"note-{item.id}"))
         for item in inspection_checklist().items
     }
-    try:
+    with transaction(_("Checklist saved.")):
         services.save_answers(inspection, current_user, answers)
-    except services.InspectionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Checklist saved."), "success")
     return redirect(url_for("inspection.show_job", job_id=inspection.job_id) + "#checklist")
 
 
@@ -148,7 +138,7 @@ def add_finding(inspection_id: int):
         flash_errors(form)
     else:
         photo = form.photo.data.read() if form.photo.data else None
-        try:
+        with transaction(_("Finding recorded.")):
             services.add_finding(
                 inspection,
                 current_user,
@@ -158,12 +148,6 @@ def add_finding(inspection_id: int):
                 folder=current_app.config["UPLOAD_FOLDER"],
                 limits=PhotoLimits.from_config(current_app.config),
             )
-        except services.InspectionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Finding recorded."), "success")
     return redirect(url_for("inspection.show_job", job_id=inspection.job_id) + "#findings")
 
 
@@ -192,26 +176,20 @@ def decide(inspection_id: int):
     """Approve, or reject with reasons (the job reopens at its centre)."""
     inspection = _inspection(inspection_id)
     decision = request.form.get("decision")
-    try:
+    with transaction() as done:
         if decision == "approve":
             if request.form.get("confirm") != "y":
                 raise services.InspectionError(
                     _("Tick the box that states what you approve, then approve again.")
                 )
             services.approve_inspection(inspection, current_user)
-            message = _("Inspection approved.")
+            done.success = _("Inspection approved.")
         elif decision == "reject":
             form = RejectForm(prefix="reject")
             services.reject_inspection(inspection, current_user, form.reasons.data or "")
-            message = _("Inspection rejected: the job is back with its centre.")
+            done.success = _("Inspection rejected: the job is back with its centre.")
         else:
             raise services.InspectionError(_("Choose approve or reject."))
-    except services.InspectionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(message, "success")
     return redirect(url_for("inspection.show_job", job_id=inspection.job_id))
 
 
@@ -224,14 +202,8 @@ def sign_off(job_id: int):
     if not form.validate_on_submit():
         flash_errors(form)
     else:
-        try:
+        with transaction(_("Sign-off recorded.")):
             services.sign_off(job, current_user, form.branch.data, form.note.data or "")
-        except services.InspectionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Sign-off recorded."), "success")
     if current_user.has_role(Role.INSPECTOR):
         return redirect(url_for("inspection.show_job", job_id=job.id) + "#signoffs")
     return redirect(url_for("jobs.show_job", job_id=job.id))
@@ -247,16 +219,11 @@ def licences():
     if form.validate_on_submit():
         user = db.get_or_404(User, int(form.user_id.data))
         expires = datetime.combine(form.expires_on.data, time(23, 59), tzinfo=UTC)
-        try:
+        with transaction(_("Licence recorded.")) as done:
             services.record_licence(
                 user, form.branch.data, form.licence_number.data, expires, current_user
             )
-        except services.InspectionError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Licence recorded."), "success")
+        if done:
             return redirect(url_for("inspection.licences"))
     elif request.method == "POST":
         flash_errors(form)
@@ -268,12 +235,6 @@ def licences():
 def revoke_licence(licence_id: int):
     """End a licence now."""
     licence = db.get_or_404(EngineerLicence, licence_id)
-    try:
+    with transaction(_("Licence revoked.")):
         services.revoke_licence(licence)
-    except services.InspectionError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Licence revoked."), "success")
     return redirect(url_for("inspection.licences"))

@@ -165,7 +165,6 @@ def open_job(
         db.session.flush()
     except sa.exc.IntegrityError:
         # Another intake of the same VIN, or the same job number, won the race.
-        db.session.rollback()
         raise JobError(_l("vehicle %(vin)s already has an open job", vin=vin)) from None
     record_event(
         "job.open",
@@ -603,7 +602,6 @@ def sign_step(
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.rollback()
         raise StaleStepError(
             _l("another tablet saved this step at the same moment; reload it and check")
         ) from None
@@ -683,7 +681,6 @@ def countersign_step(job: Job, step_id: str, user: User) -> Countersign:
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.rollback()
         raise JobError(_l("this step is already countersigned")) from None
     record_event(
         "step.countersign",
@@ -725,7 +722,10 @@ def add_photos(
 ) -> list[Photo]:
     """Check every uploaded image of a request (``workshop.photos``), then store and record them;
     a refused file refuses them all and nothing is written."""
-    step = manual_of(job).step(step_id)
+    try:
+        step = manual_of(job).step(step_id)
+    except KeyError:
+        raise JobError(_l("Unknown step.")) from None
     try:
         inp = step.input(input_key)
     except KeyError:

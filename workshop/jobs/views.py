@@ -32,6 +32,7 @@ from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.manuals.loader import manual_catalogue
 from workshop.photos import PhotoLimits, photo_path
 from workshop.provinces import province_choices
+from workshop.transactions import transaction
 from workshop.web import current_locale
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -108,7 +109,7 @@ def create_job():
             owner_name=form.owner_name.data,
             owner_phone=form.owner_phone.data,
         )
-        try:
+        with transaction() as done:
             job = services.open_job(
                 current_user.centre,
                 intake,
@@ -117,12 +118,8 @@ def create_job():
                 kit=kit,
                 is_training=form.is_training.data,
             )
-        except services.JobError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Job %(ref)s opened.", ref=job.reference), "success")
+            done.success = _("Job %(ref)s opened.", ref=job.reference)
+        if done:
             return redirect(url_for("jobs.show_job", job_id=job.id))
     kit_fits = {k.id: sorted(m for m in manuals if k.fits(m)) for k in kits.values()}
     return render_template("jobs/new.html", form=form, kit_fits=kit_fits)
@@ -212,7 +209,7 @@ def sign_step(job_id: int, step_id: str):
         base_seq = int(request.form.get("base_seq", "-1"))
     except ValueError:
         base_seq = -1
-    try:
+    with transaction() as done:
         record = services.sign_step(
             job,
             step.id,
@@ -226,13 +223,10 @@ def sign_step(job_id: int, step_id: str):
             reason=request.form.get("reason", ""),
             save_key=request.form.get("save_key"),
         )
-    except services.JobError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if not done:
         return render_template(
             "jobs/step.html", **_step_context(job, manual, step), form_values=request.form
-        ), 409 if isinstance(exc, services.StaleStepError) else 422
-    db.session.commit()
+        ), 409 if isinstance(done.error, services.StaleStepError) else 422
     if record.passed:
         flash(_("Step %(step)s signed.", step=step.title(current_locale())), "success")
     else:
@@ -277,14 +271,8 @@ def _step_context(job, manual, step):
 def countersign_step(job_id: int, step_id: str):
     """A second qualified person countersigns the step's latest record."""
     job = get_in_scope_or_404(Job, job_id)
-    try:
+    with transaction(_("Countersigned.")):
         services.countersign_step(job, step_id, current_user)
-    except services.JobError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Countersigned."), "success")
     return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step_id))
 
 
@@ -300,7 +288,7 @@ def upload_photo(job_id: int, step_id: str):
     if not files:
         error = _("Choose or take a photo first.")
     else:
-        try:
+        with transaction(quiet=True) as done:
             services.add_photos(
                 job,
                 step_id,
@@ -310,11 +298,7 @@ def upload_photo(job_id: int, step_id: str):
                 current_app.config["UPLOAD_FOLDER"],
                 PhotoLimits.from_config(current_app.config),
             )
-        except (services.JobError, KeyError) as exc:
-            db.session.rollback()
-            error = str(exc) if isinstance(exc, services.JobError) else _("Unknown step.")
-        else:
-            db.session.commit()
+        error = None if done else str(done.error.message)
     message = error or _("%(n)d photo(s) saved.", n=len(files))
     if wants_json:
         # The step screen uploads in the background: the form the technician is filling in
@@ -354,14 +338,8 @@ def photo(job_id: int, photo_id: int):
 def submit_job(job_id: int):
     """Send a finished job to the inspectors."""
     job = get_in_scope_or_404(Job, job_id)
-    try:
+    with transaction(_("Job %(ref)s sent for inspection.", ref=job.reference)):
         services.submit_for_inspection(job, current_user)
-    except services.JobError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Job %(ref)s sent for inspection.", ref=job.reference), "success")
     return redirect(url_for("jobs.show_job", job_id=job.id))
 
 
@@ -374,12 +352,6 @@ def cancel_job(job_id: int):
     if not form.validate_on_submit():
         flash(_("Give a reason to cancel the job."), "error")
     else:
-        try:
+        with transaction(_("Job %(ref)s cancelled.", ref=job.reference)):
             services.cancel_job(job, current_user, form.reason.data)
-        except services.JobError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Job %(ref)s cancelled.", ref=job.reference), "success")
     return redirect(url_for("jobs.show_job", job_id=job.id))

@@ -15,6 +15,7 @@ from workshop.kits import stock
 from workshop.kits.forms import ConsumeForm, CostLineForm, MoveForm, ReceiveForm
 from workshop.kits.models import Component, ComponentStatus, CostKind, Delivery, StockLot
 from workshop.kits.spec import CATEGORIES
+from workshop.transactions import transaction
 from workshop.web import current_locale, flash_errors
 
 bp = Blueprint("kits", __name__, url_prefix="/kits")
@@ -190,7 +191,9 @@ def receive_delivery():
     if form.validate_on_submit():
         kit_id, _sep, part_number = form.part.data.partition("|")
         upload = form.serials_csv.data
-        try:
+        with transaction(
+            explain=lambda exc: _("Nothing was received: %(reason)s", reason=exc.message)
+        ) as done:
             unit_cost = stock.parse_money(form.unit_cost.data, what=_("Actual unit cost"))
             has_file = upload is not None and getattr(upload, "filename", "")
             if has_file and (form.serials.data or "").strip():
@@ -219,19 +222,12 @@ def receive_delivery():
                 lines=lines,
                 note=form.note.data or "",
             )
-        except stock.StockError as exc:
-            db.session.rollback()
-            flash(_("Nothing was received: %(reason)s", reason=str(exc)), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Delivery %(invoice)s received: %(n)d part(s).",
-                    invoice=delivery.invoice_number,
-                    n=sum(line.quantity for line in delivery.lines),
-                ),
-                "success",
+            done.success = _(
+                "Delivery %(invoice)s received: %(n)d part(s).",
+                invoice=delivery.invoice_number,
+                n=sum(line.quantity for line in delivery.lines),
             )
+        if done:
             return redirect(url_for("kits.show_delivery", delivery_id=delivery.id))
         return render_template("kits/receive.html", form=form), 422
     if request.method == "POST":
@@ -306,7 +302,7 @@ def move_component(component_id: int):
     if not form.validate_on_submit():
         flash_errors(form)
         return redirect(url_for("kits.show_component", component_id=component.id))
-    try:
+    with transaction() as done:
         action = form.action.data
         if action == "reserve":
             if not form.job_id.data:
@@ -319,11 +315,7 @@ def move_component(component_id: int):
             stock.return_component(component, current_user, form.reason.data or "")
         else:
             stock.scrap_component(component, current_user, form.reason.data or "")
-    except stock.StockError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if done:
         flash(
             _(
                 "Serial %(serial)s: %(action)s.",
@@ -457,7 +449,7 @@ def add_cost_line(job_id: int):
     job = get_in_scope_or_404(Job, job_id)
     line_form, consume_form = _cost_forms(job)
     if line_form.validate_on_submit():
-        try:
+        with transaction(_("Cost line added.")) as done:
             stock.add_cost_line(
                 job,
                 current_user,
@@ -466,12 +458,7 @@ def add_cost_line(job_id: int):
                 quantity=line_form.quantity.data,
                 unit_cost=line_form.unit_cost.data,
             )
-        except stock.StockError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Cost line added."), "success")
+        if done:
             return redirect(url_for("kits.cost_sheet", job_id=job.id))
     return _render_cost_sheet(job, line_form, consume_form, 422)
 
@@ -483,18 +470,13 @@ def consume_stock(job_id: int):
     job = get_in_scope_or_404(Job, job_id)
     line_form, consume_form = _cost_forms(job)
     if consume_form.validate_on_submit():
-        try:
+        with transaction(_("Parts issued to the job.")) as done:
             if current_user.centre_id != job.centre_id:
                 raise stock.StockError(_l("only staff of the job's centre can add costs to it"))
             stock.consume_stock(
                 job, consume_form.part_number.data, consume_form.quantity.data, current_user
             )
-        except stock.StockError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Parts issued to the job."), "success")
+        if done:
             return redirect(url_for("kits.cost_sheet", job_id=job.id))
     return _render_cost_sheet(job, line_form, consume_form, 422)
 

@@ -37,6 +37,7 @@ from workshop.training.models import (
     TrainingCertificate,
     TrainingSession,
 )
+from workshop.transactions import transaction
 from workshop.web import current_locale
 
 bp = Blueprint("training", __name__, url_prefix="/training")
@@ -56,11 +57,6 @@ def _own_session(session_id: int) -> TrainingSession:
     if session.trainer_id != current_user.id:
         abort(403)
     return session
-
-
-def _refused(exc: Exception) -> None:
-    db.session.rollback()
-    flash(str(exc), "error")
 
 
 @bp.route("/")
@@ -107,7 +103,7 @@ def create_session():
         (c.code, f"{c.code} · {c.title(locale)}") for c in course_catalogue().values()
     )
     if form.validate_on_submit():
-        try:
+        with transaction(_("Session scheduled.")) as done:
             session = services.create_session(
                 current_user,
                 form.course_code.data,
@@ -116,11 +112,7 @@ def create_session():
                 ends_on=form.ends_on.data,
                 capacity=form.capacity.data,
             )
-        except services.TrainingError as exc:
-            _refused(exc)
-        else:
-            db.session.commit()
-            flash(_("Session scheduled."), "success")
+        if done:
             return redirect(url_for("training.show_session", session_id=session.id))
     return render_template("training/session_form.html", form=form)
 
@@ -189,12 +181,9 @@ def enrol(session_id: int):
         if trainee is None:
             flash(_("There is no user %(username)s.", username=username), "error")
         else:
-            try:
+            with transaction() as done:
                 enrolment = services.enrol_trainee(session, trainee, by=current_user)
-            except services.TrainingError as exc:
-                _refused(exc)
-            else:
-                db.session.commit()
+            if done:
                 _after_enrol(enrolment)
     else:
         flash(_("Enter the trainee's username."), "error")
@@ -206,12 +195,9 @@ def enrol(session_id: int):
 def join(session_id: int):
     """A technician or supervisor enrols themselves (waiting list when full)."""
     session = db.get_or_404(TrainingSession, session_id)
-    try:
+    with transaction() as done:
         enrolment = services.enrol_trainee(session, current_user, by=current_user)
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
+    if done:
         _after_enrol(enrolment)
     return redirect(url_for("training.show_session", session_id=session.id))
 
@@ -229,12 +215,9 @@ def withdraw(enrolment_id: int):
     )
     if not allowed:
         abort(403)
-    try:
+    with transaction() as done:
         promoted = services.withdraw_enrolment(enrolment, by=current_user)
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
+    if done:
         flash(_("%(name)s withdrawn.", name=enrolment.user.full_name), "info")
         if promoted is not None:
             flash(
@@ -255,13 +238,8 @@ def record_attendance(session_id: int):
     except ValueError:
         flash(_("Choose a day of the session."), "error")
         return redirect(url_for("training.show_session", session_id=session.id))
-    try:
+    with transaction(_("Attendance saved.")):
         services.record_attendance(session, day, present, by=current_user)
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
-        flash(_("Attendance saved."), "success")
     return redirect(url_for("training.show_session", session_id=session.id, day=day.isoformat()))
 
 
@@ -298,17 +276,16 @@ def attend(token: str):
     A GET changes state here on purpose: a phone's camera opens the link, and the signed,
     short-lived code (not a cookie) is what proves the trainee was in the room.
     """
-    try:
+    with transaction(quiet=True) as done:
         session, attendance = services.attend_by_token(
             token,
             current_user,
             secret=current_app.config["SECRET_KEY"],
             max_age_s=_qr_max_age(),
         )
-    except services.TrainingError as exc:
-        db.session.rollback()
-        return render_template("training/attend.html", error=str(exc), session=None), 400
-    db.session.commit()
+    if not done:
+        error = str(done.error.message)
+        return render_template("training/attend.html", error=error, session=None), 400
     return render_template(
         "training/attend.html",
         error=None,
@@ -338,13 +315,8 @@ def _scores_from(form, session: TrainingSession) -> dict:
 def record_scores(session_id: int):
     """Theory scores and practical assessments of the enrolled trainees."""
     session = _own_session(session_id)
-    try:
+    with transaction(_("Scores saved.")):
         assessments.record_scores(session, _scores_from(request.form, session), by=current_user)
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
-        flash(_("Scores saved."), "success")
     return redirect(url_for("training.show_session", session_id=session.id))
 
 
@@ -353,17 +325,14 @@ def record_scores(session_id: int):
 def complete_session(session_id: int):
     """Close the session: grant qualifications and certificates to those who pass."""
     session = _own_session(session_id)
-    try:
+    with transaction() as done:
         passed = assessments.complete_session(
             session,
             by=current_user,
             certificate_folder=current_app.config["UPLOAD_FOLDER"],
             verify_url=lambda code: public_url("training.verify_certificate", code=code),
         )
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
+    if done:
         flash(
             _(
                 "Session completed: %(passed)d of %(total)d passed.",
@@ -448,7 +417,7 @@ def create_drill():
     if request.method == "GET":
         form.sequences.data = list(SEQUENCE_NAMES)
     if form.validate_on_submit():
-        try:
+        with transaction(_("Drill ready for trainees.")) as done:
             drill = drills.create_drill(
                 current_user,
                 title=form.title.data,
@@ -456,11 +425,7 @@ def create_drill():
                 faults=form.faults.data,
                 sequences=form.sequences.data,
             )
-        except services.TrainingError as exc:
-            _refused(exc)
-        else:
-            db.session.commit()
-            flash(_("Drill ready for trainees."), "success")
+        if done:
             return redirect(url_for("training.show_drill", drill_id=drill.id))
     return render_template("training/drill_form.html", form=form)
 
@@ -490,12 +455,10 @@ def show_drill(drill_id: int):
 def start_attempt(drill_id: int):
     """Start (or continue) the current user's attempt; the clock starts now."""
     drill = db.get_or_404(Drill, drill_id)
-    try:
+    with transaction() as done:
         attempt = drills.start_attempt(drill, current_user)
-    except services.TrainingError as exc:
-        _refused(exc)
+    if not done:
         return redirect(url_for("training.show_drill", drill_id=drill.id))
-    db.session.commit()
     return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
 
 
@@ -550,7 +513,7 @@ def run_drill(attempt_id: int):
     """Queue an EOL run of the drill vehicle on a simulated bench."""
     attempt = _visible_attempt(attempt_id)
     benches = _simulated_benches()
-    try:
+    with transaction(_("Test queued on the simulated bench.")):
         drills.run_drill(
             attempt,
             current_user,
@@ -558,11 +521,6 @@ def run_drill(attempt_id: int):
             request.form.getlist("sequence"),
             current_app.config["EOL_BENCHES"],
         )
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
-        flash(_("Test queued on the simulated bench."), "success")
     return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
 
 
@@ -578,13 +536,9 @@ def submit_diagnosis(attempt_id: int):
         }
         for i in range(len(attempt.drill.faults))
     ]
-    try:
+    with transaction() as done:
         result = drills.submit_diagnosis(attempt, current_user, entries)
-    except services.TrainingError as exc:
-        _refused(exc)
-    else:
-        db.session.commit()
-        flash(_("Diagnosis submitted: score %(score)d%%.", score=result.score), "success")
+        done.success = _("Diagnosis submitted: score %(score)d%%.", score=result.score)
     return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
 
 
