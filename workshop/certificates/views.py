@@ -28,6 +28,12 @@ from workshop.web import flash_errors
 
 bp = Blueprint("certificates", __name__)
 
+
+# What pages of the features below show about a job's certificate, without importing this feature
+# (a template of jobs or inspection calls these globals; imports go downward only).
+bp.add_app_template_global(services.job_certificate, "job_certificate")
+bp.add_app_template_global(services.certificate_blockers, "certificate_blockers")
+
 READERS = (Role.INSPECTOR, Role.ADMIN)
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 

@@ -76,8 +76,6 @@ def _finding_form(inspection):
 @requires(*READERS)
 def show_job(job_id: int):
     """The whole record of a job on one page, the checklist, findings and the decision."""
-    from workshop.certificates.services import certificate_blockers, job_certificate
-
     job = get_in_scope_or_404(Job, job_id)
     record = services.job_record(job)
     current = services.open_inspection(job)
@@ -92,8 +90,6 @@ def show_job(job_id: int):
         finding_form=_finding_form(current) if current else None,
         reject_form=RejectForm(prefix="reject"),
         signoff_form=SignoffForm(prefix="signoff"),
-        blockers=certificate_blockers(job),
-        certificate=job_certificate(job),
         my_licences={
             b.value for b in services.Branch if services.valid_licence(current_user, b) is not None
         },

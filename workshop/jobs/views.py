@@ -23,12 +23,12 @@ from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.accounts.models import Role
 from workshop.accounts.qualifications import qualification_name
 from workshop.accounts.services import valid_qualifications
-from workshop.certificates.services import job_certificate
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs import services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.models import Job, JobStatus, Photo
+from workshop.jobs.signals import kits_offered
 from workshop.manuals.loader import manual_catalogue
 from workshop.photos import PhotoLimits, photo_path
 from workshop.provinces import province_choices
@@ -42,11 +42,11 @@ WORKERS = (Role.TECHNICIAN, Role.SUPERVISOR)
 
 
 def _kits():
-    try:
-        from workshop.kits.loader import usable_kits
-    except ImportError:
-        return {}
-    return usable_kits()[0]  # a broken kit folder is listed on the kits page, not a 500 here
+    """The kits a new job may take, from the features that offer them (the kits feature)."""
+    offered = {}
+    for _receiver, kits in kits_offered.send(current_app._get_current_object()):
+        offered.update(kits)
+    return offered
 
 
 @bp.route("/")
@@ -149,7 +149,6 @@ def show_job(job_id: int):
         non_conformances=non_conformances,
         cancel_form=CancelForm(),
         hours=services.job_seconds(job) / 3600,
-        certificate=job_certificate(job),
     )
 
 

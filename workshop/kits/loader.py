@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from workshop.candb import DbcError, load_dbc
 from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
+from workshop.jobs.signals import kits_offered
 from workshop.kits import spec
 from workshop.kits.spec import KitFile, KitSpec
 
@@ -112,6 +113,13 @@ def usable_kits(root: str | Path | None = None) -> tuple[dict[str, KitSpec], lis
         else:
             kits[kit.id] = kit
     return kits, problems
+
+
+@kits_offered.connect
+def _offer_usable_kits(sender) -> dict[str, KitSpec]:
+    """A new job may take every kit that loads (a broken kit folder is listed on the kits page,
+    not a 500 on the intake form)."""
+    return usable_kits()[0]
 
 
 # Further checks of a loaded kit that other packages own (the EOL definition registers one, see
