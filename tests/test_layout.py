@@ -27,7 +27,6 @@ ALLOWED_OVERSIZED = {
     "workshop.kits.spec",
     "workshop.kits.stock",
     "workshop.kits.views",
-    "workshop.training.views",
 }
 
 

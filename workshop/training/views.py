@@ -1,49 +1,42 @@
-"""Training screens: catalogue, sessions (roll call, projector QR, scores), drills, oversight."""
+"""Training screens: catalogue, sessions (enrolment, roll call, projector QR, scores, completion).
+
+The blueprint is in blueprint.py; drills and qualifications have their own view modules."""
 
 from datetime import date
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from workshop.accounts.access import centre_scope, public, requires
-from workshop.accounts.models import Centre, Role, User
+# The blueprint's other screens register their routes on it when imported.
+import workshop.training.drill_views  # noqa: F401
+import workshop.training.qualification_views  # noqa: F401
+from workshop.accounts.access import centre_scope, requires
+from workshop.accounts.models import User
 from workshop.accounts.qualifications import qualification_types
-from workshop.accounts.services import centres_of
-from workshop.eol.definitions import list_kits
-from workshop.eol.runs import SEQUENCE_NAMES, reap_with_settings
-from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.links import public_url
 from workshop.training import assessments, drills, services
+from workshop.training.blueprint import TR, TRAINEES, A, S, T, bp
 from workshop.training.courses import course_catalogue
-from workshop.training.forms import DrillForm, EnrolForm, SessionForm
+from workshop.training.forms import EnrolForm, SessionForm
 from workshop.training.models import (
-    Drill,
-    DrillAttempt,
     Enrolment,
     EnrolmentStatus,
-    TrainingCertificate,
     TrainingSession,
 )
 from workshop.transactions import transaction
 from workshop.web import current_locale
 
-bp = Blueprint("training", __name__, url_prefix="/training")
-
-T, S, TR, A = Role.TECHNICIAN, Role.SUPERVISOR, Role.TRAINER, Role.ADMIN
-TRAINEES = (T, S)
 # Seconds a projector QR code stays valid: long enough to scan, too short to share by chat.
 QR_MAX_AGE_S = 300
 
@@ -342,252 +335,3 @@ def complete_session(session_id: int):
             "success",
         )
     return redirect(url_for("training.show_session", session_id=session.id))
-
-
-@bp.route("/certificates/<int:certificate_id>.pdf")
-@requires(T, S, TR, A)
-def certificate_pdf(certificate_id: int):
-    """A training certificate's PDF (its holder, the trainer, their supervisor, admins)."""
-    certificate = db.get_or_404(TrainingCertificate, certificate_id)
-    holder = certificate.enrolment.user
-    allowed = (
-        holder.id == current_user.id
-        or certificate.enrolment.session.trainer_id == current_user.id
-        or current_user.has_role(A)
-        or (current_user.has_role(S) and centre_scope().allows(holder.centre_id))
-    )
-    if not allowed:
-        abort(403)
-    path = assessments.certificate_path(current_app.config["UPLOAD_FOLDER"], certificate.sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype="application/pdf", download_name=f"{certificate.number}.pdf")
-
-
-@bp.route("/verify/<code>")
-@public
-def verify_certificate(code: str):
-    """Public check of a training certificate (the QR code on the paper leads here): genuine or
-    not, and whether each qualification it granted is still valid, revoked or expired."""
-    from workshop.training import verification
-
-    ip = request.remote_addr or ""
-    if not verification.verification_permitted(ip, code):
-        db.session.commit()
-        return render_template("certificates/verify.html", rate_limited=True, form=None), 429
-    certificate = assessments.find_certificate(code)
-    states = verification.grant_states(certificate) if certificate is not None else []
-    overall = verification.overall_state(states) if certificate is not None else "unknown"
-    verification.log_training_check(ip, code, overall)
-    db.session.commit()
-    return render_template(
-        "training/verify.html",
-        certificate=certificate,
-        course=services.course_of(certificate.enrolment.session) if certificate else None,
-        valid_until=certificate.expires_at if certificate else None,
-        states=states,
-        overall=overall,
-        types=qualification_types(),
-    ), (200 if certificate else 404)
-
-
-# --- drills -------------------------------------------------------------------------------
-
-
-def _fault_label(name: str, locale: str) -> str:
-    fault = FAULTS[name]
-    return fault.title_en if locale == "en" else fault.title_th
-
-
-def _component_labels() -> dict:
-    return {"ecu": _("EV ECU"), "bms": _("Battery (BMS)"), "brakes": _("Brakes (vacuum pump)")}
-
-
-@bp.route("/drills/new", methods=["GET", "POST"])
-@requires(TR)
-def create_drill():
-    """Set up a drill: a simulated vehicle with hidden faults."""
-    locale = current_locale()
-    form = DrillForm()
-    form.kit_id.choices = choices((k, k) for k in list_kits())
-    form.faults.choices = choices(
-        (name, f"{f.sequence.upper()} · {_fault_label(name, locale)}") for name, f in FAULTS.items()
-    )
-    form.sequences.choices = choices((s, s.upper()) for s in SEQUENCE_NAMES)
-    if request.method == "GET":
-        form.sequences.data = list(SEQUENCE_NAMES)
-    if form.validate_on_submit():
-        with transaction(_("Drill ready for trainees.")) as done:
-            drill = drills.create_drill(
-                current_user,
-                title=form.title.data,
-                kit_id=form.kit_id.data,
-                faults=form.faults.data,
-                sequences=form.sequences.data,
-            )
-        if done:
-            return redirect(url_for("training.show_drill", drill_id=drill.id))
-    return render_template("training/drill_form.html", form=form)
-
-
-@bp.route("/drills/<int:drill_id>")
-@requires(T, S, TR, A)
-def show_drill(drill_id: int):
-    """A drill: trainees start or continue it; its trainer sees every attempt."""
-    drill = db.get_or_404(Drill, drill_id)
-    sees_all = drill.trainer_id == current_user.id or current_user.has_role(A)
-    mine = next((a for a in drill.attempts if a.trainee_id == current_user.id), None)
-    return render_template(
-        "training/drill.html",
-        drill=drill,
-        sees_all=sees_all,
-        shows_faults=drills.may_see_hidden_faults(current_user),
-        mine=mine,
-        attempts=drill.attempts if sees_all else [],
-        runs_of=drills.attempt_runs,
-        fault_label=lambda n: _fault_label(n, current_locale()),
-        components=_component_labels(),
-    )
-
-
-@bp.route("/drills/<int:drill_id>/start", methods=["POST"])
-@requires(*TRAINEES)
-def start_attempt(drill_id: int):
-    """Start (or continue) the current user's attempt; the clock starts now."""
-    drill = db.get_or_404(Drill, drill_id)
-    with transaction() as done:
-        attempt = drills.start_attempt(drill, current_user)
-    if not done:
-        return redirect(url_for("training.show_drill", drill_id=drill.id))
-    return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
-
-
-def _visible_attempt(attempt_id: int) -> DrillAttempt:
-    attempt = db.get_or_404(DrillAttempt, attempt_id)
-    allowed = (
-        attempt.trainee_id == current_user.id
-        or attempt.drill.trainer_id == current_user.id
-        or current_user.has_role(A)
-        or (current_user.has_role(S) and centre_scope().allows(attempt.trainee.centre_id))
-    )
-    if not allowed:
-        abort(403)
-    return attempt
-
-
-def _simulated_benches() -> list[str]:
-    return [n for n, c in current_app.config["EOL_BENCHES"].items() if c.get("simulate")]
-
-
-@bp.route("/attempts/<int:attempt_id>")
-@requires(T, S, TR, A)
-def show_attempt(attempt_id: int):
-    """The trainee's bench: run sequences, read the results, submit a diagnosis."""
-    attempt = _visible_attempt(attempt_id)
-    if reap_with_settings(current_app.config):  # a drill run whose bench agent died
-        db.session.commit()
-    runs = drills.attempt_runs(attempt)
-    revealed = drills.may_see_hidden_faults(current_user, attempt)
-    locale = current_locale()
-    return render_template(
-        "training/attempt.html",
-        attempt=attempt,
-        drill=attempt.drill,
-        runs=runs,
-        running=any(not r.finished for r in runs),
-        is_trainee=attempt.trainee_id == current_user.id,
-        revealed=revealed,
-        benches=_simulated_benches(),
-        components=_component_labels(),
-        faults=[(n, f"{_fault_label(n, locale)}") for n in FAULTS],
-        fault_label=lambda n: _fault_label(n, locale),
-        score=drills.score_diagnosis(attempt.drill.faults, attempt.diagnosis)
-        if attempt.diagnosis
-        else None,
-    )
-
-
-@bp.route("/attempts/<int:attempt_id>/runs", methods=["POST"])
-@requires(*TRAINEES)
-def run_drill(attempt_id: int):
-    """Queue an EOL run of the drill vehicle on a simulated bench."""
-    attempt = _visible_attempt(attempt_id)
-    benches = _simulated_benches()
-    with transaction(_("Test queued on the simulated bench.")):
-        drills.run_drill(
-            attempt,
-            current_user,
-            request.form.get("bench") or (benches[0] if benches else ""),
-            request.form.getlist("sequence"),
-            current_app.config["EOL_BENCHES"],
-        )
-    return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
-
-
-@bp.route("/attempts/<int:attempt_id>/diagnosis", methods=["POST"])
-@requires(*TRAINEES)
-def submit_diagnosis(attempt_id: int):
-    """Submit which component and which fault, for each hidden fault; scored at once."""
-    attempt = _visible_attempt(attempt_id)
-    entries = [
-        {
-            "component": request.form.get(f"component-{i}", ""),
-            "fault": request.form.get(f"fault-{i}", ""),
-        }
-        for i in range(len(attempt.drill.faults))
-    ]
-    with transaction() as done:
-        result = drills.submit_diagnosis(attempt, current_user, entries)
-        done.success = _("Diagnosis submitted: score %(score)d%%.", score=result.score)
-    return redirect(url_for("training.show_attempt", attempt_id=attempt.id))
-
-
-# --- oversight ----------------------------------------------------------------------------
-
-
-@bp.route("/oversight")
-@requires(S, A)
-def oversight():
-    """Per centre: who holds which qualification, what expires within 90 days, who may do what."""
-    visible = centres_of(current_user)
-    if visible is None:
-        visible = db.session.scalars(db.select(Centre).order_by(Centre.code)).all()
-    if not visible:
-        abort(404)
-    wanted = request.args.get("centre", type=int)
-    centre = next((c for c in visible if c.id == wanted), visible[0])
-    staff = services.centre_staff_qualifications(centre)
-    return render_template(
-        "training/oversight.html",
-        centres=visible,
-        centre=centre,
-        staff=staff,
-        expiring=services.expiring_soon(staff),
-        may=services.who_may_today(staff),
-        types=qualification_types(),
-    )
-
-
-@bp.route("/me")
-@requires()
-def my_qualifications():
-    """My qualifications with their expiry dates, my courses and certificates."""
-    enrolments = db.session.scalars(
-        db.select(Enrolment)
-        .where(Enrolment.user_id == current_user.id)
-        .order_by(Enrolment.enrolled_at.desc())
-    ).all()
-    attempts = db.session.scalars(
-        db.select(DrillAttempt)
-        .where(DrillAttempt.trainee_id == current_user.id)
-        .order_by(DrillAttempt.started_at.desc())
-    ).all()
-    return render_template(
-        "training/me.html",
-        types=qualification_types(),
-        grants=sorted(current_user.qualifications, key=lambda g: g.granted_at, reverse=True),
-        enrolments=enrolments,
-        attempts=attempts,
-        courses=course_catalogue(),
-        soon=services.EXPIRY_WARNING,
-    )
