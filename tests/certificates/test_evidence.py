@@ -212,9 +212,9 @@ def test_a_broken_rule_in_the_records_blocks_the_certificate(build_job, crew):
     "text, place",
     [
         ('format = 1\n[[rule]]\nid = "a"\nwho = "inspector"\nnot = ["inspector"]\n'
-         'text_th = "ข้อความกฎ"\ntext_en = "a rule text"\n', "rule.0.not"),
+         'text_th = "ข้อความกฎ"\ntext_en = "a rule text"\n', "rule[0].not"),
         ('format = 1\n[[rule]]\nid = "a"\nwho = "boss"\nnot = ["ran_eol"]\n'
-         'text_th = "ข้อความกฎ"\ntext_en = "a rule text"\n', "rule.0.who"),
+         'text_th = "ข้อความกฎ"\ntext_en = "a rule text"\n', "rule[0].who"),
         ("format = 1\n[[rule]\n", "line 2"),
     ],
     ids=["excludes itself", "unknown duty", "syntax"],

@@ -241,7 +241,7 @@ def test_unknown_field_suggests_the_right_name(tmp_path):
     assert_fails(
         path,
         "sections[1].steps[0].countersing",
-        "unknown field 'countersing', did you mean 'countersign'?",
+        "unknown field 'countersing' (did you mean 'countersign'?)",
     )
 
 

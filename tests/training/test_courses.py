@@ -37,18 +37,18 @@ min_attendance_percent = 100
     [
         (
             GOOD.replace('grants = ["hv_awareness"]', 'grants = ["hv_wizard"]'),
-            "course.0.grants.0: unknown qualification 'hv_wizard'",
+            "course[0].grants[0]: unknown qualification 'hv_wizard'",
         ),
         (
             GOOD.replace("prerequisites = []", 'prerequisites = ["nope"]'),
-            "course.0.prerequisites.0: unknown qualification",
+            "course[0].prerequisites[0]: unknown qualification",
         ),
         (
             GOOD.replace("min_theory_percent = 70", "min_theory_percent = 170"),
-            "course.0.pass_rules.min_theory_percent",
+            "course[0].pass_rules.min_theory_percent",
         ),
-        (GOOD.replace("hours = 4\n", ""), "course.0.hours: Field required"),
-        (GOOD + GOOD, "course.1.code: duplicate course code X-1"),
+        (GOOD.replace("hours = 4\n", ""), "course[0].hours: Field required"),
+        (GOOD + GOOD, "course[1].code: duplicate course code 'X-1'"),
         ("[[course]\n", "courses.toml: "),
     ],
 )

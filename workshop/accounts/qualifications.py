@@ -1,10 +1,10 @@
 """Qualification types, read from ``checklists/qualifications.toml`` (data, not code)."""
 
-import tomllib
-from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from workshop.datafiles import DataFileError, cached_by_mtime, check_unique, load_model
 
 QUALIFICATIONS_FILE = Path(__file__).resolve().parents[2] / "checklists" / "qualifications.toml"
 
@@ -29,26 +29,24 @@ class _File(BaseModel):
     qualification: list[QualificationType] = Field(min_length=1)
 
 
-class QualificationFileError(ValueError):
-    """The qualification types file cannot be used; the message names the place."""
+class QualificationFileError(DataFileError):
+    """The qualification types file cannot be used: the file, the place and the problem."""
 
 
-@cache
-def qualification_types(path: Path = QUALIFICATIONS_FILE) -> dict[str, QualificationType]:
-    """Every qualification type by code."""
-    try:
-        data = _File.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise QualificationFileError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise QualificationFileError(f"{path}: {where}: {first['msg']}") from None
+def load_qualification_types(path: Path = QUALIFICATIONS_FILE) -> dict[str, QualificationType]:
+    """Every qualification type by code, validated; all or nothing."""
+    data = load_model(path, _File, QualificationFileError)
     codes = [q.code for q in data.qualification]
-    duplicates = sorted({c for c in codes if codes.count(c) > 1})
-    if duplicates:
-        raise QualificationFileError(f"{path}: duplicate codes {', '.join(duplicates)}")
+    check_unique(path, QualificationFileError, codes, "qualification", "code", "code")
     return {q.code: q for q in data.qualification}
+
+
+_cached_types = cached_by_mtime(load_qualification_types)
+
+
+def qualification_types(path: Path = QUALIFICATIONS_FILE) -> dict[str, QualificationType]:
+    """Every qualification type by code (re-read when the file changes)."""
+    return _cached_types(path)
 
 
 def qualification_name(code: str, locale: str = "th") -> str:

@@ -3,12 +3,13 @@
 Tariffs and fuel assumptions are data (``checklists/energy.toml``); money is Decimal.
 """
 
-import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from workshop.datafiles import DataFileError, load_model
 
 ENERGY_FILE = Path(__file__).resolve().parents[2] / "checklists" / "energy.toml"
 CENT = Decimal("0.01")
@@ -48,21 +49,13 @@ class EnergyFile(_Strict):
     body_class: dict[str, BodyClass]
 
 
-class EnergyFileError(ValueError):
-    """``checklists/energy.toml`` cannot be used; the message names the place and the problem."""
+class EnergyFileError(DataFileError):
+    """``checklists/energy.toml`` cannot be used: the file, the place and the problem."""
 
 
 def load_energy(path: Path = ENERGY_FILE) -> EnergyFile:
     """Read and validate the tariffs and fuel assumptions."""
-    try:
-        return EnergyFile.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise EnergyFileError(f"{path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise EnergyFileError(
-            f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}"
-        ) from None
+    return load_model(path, EnergyFile, EnergyFileError, parse_float=Decimal)
 
 
 @dataclass(frozen=True)
@@ -87,7 +80,7 @@ def energy_costs(
     """Energy cost per 100 km for a car of ``body_class`` with this battery and charger."""
     energy = energy or load_energy()
     if body_class not in energy.body_class:
-        raise EnergyFileError(f"{ENERGY_FILE}: body_class.{body_class}: missing")
+        raise EnergyFileError(ENERGY_FILE, f"body_class.{body_class}", "missing")
     car, t = energy.body_class[body_class], energy.tariffs
     at_wall = car.kwh_per_100km / energy.charging.charger_efficiency
     price = (

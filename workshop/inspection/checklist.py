@@ -6,12 +6,12 @@ inside it and the problem, and never half-loads.
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from workshop.datafiles import DataFileError, cached_by_mtime, check_unique, load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKLIST_FILE = REPO_ROOT / "checklists" / "inspection.toml"
@@ -21,12 +21,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RESULTS = ("pass", "fail", "na")
 
 
-class ChecklistError(Exception):
+class ChecklistError(DataFileError):
     """A checklist file that cannot be used: ``"FILE: LOCATION: PROBLEM"``."""
-
-    def __init__(self, file: Path, location: str, problem: str):
-        super().__init__(f"{file}: {location}: {problem}")
-        self.file, self.location, self.problem = file, location, problem
 
 
 class _Model(BaseModel):
@@ -68,46 +64,20 @@ class Checklist(_Model):
         raise KeyError(item_id)
 
 
-def _location(loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(file)"
-
-
 def load_checklist(path: str | Path | None = None) -> Checklist:
     """Read and validate the checklist; raise :class:`ChecklistError` on any problem."""
     path = Path(path) if path is not None else CHECKLIST_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChecklistError(path, "(file)", f"cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ChecklistError(path, "(file)", f"not valid TOML: {exc}") from None
-    try:
-        checklist = Checklist.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ChecklistError(path, _location(first["loc"]), first["msg"]) from None
-    seen: dict[str, int] = {}
+    checklist = load_model(path, Checklist, ChecklistError)
+    check_unique(path, ChecklistError, [item.id for item in checklist.items], "items", "id", "id")
     for index, item in enumerate(checklist.items):
-        if item.id in seen:
-            raise ChecklistError(
-                path,
-                f"items[{index}].id",
-                f"duplicate id {item.id!r} (also items[{seen[item.id]}])",
-            )
-        seen[item.id] = index
         if not any("\u0e00" <= c <= "\u0e7f" for c in item.title_th):
             raise ChecklistError(path, f"items[{index}].title_th", "Thai text expected")
     return checklist
 
 
-@lru_cache(maxsize=4)
-def _cached(path: str, mtime_ns: int) -> Checklist:
-    return load_checklist(path)
+_cached = cached_by_mtime(load_checklist)
 
 
 def inspection_checklist() -> Checklist:
     """The checklist in ``checklists/inspection.toml``, re-read when the file changes."""
-    return _cached(str(CHECKLIST_FILE), CHECKLIST_FILE.stat().st_mtime_ns)
+    return _cached(CHECKLIST_FILE)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
+from workshop.datafiles import DataFileError, cached_by_mtime, check_unique, load_model
 from workshop.extensions import db
 
 DUTIES_FILE = Path(__file__).resolve().parents[2] / "checklists" / "duties.toml"
@@ -63,31 +62,20 @@ class DutiesFile(_Model):
 
 def load_duties(path: Path = DUTIES_FILE) -> tuple[Rule, ...]:
     """The rules, or DutiesError naming the file, the place and what is wrong."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DutiesError(path, WHOLE_FILE, f"cannot be read ({exc.strerror})") from None
-    data = parse_toml(path, raw, DutiesError)
-    try:
-        rules = DutiesFile.model_validate(data).rule
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        place = ".".join(str(p) for p in err["loc"]) or WHOLE_FILE
-        raise DutiesError(path, place, err["msg"]) from None
-    ids = [r.id for r in rules]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
-    if twice:
-        raise DutiesError(path, "rule", f"rule id {twice[0]} is used twice")
+    rules = load_model(path, DutiesFile, DutiesError).rule
+    check_unique(path, DutiesError, [r.id for r in rules], "rule", "id", "rule id")
     for i, rule in enumerate(rules):
         if rule.who in rule.not_:
-            raise DutiesError(path, f"rule.{i}.not", f"'{rule.who}' cannot exclude itself")
+            raise DutiesError(path, f"rule[{i}].not", f"'{rule.who}' cannot exclude itself")
     return rules
 
 
-@lru_cache(maxsize=1)
+_cached_rules = cached_by_mtime(load_duties)
+
+
 def duty_rules() -> tuple[Rule, ...]:
-    """The deployment's rules (loaded once per process)."""
-    return load_duties()
+    """The deployment's rules (re-read when the file changes)."""
+    return _cached_rules(DUTIES_FILE)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ validated :class:`KitSpec` comes back, or an error.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -18,7 +17,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from workshop.candb import DbcError, load_dbc
-from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
+from workshop.datafiles import (
+    WHOLE_FILE,
+    DataFileError,
+    common_problem,
+    parse_toml,
+    place,
+    validation_error,
+)
 from workshop.jobs.signals import kits_offered
 from workshop.kits import spec
 from workshop.kits.spec import KitFile, KitSpec
@@ -258,25 +264,13 @@ def _show(value: object) -> str:
     return str(value) if isinstance(value, Decimal) else repr(value)
 
 
-def _location(loc: tuple[Any, ...], where: str) -> str:
-    text = ""
-    for item in loc:
-        text += f"[{item}]" if isinstance(item, int) else f".{item}"
-    if where:
-        text += where if where.startswith("[") else f".{where}"
-    return text.lstrip(".") or WHOLE_FILE
-
-
 def _problem(error: dict[str, Any]) -> str:
     kind, ctx, value, loc = error["type"], error.get("ctx") or {}, error.get("input"), error["loc"]
     if kind == "kit":
         return ctx["problem"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.75)
-        return f"unknown field {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    common = common_problem(error, _FIELD_NAMES)
+    if common:
+        return common
     if kind == "literal_error":
         field = next((item for item in reversed(loc) if isinstance(item, str)), "value")
         return f"unknown {field} {_show(value)}; expected one of {ctx.get('expected')}"
@@ -309,17 +303,15 @@ def _part_hint(location: str, data: dict[str, Any]) -> str:
 
 
 def _error_from_validation(path: Path, data: dict[str, Any], exc: ValidationError) -> KitError:
-    details: list[tuple[str, str]] = []
-    # An unknown field first: a typo ("suplier") also makes the real field missing, and the typo is
-    # what the reader has to fix.
-    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
-    for error in errors:
+    def location(error: dict[str, Any]) -> str:
         where = (error.get("ctx") or {}).get("where", "") if error["type"] == "kit" else ""
-        location = _location(error["loc"], where)
-        problem = _problem(error)
-        hint = _part_hint(location, data)
-        if hint and hint.split(" ", 1)[1] not in problem:
-            problem = f"{problem} (in {hint})"
-        details.append((location, problem))
-    location, problem = details[0]
-    return KitError(path, location, problem, details)
+        return place(error["loc"], where)
+
+    return validation_error(
+        path,
+        exc,
+        KitError,
+        location=location,
+        problem=_problem,
+        hint=lambda where: _part_hint(where, data),
+    )

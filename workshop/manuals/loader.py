@@ -7,7 +7,6 @@ never half-loads: either a whole validated :class:`Manual` comes back, or an err
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -16,7 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from workshop.datafiles import WHOLE_FILE, DataFileError, parse_toml
+from workshop.datafiles import (
+    WHOLE_FILE,
+    DataFileError,
+    check_unique,
+    common_problem,
+    parse_toml,
+    read_data_bytes,
+    read_data_file,
+    validation_error,
+)
 from workshop.manuals import schema
 from workshop.manuals.schema import Manual
 
@@ -40,15 +48,8 @@ def load_qualification_codes(path: str | Path | None = None) -> set[str]:
         parsed = _QualificationFile.model_validate(data)
     except ValidationError as exc:
         raise _error_from_validation(path, data, exc) from None
-    codes: dict[str, int] = {}
-    for index, entry in enumerate(parsed.qualification):
-        if entry.code in codes:
-            raise ManualError(
-                path,
-                f"qualification[{index}].code",
-                f"duplicate code {entry.code!r} (also qualification[{codes[entry.code]}])",
-            )
-        codes[entry.code] = index
+    codes = [entry.code for entry in parsed.qualification]
+    check_unique(path, ManualError, codes, "qualification", "code", "code")
     return set(codes)
 
 
@@ -59,8 +60,8 @@ def load_manual(path: str | Path, *, qualification_codes: Iterable[str] | None =
     """
     path = Path(path)
     codes = load_qualification_codes() if qualification_codes is None else set(qualification_codes)
-    raw = _read_bytes(path)
-    data = _parse_toml(path, raw)
+    raw = read_data_bytes(path, ManualError)
+    data = parse_toml(path, raw, ManualError)
     if not data:
         raise ManualError(
             path,
@@ -152,23 +153,8 @@ def format_check_result(path: Path, result: Manual | ManualError) -> str:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ManualError(path, WHOLE_FILE, "file not found") from None
-    except IsADirectoryError:
-        raise ManualError(path, WHOLE_FILE, "is a directory, not a manual file") from None
-    except OSError as exc:
-        raise ManualError(path, WHOLE_FILE, f"cannot read the file: {exc.strerror}") from None
-
-
-def _parse_toml(path: Path, raw: bytes) -> dict[str, Any]:
-    return parse_toml(path, raw, ManualError)
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
-    data = _parse_toml(path, _read_bytes(path))
+    data = read_data_file(path, ManualError)
     if not data:
         raise ManualError(path, WHOLE_FILE, "the file is empty")
     return data
@@ -278,13 +264,9 @@ def _describe_problem(error: dict[str, Any]) -> str:
     loc = error["loc"]
     if kind == "manual":
         return ctx["problem"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1, cutoff=0.75)
-        hint = f", did you mean {close[0]!r}?" if close else ""
-        return f"unknown field {name!r}{hint}"
+    common = common_problem(error, _FIELD_NAMES)
+    if common:
+        return common
     if kind == "union_tag_not_found":
         return "required field is missing: the input type, one of " + ", ".join(schema.INPUT_TYPES)
     if kind == "union_tag_invalid":
@@ -334,23 +316,17 @@ def _owner_hint(location: str, data: dict[str, Any]) -> str:
 
 
 def _error_from_validation(path: Path, data: dict[str, Any], exc: ValidationError) -> ManualError:
-    details: list[tuple[str, str]] = []
-    for error in exc.errors(include_url=False):
-        # pydantic also reports a list as too short when only its items failed: that is noise.
-        if (
-            error["type"] == "too_short"
-            and isinstance(error["input"], list | tuple)
-            and len(error["input"]) >= (error.get("ctx") or {}).get("min_length", 0)
-        ):
-            continue
+    def location(error: dict[str, Any]) -> str:
         where = (error.get("ctx") or {}).get("where", "") if error["type"] == "manual" else ""
         if error["type"] in {"union_tag_not_found", "union_tag_invalid"}:
             where = "type"
-        location = _format_location(error["loc"], where)
-        problem = _describe_problem(error)
-        owner = _owner_hint(location, data)
-        if owner and owner.split(" ", 1)[1] not in problem:
-            problem = f"{problem} (in {owner})"
-        details.append((location, problem))
-    location, problem = details[0]
-    return ManualError(path, location, problem, details)
+        return _format_location(error["loc"], where)
+
+    return validation_error(
+        path,
+        exc,
+        ManualError,
+        location=location,
+        problem=_describe_problem,
+        hint=lambda where: _owner_hint(where, data),
+    )

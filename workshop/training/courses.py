@@ -3,13 +3,12 @@
 Plain Python (no Flask), so the CLI and the tests can validate the file on its own.
 """
 
-import tomllib
-from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from workshop.accounts.qualifications import qualification_types
+from workshop.datafiles import DataFileError, cached_by_mtime, check_unique, load_model
 
 COURSES_FILE = Path(__file__).resolve().parents[2] / "checklists" / "courses.toml"
 
@@ -53,39 +52,30 @@ class _File(BaseModel):
     course: list[Course] = Field(min_length=1)
 
 
-class CourseFileError(ValueError):
-    """The course catalogue cannot be used; the message names the file, the place and the problem."""
+class CourseFileError(DataFileError):
+    """The course catalogue cannot be used: the file, the place and the problem."""
 
 
 def load_courses(path: Path | str = COURSES_FILE) -> dict[str, Course]:
     """Every course by code, validated (qualification codes must exist); all or nothing."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CourseFileError(f"{path}: {exc}") from None
-    try:
-        data = _File.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CourseFileError(f"{path}: {where}: {first['msg']}") from None
+    data = load_model(path, _File, CourseFileError)
     known = qualification_types()
-    seen: set[str] = set()
+    codes = [course.code for course in data.course]
+    check_unique(path, CourseFileError, codes, "course", "code", "course code")
     for i, course in enumerate(data.course):
-        if course.code in seen:
-            raise CourseFileError(f"{path}: course.{i}.code: duplicate course code {course.code}")
-        seen.add(course.code)
         for field in ("prerequisites", "grants"):
             for j, code in enumerate(getattr(course, field)):
                 if code not in known:
                     raise CourseFileError(
-                        f"{path}: course.{i}.{field}.{j}: unknown qualification {code!r}"
+                        path, f"course[{i}].{field}[{j}]", f"unknown qualification {code!r}"
                     )
     return {c.code: c for c in data.course}
 
 
-@cache
+_cached_courses = cached_by_mtime(load_courses)
+
+
 def course_catalogue() -> dict[str, Course]:
-    """The catalogue of the repository's courses file (read once per process)."""
-    return load_courses(COURSES_FILE)
+    """The catalogue of the repository's courses file (re-read when it changes)."""
+    return _cached_courses(COURSES_FILE)
