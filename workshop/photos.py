@@ -9,7 +9,6 @@ with a JPEG thumbnail; no Flask imports, so the CLI and tests use it as it is.
 
 import hashlib
 import io
-import os
 import threading
 import warnings
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from workshop.errors import DomainError
+from workshop.filestore import FileStore
 
 # Only these decoders ever run on an upload (Image.open is told so, the rest stay unused).
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -170,26 +170,20 @@ def check_photos(uploads: list[bytes], limits: PhotoLimits) -> list[CheckedPhoto
 
 
 def photo_path(folder: str | Path, sha256: str, *, thumbnail: bool = False) -> Path:
-    """Where a photo (or its thumbnail) is stored: ``<folder>/photos/ab/abcdef…``."""
-    name = sha256 + (".thumb.jpg" if thumbnail else "")
-    return Path(folder) / "photos" / sha256[:2] / name
+    """Where a photo (or its thumbnail) is kept in the file store: ``photos/ab/abcdef…``."""
+    return FileStore(folder).path("photos", sha256, ".thumb.jpg" if thumbnail else "")
 
 
 def store_photo(photo: CheckedPhoto, folder: str | Path) -> Path:
-    """Write a checked photo and its thumbnail (once per content); returns the photo's path."""
-    path = photo_path(folder, photo.sha256)
-    thumb_path = photo_path(folder, photo.sha256, thumbnail=True)
-    if path.exists() and thumb_path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _open(photo.data) as image:
-        # Before loading: lets the JPEG decoder produce a reduced image straight away.
-        image.thumbnail(THUMBNAIL_SIZE)
-        thumb = image.convert("RGB")
-    part = thumb_path.with_suffix(".part")
-    thumb.save(part, "JPEG", quality=80)
-    os.replace(part, thumb_path)
-    part = path.with_suffix(".part")
-    part.write_bytes(photo.data)
-    os.replace(part, path)
-    return path
+    """Keep a checked photo and its thumbnail (once per content); returns the photo's path."""
+    store = FileStore(folder)
+
+    def thumbnail(part: Path) -> None:
+        with _open(photo.data) as image:
+            # Before loading: lets the JPEG decoder produce a reduced image straight away.
+            image.thumbnail(THUMBNAIL_SIZE)
+            image.convert("RGB").save(part, "JPEG", quality=80)
+
+    store.write("photos", photo.sha256, ".thumb.jpg", thumbnail)
+    store.put_bytes("photos", photo.data)
+    return store.path("photos", photo.sha256)

@@ -6,7 +6,6 @@ for it, shows the build's progress, and offers the download once it is ready."""
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from workshop.eol.models import EolRun
 from workshop.eol.report import render_run_report, run_charts
 from workshop.eol.runs import job_runs, trace_path
 from workshop.extensions import db
+from workshop.filestore import FileStore
 from workshop.jobs.models import Photo, StepRecord
 from workshop.photos import photo_path
 
@@ -134,12 +134,10 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=
 
 # --- built in the background ---------------------------------------------------------------------
 
-BUNDLE_FOLDER = "evidence"
-
 
 def bundle_path(files_folder: str | Path, sha256: str) -> Path:
-    """Where a built bundle is kept (by content)."""
-    return Path(files_folder) / BUNDLE_FOLDER / f"{sha256}.zip"
+    """Where a built bundle is kept in the file store (by content)."""
+    return FileStore(files_folder).path("evidence", sha256, ".zip")
 
 
 def latest_bundle(certificate: Certificate) -> EvidenceBundle | None:
@@ -212,12 +210,7 @@ def build_bundle_task(bundle_id: int) -> str:
         bundle.status, bundle.error, bundle.finished_at = "failed", str(exc)[:500], utcnow()
         db.session.commit()
         raise
-    digest = hashlib.sha256(data).hexdigest()
-    path = bundle_path(folder, digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    digest = FileStore(folder).put_bytes("evidence", data, ".zip")
     bundle.status, bundle.sha256, bundle.size = "ready", digest, len(data)
     bundle.finished_at = utcnow()
     db.session.commit()

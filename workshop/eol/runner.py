@@ -42,9 +42,9 @@ from workshop.eol.traces import (
     TraceInfo,
     TraceRecorder,
     load_trace,
-    sha256_file,
     trace_format,
 )
+from workshop.filestore import sha256_of_file
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +403,6 @@ def evaluate_trace(
     )
     suffix = trace_format(path, fmt)
     result.trace = TraceInfo(
-        path, sha256_file(path), len(frames), path.stat().st_size, FORMATS[suffix][0]
+        path, sha256_of_file(path), len(frames), path.stat().st_size, FORMATS[suffix][0]
     )
     return result

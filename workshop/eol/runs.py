@@ -5,9 +5,7 @@ claims a queued run and writes each check as it finishes. The caller commits.
 """
 
 import contextlib
-import os
 import secrets
-import shutil
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -21,9 +19,9 @@ from workshop.accounts.services import holds_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.eol.models import FINISHED, EolCheck, EolRun, RunStatus
-from workshop.eol.traces import sha256_file
 from workshop.errors import DomainError
 from workshop.extensions import db
+from workshop.filestore import FileStore
 
 SEQUENCE_NAMES = ("ecu", "bms", "brakes")
 OPERATOR_QUALIFICATION = "eol_operator"
@@ -328,12 +326,8 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
     if result.trace is not None:
         run.trace_sha256 = result.trace.sha256
         run.trace_frames = result.trace.frames
-        target = trace_path(trace_folder, result.trace.sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            shutil.move(str(result.trace.path), target)
-        elif Path(result.trace.path) != target and Path(result.trace.path).exists():
-            os.unlink(result.trace.path)
+        if Path(result.trace.path).is_file():
+            FileStore(trace_folder).put_file("traces", result.trace.path, ".blf")
     record_event(
         "eol.finish",
         run,
@@ -455,14 +449,8 @@ def keep_partial_trace(run: EolRun, trace_folder: str | Path) -> None:
     partial = partial_trace_path(trace_folder, run.id)
     if not partial.is_file() or run.trace_sha256:
         return
-    digest = sha256_file(partial)
     frames = _readable_frames(partial)
-    target = trace_path(trace_folder, digest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        partial.unlink()
-    else:
-        os.replace(partial, target)
+    digest = FileStore(trace_folder).put_file("traces", partial, ".blf")
     run.trace_sha256, run.trace_frames = digest, frames
     record_event(
         "eol.partial_trace",
@@ -473,8 +461,8 @@ def keep_partial_trace(run: EolRun, trace_folder: str | Path) -> None:
 
 
 def trace_path(folder: str | Path, sha256: str) -> Path:
-    """Where a run's BLF trace is kept: ``<folder>/traces/ab/abcd….blf``."""
-    return Path(folder) / "traces" / sha256[:2] / f"{sha256}.blf"
+    """Where a run's BLF trace is kept in the file store: ``traces/ab/abcd….blf``."""
+    return FileStore(folder).path("traces", sha256, ".blf")
 
 
 def job_runs(job) -> list[EolRun]:

@@ -8,7 +8,6 @@ sentence a technician can act on.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 import os
@@ -24,6 +23,7 @@ import can
 from can.io.blf import FILE_HEADER_STRUCT, BLFParseError
 
 from workshop.eol.messages import render
+from workshop.filestore import sha256_of_file
 
 FORMATS = {
     ".blf": ("blf", "Vector BLF"),
@@ -67,15 +67,6 @@ class TraceInfo:
             "size_bytes": self.size_bytes,
             "format": self.format,
         }
-
-
-def sha256_file(path: str | Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class TraceRecorder:
@@ -123,7 +114,7 @@ class TraceRecorder:
                 self._writer.on_message_received(heapq.heappop(self._pending)[2])
             self._writer.stop()
             self._info = TraceInfo(
-                self.path, sha256_file(self.path), self.frames, self.path.stat().st_size, "blf"
+                self.path, sha256_of_file(self.path), self.frames, self.path.stat().st_size, "blf"
             )
         return self._info
 
@@ -239,6 +230,5 @@ __all__ = [
     "TraceInfo",
     "TraceRecorder",
     "load_trace",
-    "sha256_file",
     "trace_format",
 ]

@@ -1,6 +1,5 @@
 """Training results: scores, pass rules, completing or cancelling a session, training certificates."""
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import date
@@ -15,6 +14,7 @@ from workshop.accounts.services import grant_qualification
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.extensions import db
+from workshop.filestore import FileStore
 from workshop.i18n import BANGKOK, format_be_date, format_ce_date
 from workshop.pdf import QR_URL, qr_png, render_pdf
 from workshop.training.courses import Course
@@ -161,8 +161,8 @@ def qr_svg(data: str) -> str:
 
 
 def certificate_path(folder: str | Path, sha256: str) -> Path:
-    """Where a training certificate PDF is kept, named by its SHA-256."""
-    return Path(folder) / "training-certificates" / sha256[:2] / f"{sha256}.pdf"
+    """Where a training certificate PDF is kept in the file store, named by its SHA-256."""
+    return FileStore(folder).path("training-certificates", sha256, ".pdf")
 
 
 def issue_training_certificate(
@@ -205,11 +205,7 @@ def issue_training_certificate(
     }
     # The certificates feature's renderer: Sarabun and the QR image only, never the network.
     pdf = render_pdf("training/certificate_pdf.html", context, {QR_URL: (qr_png(url), "image/png")})
-    sha = hashlib.sha256(pdf).hexdigest()
-    path = certificate_path(folder, sha)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_bytes(pdf)
+    sha = FileStore(folder).put_bytes("training-certificates", pdf, ".pdf")
     certificate = TrainingCertificate(
         enrolment=enrolment,
         number=number,
