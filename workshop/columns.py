@@ -1,4 +1,4 @@
-"""Reusable column types: UTC timestamps and THB money."""
+"""Reusable column types: UTC timestamps, THB money and stored enums."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,3 +38,12 @@ def utcnow() -> datetime:
 intpk = Annotated[int, mapped_column(primary_key=True)]
 created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow, nullable=False)]
 money = Annotated[Decimal, mapped_column(sa.Numeric(12, 2), nullable=False)]
+
+
+def stored_enum(cls, length: int = 16) -> sa.Enum:
+    """How every enum is stored: its values (not its names) in a VARCHAR of ``length`` with a
+    CHECK of the allowed values, the same on SQLite and PostgreSQL (no native ENUM type, so a
+    new value needs no ``ALTER TYPE``)."""
+    return sa.Enum(
+        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
+    )

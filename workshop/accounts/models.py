@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workshop.columns import UTCDateTime, created_at, intpk, money
+from workshop.columns import UTCDateTime, created_at, intpk, money, stored_enum
 from workshop.extensions import db
 
 
@@ -66,7 +66,7 @@ class UserRole(db.Model):
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False, length=16),
+        stored_enum(Role),
         primary_key=True,
     )
 

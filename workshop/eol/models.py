@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import User
-from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.columns import UTCDateTime, created_at, intpk, stored_enum
 from workshop.eol.messages import render
 from workshop.extensions import db
 
@@ -41,9 +41,7 @@ class EolRun(db.Model):
     faults: Mapped[list] = mapped_column(sa.JSON, default=list)
     simulated: Mapped[bool] = mapped_column(default=False)
     status: Mapped[RunStatus] = mapped_column(
-        sa.Enum(
-            RunStatus, values_callable=lambda e: [m.value for m in e], native_enum=False, length=16
-        ),
+        stored_enum(RunStatus),
         default=RunStatus.QUEUED,
         index=True,
     )

@@ -8,15 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import User
 from workshop.audit.models import append_only
-from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.columns import UTCDateTime, created_at, intpk, stored_enum
 from workshop.extensions import db
 from workshop.jobs.models import Job
-
-
-def _enum(cls, length=16):
-    return sa.Enum(
-        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
-    )
 
 
 class Branch(enum.StrEnum):
@@ -41,7 +35,7 @@ class EngineerLicence(db.Model):
 
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    branch: Mapped[Branch] = mapped_column(_enum(Branch))
+    branch: Mapped[Branch] = mapped_column(stored_enum(Branch))
     licence_number: Mapped[str] = mapped_column(sa.String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -70,7 +64,7 @@ class EngineerSignoff(db.Model):
 
     id: Mapped[intpk]
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
-    branch: Mapped[Branch] = mapped_column(_enum(Branch))
+    branch: Mapped[Branch] = mapped_column(stored_enum(Branch))
     engineer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     licence_id: Mapped[int] = mapped_column(sa.ForeignKey("engineer_licences.id"))
     licence_number: Mapped[str] = mapped_column(sa.String(64))
@@ -113,7 +107,7 @@ class Inspection(db.Model):
     # item id -> {"result": "pass" | "fail" | "na", "note": str}
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     started_at: Mapped[created_at]
-    decision: Mapped[Decision | None] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision | None] = mapped_column(stored_enum(Decision))
     reasons: Mapped[str] = mapped_column(sa.Text, default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -8,14 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import Centre, User
 from workshop.audit.models import append_only
-from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.columns import UTCDateTime, created_at, intpk, stored_enum
 from workshop.extensions import db
-
-
-def _enum(cls, length=32):
-    return sa.Enum(
-        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
-    )
 
 
 class JobStatus(enum.StrEnum):
@@ -69,7 +63,9 @@ class Job(db.Model):
     # Set to the VIN while the job is active and cleared when it ends: the unique constraint then
     # guarantees one active job per vehicle on every database, even under concurrent intakes.
     active_vin: Mapped[str | None] = mapped_column(sa.String(17), unique=True)
-    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.OPEN, index=True)
+    status: Mapped[JobStatus] = mapped_column(
+        stored_enum(JobStatus, length=32), default=JobStatus.OPEN, index=True
+    )
     is_training: Mapped[bool] = mapped_column(default=False)
     manual_id: Mapped[str] = mapped_column(sa.String(64))
     manual_version: Mapped[str] = mapped_column(sa.String(32))

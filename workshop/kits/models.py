@@ -13,16 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import Centre, User
 from workshop.audit.models import append_only
-from workshop.columns import UTCDateTime, created_at, intpk, money
+from workshop.columns import UTCDateTime, created_at, intpk, money, stored_enum
 from workshop.extensions import db
 from workshop.jobs.models import Job, Vehicle
 from workshop.money import round_thb
-
-
-def _enum(cls, length=16):
-    return sa.Enum(
-        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
-    )
 
 
 class ComponentStatus(enum.StrEnum):
@@ -111,7 +105,7 @@ class Component(db.Model):
     unit_cost: Mapped[money]
     delivery_line_id: Mapped[int] = mapped_column(sa.ForeignKey("delivery_lines.id"), index=True)
     status: Mapped[ComponentStatus] = mapped_column(
-        _enum(ComponentStatus), default=ComponentStatus.IN_STOCK, index=True
+        stored_enum(ComponentStatus), default=ComponentStatus.IN_STOCK, index=True
     )
     job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
     vehicle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vehicles.id"), index=True)
@@ -140,8 +134,8 @@ class ComponentMove(db.Model):
 
     id: Mapped[intpk]
     component_id: Mapped[int] = mapped_column(sa.ForeignKey("components.id"), index=True)
-    from_status: Mapped[ComponentStatus | None] = mapped_column(_enum(ComponentStatus))
-    to_status: Mapped[ComponentStatus] = mapped_column(_enum(ComponentStatus))
+    from_status: Mapped[ComponentStatus | None] = mapped_column(stored_enum(ComponentStatus))
+    to_status: Mapped[ComponentStatus] = mapped_column(stored_enum(ComponentStatus))
     at: Mapped[created_at]
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id"))
@@ -199,7 +193,7 @@ class CostLine(db.Model):
 
     id: Mapped[intpk]
     job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
-    kind: Mapped[CostKind] = mapped_column(_enum(CostKind))
+    kind: Mapped[CostKind] = mapped_column(stored_enum(CostKind))
     description: Mapped[str] = mapped_column(sa.String(200))
     quantity: Mapped[Decimal] = mapped_column(sa.Numeric(10, 3))
     unit_cost: Mapped[money]

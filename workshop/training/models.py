@@ -7,14 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from workshop.accounts.models import Centre, User
-from workshop.columns import UTCDateTime, created_at, intpk
+from workshop.columns import UTCDateTime, created_at, intpk, stored_enum
 from workshop.extensions import db
-
-
-def _enum(cls, length=16):
-    return sa.Enum(
-        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=length
-    )
 
 
 class SessionStatus(enum.StrEnum):
@@ -48,7 +42,7 @@ class TrainingSession(db.Model):
     ends_on: Mapped[date] = mapped_column(sa.Date)
     capacity: Mapped[int]
     status: Mapped[SessionStatus] = mapped_column(
-        _enum(SessionStatus), default=SessionStatus.SCHEDULED
+        stored_enum(SessionStatus), default=SessionStatus.SCHEDULED
     )
     created_at: Mapped[created_at]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -81,7 +75,7 @@ class Enrolment(db.Model):
     id: Mapped[intpk]
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus))
+    status: Mapped[EnrolmentStatus] = mapped_column(stored_enum(EnrolmentStatus))
     enrolled_at: Mapped[created_at]
     theory_score: Mapped[int | None]
     practical_passed: Mapped[bool | None]
