@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from hypothesis import settings
 
+from tests.factories import intake_fields
 from workshop import create_app
 from workshop.extensions import db
 
@@ -199,7 +200,8 @@ def create_centre(app):
 
 @pytest.fixture
 def create_user(app, create_centre):
-    """Factory: create_user("technician", centre=..., username=...) -> User, committed.
+    """Factory: create_user("technician", centre=..., username=..., qualifications=(...)) ->
+    User holding those qualifications, committed.
 
     Technicians, supervisors and trainers get a new centre when none is given; admins see
     every centre; inspectors get the given centre(s).
@@ -209,7 +211,15 @@ def create_user(app, create_centre):
 
     numbers = count(1)
 
-    def make(*roles, centre=None, username=None, password=TEST_PASSWORD, centres=(), **fields):
+    def make(
+        *roles,
+        centre=None,
+        username=None,
+        password=TEST_PASSWORD,
+        centres=(),
+        qualifications=(),
+        **fields,
+    ):
         roles = [Role(r) for r in (roles or ("technician",))]
         n = next(numbers)
         multi_only = all(r in (Role.INSPECTOR, Role.ADMIN) for r in roles)
@@ -227,6 +237,8 @@ def create_user(app, create_centre):
             extra_centres=list(centres) or ([centre] if multi_only and centre else []),
             **fields,
         )
+        for code in qualifications:
+            services.grant_qualification(user, code)
         db.session.commit()
         return user
 
@@ -271,22 +283,21 @@ def open_real_job(app):
 
     def make(centre, supervisor, vin, manual_id="honda-jazz-ge", kit=True, **fields):
         make_, model, year, kit_id = REAL_MODELS[manual_id]
-        intake = dict(
-            vin=vin,
-            plate="1กข 1234",
-            province="BKK",
-            make=make_,
-            model=model,
-            year=year,
-            colour="ขาว",
-            engine_number="ENG-1",
-            odometer_km=1,
-            curb_weight_kg=1050,
-            owner_name="O",
-            owner_phone="0812345678",
-        )
         is_training = fields.pop("is_training", False)
-        intake.update(fields)
+        intake = intake_fields(
+            **{
+                "vin": vin,
+                "plate": "1กข 1234",
+                "make": make_,
+                "model": model,
+                "year": year,
+                "engine_number": "ENG-1",
+                "odometer_km": 1,
+                "owner_name": "O",
+                "owner_phone": "0812345678",
+                **fields,
+            }
+        )
         job = jobs.open_job(
             centre,
             jobs.Intake(**intake),

@@ -1,11 +1,9 @@
 """An operator runs the EOL sequences from the tablet and watches them finish."""
 
-import threading
-
 import pytest
 
+from tests.factories import agent_running
 from workshop.accounts.services import grant_qualification
-from workshop.eol.bench import run_agent
 
 pytestmark = pytest.mark.browser
 
@@ -14,15 +12,9 @@ pytestmark = pytest.mark.browser
 def bench(app):
     # a customer's car is tested on a bay of its centre: here a development bay, the simulated
     # car on python-can's virtual bus
-    app.config["EOL_BENCHES"] = {
-        "BAY-B": {"interface": "virtual", "channel": "browser", "car": "simulated"}
-    }
-    stop = threading.Event()
-    thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
+    bay = {"interface": "virtual", "channel": "browser", "car": "simulated"}
+    with agent_running(app, {"BAY-B": bay}):
+        yield
 
 
 def test_operator_runs_eol_and_sees_the_verdict(

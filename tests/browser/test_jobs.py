@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.factories import make_intake
 from tests.jobs.conftest import ALL_QUALIFICATIONS
 from workshop.accounts.services import grant_qualification
 from workshop.extensions import db
@@ -25,14 +26,10 @@ def jazz_job(app, create_centre, create_user):
     manual = load_manuals()["honda-jazz-ge"]
     job = services.open_job(
         centre,
-        services.Intake(
+        make_intake(
             vin="MRHGE8840BP100001",
             plate="1กข 1234",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
             year=2011,
-            colour="ขาว",
             engine_number="L15A7-1",
             odometer_km=140000,
             curb_weight_kg=1040,

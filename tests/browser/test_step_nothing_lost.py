@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from tests.factories import make_intake
 from tests.jobs.conftest import ALL_QUALIFICATIONS, TEST_MANUAL, png_bytes
 from workshop.accounts.services import grant_qualification
 from workshop.extensions import db
@@ -25,20 +26,7 @@ def test_car_job(app, create_centre, create_user):
     db.session.commit()
     job = jobs.open_job(
         centre,
-        jobs.Intake(
-            vin="JHMGE8H5000400001",
-            plate="1กข 4",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2011,
-            colour="ขาว",
-            engine_number="L15A",
-            odometer_km=1,
-            curb_weight_kg=1040,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
+        make_intake(vin="JHMGE8H5000400001", plate="1กข 4"),
         load_manual(TEST_MANUAL),
         boss,
     )

@@ -4,6 +4,7 @@ serials from the step screen."""
 import pytest
 import sqlalchemy as sa
 
+from tests.factories import make_intake
 from tests.jobs.conftest import ALL_QUALIFICATIONS, TEST_MANUAL, png_bytes
 from workshop.accounts.services import grant_qualification
 from workshop.extensions import db
@@ -28,20 +29,7 @@ def test_receive_then_install_from_the_step_screen(
     kit = kit.model_copy(update={"manuals": (*kit.manuals, manual.id)})
     job = jobs.open_job(
         centre,
-        jobs.Intake(
-            vin="JHMGE8H5000300001",
-            plate="1กข 3",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2011,
-            colour="ขาว",
-            engine_number="L15A",
-            odometer_km=1,
-            curb_weight_kg=1040,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
+        make_intake(vin="JHMGE8H5000300001", plate="1กข 3"),
         manual,
         boss,
         kit=kit,

@@ -1,11 +1,9 @@
 """A trainer runs a session (QR attendance on the projector, scores, completion) and a trainee
 takes a fault-finding drill on the simulated bench."""
 
-import threading
-
 import pytest
 
-from workshop.eol.bench import run_agent
+from tests.factories import agent_running
 from workshop.training.services import bangkok_today
 
 pytestmark = pytest.mark.browser
@@ -13,15 +11,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def bench(app):
-    app.config["EOL_BENCHES"] = {
-        "SIM-D": {"simulate": True, "channel": "browser-drill", "speed": 0}
-    }
-    stop = threading.Event()
-    thread = threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop, "poll_s": 0.2})
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
+    drill_bench = {"simulate": True, "channel": "browser-drill", "speed": 0}
+    with agent_running(app, {"SIM-D": drill_bench}):
+        yield
 
 
 def test_trainer_runs_a_session_and_a_trainee_takes_a_drill(

@@ -7,6 +7,7 @@ from itertools import count
 
 import pytest
 
+from tests.factories import intake_fields
 from workshop.accounts.services import grant_qualification
 from workshop.certificates import demo
 from workshop.columns import utcnow
@@ -84,21 +85,19 @@ def build_job(cert_app, crew):
 
     def make(stage="approved", is_training=False, eol=True, **fields):
         assert stage in STAGES
-        data = dict(
-            vin=next(VINS),
-            plate="3กต 2569",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2011,
-            colour="ขาว",
-            engine_number="L15A7-1234567",
-            odometer_km=143250,
-            curb_weight_kg=1040,
-            owner_name="สุดา แสงทอง",
-            owner_phone="089 222 0202",
+        data = intake_fields(
+            **{
+                "vin": next(VINS),
+                "plate": "3กต 2569",
+                "year": 2011,
+                "engine_number": "L15A7-1234567",
+                "odometer_km": 143250,
+                "curb_weight_kg": 1040,
+                "owner_name": "สุดา แสงทอง",
+                "owner_phone": "089 222 0202",
+                **fields,
+            }
         )
-        data.update(fields)
         job = jobs.open_job(
             crew["centre"],
             jobs.Intake(**data),

@@ -7,6 +7,7 @@ get them from ARGS, built on a small world of two centres.
 
 import pytest
 
+from tests.factories import make_intake
 from workshop.accounts.access import access_of
 from workshop.accounts.models import Role
 
@@ -249,20 +250,7 @@ def world(app, create_centre, create_user):
     grant = grant_qualification(users[T], "hv_awareness")
     job = jobs.open_job(
         centre,
-        jobs.Intake(
-            vin="JHMGE8H5000000001",
-            plate="1กก 1",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2010,
-            colour="white",
-            engine_number="L15A",
-            odometer_km=1,
-            curb_weight_kg=1000,
-            owner_name="O",
-            owner_phone="0812345678",
-        ),
+        make_intake(vin="JHMGE8H5000000001"),
         load_manual(TEST_MANUAL),
         users[S],
     )

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop.accounts.services import grant_qualification
+from tests.factories import make_intake
 from workshop.extensions import db
 from workshop.jobs import services
 from workshop.manuals.loader import load_manual
@@ -28,13 +28,8 @@ def create_worker(create_user, centre):
     """Factory: a technician (or supervisor) of ``centre`` holding the given qualifications."""
 
     def make(*roles, qualifications=ALL_QUALIFICATIONS, **kwargs):
-        user = create_user(
-            *(roles or ("technician",)), centre=kwargs.pop("centre", centre), **kwargs
-        )
-        for code in qualifications:
-            grant_qualification(user, code)
-        db.session.commit()
-        return user
+        kwargs.setdefault("centre", centre)
+        return create_user(*roles, qualifications=qualifications, **kwargs)
 
     return make
 
@@ -42,22 +37,7 @@ def create_worker(create_user, centre):
 @pytest.fixture
 def intake():
     def make(**fields):
-        data = dict(
-            vin=next(VINS),
-            plate="กข 1234",
-            province="BKK",
-            make="Honda",
-            model="Jazz",
-            year=2010,
-            colour="ขาว",
-            engine_number="L15A-1234567",
-            odometer_km=152000,
-            curb_weight_kg=1050,
-            owner_name="สมศรี ใจดี",
-            owner_phone="081 234 5678",
-        )
-        data.update(fields)
-        return services.Intake(**data)
+        return make_intake(**{"vin": next(VINS), **fields})
 
     return make
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TEST_PASSWORD
+from tests.factories import make_intake
 from workshop.accounts.services import grant_qualification
 from workshop.audit.models import AuditEvent
 from workshop.eol.traces import TraceError, load_trace
@@ -242,20 +243,7 @@ def test_the_step_form_refuses_cleanly_or_saves_whole(app, client, create_user, 
         grant_qualification(technician, code)
     supervisor = create_user("supervisor", centre=centre)
     db.session.commit()
-    intake = jobs.Intake(
-        vin="JHMGE8H5000000777",
-        plate="กข 1",
-        province="BKK",
-        make="Honda",
-        model="Jazz",
-        year=2010,
-        colour="ขาว",
-        engine_number="L15A",
-        odometer_km=1,
-        curb_weight_kg=1000,
-        owner_name="O",
-        owner_phone="0812345678",
-    )
+    intake = make_intake(vin="JHMGE8H5000000777")
     job = jobs.open_job(centre, intake, load(TEST_MANUAL), supervisor)
     png = io.BytesIO()
     from PIL import Image

@@ -18,14 +18,9 @@ def trainer(create_user, create_centre):
 @pytest.fixture
 def trainee(create_user):
     """Factory: a technician (or supervisor) of a new centre, holding ``qualifications``."""
-    from workshop.accounts.services import grant_qualification
 
     def make(*roles, qualifications=(), **kwargs):
-        user = create_user(*(roles or ("technician",)), **kwargs)
-        for code in qualifications:
-            grant_qualification(user, code)
-        db.session.commit()
-        return user
+        return create_user(*roles, qualifications=qualifications, **kwargs)
 
     return make
 
