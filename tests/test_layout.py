@@ -26,7 +26,6 @@ ALLOWED_OVERSIZED = {
     "workshop.jobs.services",
     "workshop.kits.spec",
     "workshop.kits.stock",
-    "workshop.kits.views",
 }
 
 

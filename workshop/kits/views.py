@@ -1,96 +1,37 @@
-"""Kit catalogue, stock, deliveries, serial traceability, battery register, job costs and reports."""
+"""Kit screens: catalogue, stock, deliveries, components and serial traceability, battery register.
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+The blueprint and shared labels are in blueprint.py; job costs and reports in cost_views.py."""
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+# The blueprint's cost screens register their routes on it when imported.
+import workshop.kits.cost_views  # noqa: F401, E402
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
-from workshop.accounts.models import Role
 from workshop.csvexport import csv_text
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs.models import ACTIVE_STATUSES, Job, Vehicle
 from workshop.kits import stock
-from workshop.kits.forms import ConsumeForm, CostLineForm, MoveForm, ReceiveForm
-from workshop.kits.models import Component, ComponentStatus, CostKind, Delivery, StockLot
-from workshop.kits.spec import CATEGORIES
+from workshop.kits.blueprint import (
+    ALL_VIEWERS,
+    MAX_CSV_BYTES,
+    MOVE_ACTIONS,
+    STOCK_VIEWERS,
+    TRACERS,
+    UNIT_LABELS,
+    S,
+    bp,
+    catalogue_parts,
+    chart_rows,
+    csv_response,
+)
+from workshop.kits.forms import MoveForm, ReceiveForm
+from workshop.kits.models import Component, Delivery
 from workshop.transactions import transaction
 from workshop.web import current_locale, flash_errors
-
-bp = Blueprint("kits", __name__, url_prefix="/kits")
-
-T, S, INS, A = Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN
-ALL_VIEWERS = (T, S, INS, A)
-STOCK_VIEWERS = (T, S)
-TRACERS = (S, INS, A)
-MAX_CSV_BYTES = 2 * 1024 * 1024
-
-CATEGORY_LABELS = {
-    "battery": _l("Battery"),
-    "motor": _l("Motor"),
-    "inverter": _l("Inverter"),
-    "bms": _l("BMS"),
-    "ev_ecu": _l("EV ECU and controls"),
-    "charger": _l("On-board charger"),
-    "dcdc": _l("DC-DC converter"),
-    "brake_vacuum_pump": _l("Brake vacuum pump"),
-    "cooling": _l("Cooling"),
-    "ac": _l("Air conditioning"),
-    "harness": _l("Wiring harness"),
-    "mechanical": _l("Mechanical parts"),
-    "consumable": _l("Consumables"),
-    "labour": _l("Labour"),
-    "sublet": _l("Sublet work"),
-    "other": _l("Other"),
-}
-STATUS_LABELS = {
-    ComponentStatus.IN_STOCK: _l("In stock"),
-    ComponentStatus.RESERVED: _l("Reserved"),
-    ComponentStatus.INSTALLED: _l("Installed"),
-    ComponentStatus.RETURNED: _l("Returned to supplier"),
-    ComponentStatus.SCRAPPED: _l("Scrapped"),
-}
-KIND_LABELS = {
-    CostKind.CONSUMABLE: _l("Consumables"),
-    CostKind.SUBLET: _l("Sublet work"),
-    CostKind.OTHER: _l("Other"),
-}
-MOVE_ACTIONS = {
-    "reserve": _l("Reserve for a job"),
-    "release": _l("Put back in stock (unreserve)"),
-    "return": _l("Return to the supplier"),
-    "scrap": _l("Scrap"),
-}
-UNIT_LABELS = {"cell": _l("cell"), "module": _l("module"), "pack": _l("pack")}
-
-
-@bp.app_context_processor
-def _kits_context():
-    return {
-        "category_label": lambda c: CATEGORY_LABELS.get(c, c),
-        "component_status_label": lambda s: STATUS_LABELS.get(s, s),
-    }
-
-
-def _parts():
-    return stock.part_index(stock.kit_catalogue())
-
-
-def _chart_rows(amounts: dict) -> list:
-    return [
-        (CATEGORY_LABELS.get(category, category), amount) for category, amount in amounts.items()
-    ]
-
-
-def _csv(text: str, filename: str) -> Response:
-    # A BOM makes Excel (as Thai offices use it) read the UTF-8 file correctly.
-    return Response(
-        "\ufeff" + text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
 
 # --- catalogue -------------------------------------------------------------------------------------
 
@@ -118,7 +59,7 @@ def _kit_or_404(kit_id: str):
 def show_kit(kit_id: str):
     """A kit's bill of material and its cost by category, as a table and a chart."""
     kit = _kit_or_404(kit_id)
-    return render_template("kits/kit.html", kit=kit, chart_rows=_chart_rows(kit.cost_by_category()))
+    return render_template("kits/kit.html", kit=kit, chart_rows=chart_rows(kit.cost_by_category()))
 
 
 @bp.route("/catalogue/<kit_id>/bom.csv")
@@ -126,7 +67,7 @@ def show_kit(kit_id: str):
 def kit_bom_csv(kit_id: str):
     """A kit's bill of material as CSV."""
     kit = _kit_or_404(kit_id)
-    return _csv(stock.kit_bom_csv(kit), f"{kit.id}-v{kit.version}-bom.csv")
+    return csv_response(stock.kit_bom_csv(kit), f"{kit.id}-v{kit.version}-bom.csv")
 
 
 # --- stock -----------------------------------------------------------------------------------------
@@ -137,7 +78,7 @@ def kit_bom_csv(kit_id: str):
 def stock_levels():
     """Stock per part at the user's centre(s)."""
     return render_template(
-        "kits/stock.html", rows=stock.stock_levels(centre_scope()), parts=_parts()
+        "kits/stock.html", rows=stock.stock_levels(centre_scope()), parts=catalogue_parts()
     )
 
 
@@ -152,7 +93,7 @@ def stock_csv():
          r.in_stock, r.reserved, r.installed, r.average_cost or "", r.value]
         for r in stock.stock_levels(centre_scope())
     )  # fmt: skip
-    return _csv(csv_text(header, rows), "stock.csv")
+    return csv_response(csv_text(header, rows), "stock.csv")
 
 
 def _part_choices():
@@ -246,7 +187,7 @@ def show_delivery(delivery_id: int):
         .order_by(Component.part_number, Component.serial)
     ).all()
     return render_template(
-        "kits/delivery.html", delivery=delivery, components=components, parts=_parts()
+        "kits/delivery.html", delivery=delivery, components=components, parts=catalogue_parts()
     )
 
 
@@ -265,7 +206,7 @@ def show_component(component_id: int):
         "kits/component.html",
         component=component,
         history=stock.serial_history(component),
-        part=_parts().get(component.part_number),
+        part=catalogue_parts().get(component.part_number),
         form=form,
     )
 
@@ -335,7 +276,9 @@ def search_serial():
     results = stock.find_serial(query, centre_scope()) if query else []
     if len(results) == 1 and stock.normalise_serial(query) == results[0].serial:
         return redirect(url_for("kits.show_component", component_id=results[0].id))
-    return render_template("kits/search.html", query=query, results=results, parts=_parts())
+    return render_template(
+        "kits/search.html", query=query, results=results, parts=catalogue_parts()
+    )
 
 
 def _vehicle_in_scope(vehicle_id: int) -> Vehicle:
@@ -357,7 +300,7 @@ def vehicle_trace(vehicle_id: int):
         jobs=stock.vehicle_jobs(vehicle, scope),
         components=stock.vehicle_components(vehicle, scope),
         register=stock.battery_register(vehicle, scope),
-        parts=_parts(),
+        parts=catalogue_parts(),
         unit_labels=UNIT_LABELS,
     )
 
@@ -372,131 +315,9 @@ def battery_register(vehicle_id: int, fmt: str):
     register = stock.battery_register(vehicle, centre_scope())
     name = f"battery-{vehicle.vin}.{fmt}"
     if fmt == "csv":
-        return _csv(stock.battery_register_csv(register), name)
+        return csv_response(stock.battery_register_csv(register), name)
     return Response(
         stock.battery_register_json(register),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-# --- costs -----------------------------------------------------------------------------------------
-
-
-def _cost_forms(job):
-    line_form = CostLineForm(prefix="line")
-    line_form.kind.choices = choices(KIND_LABELS.items())
-    consume_form = ConsumeForm(prefix="use")
-    lots = db.session.scalars(
-        db.select(StockLot)
-        .where(StockLot.centre_id == job.centre_id, StockLot.quantity_on_hand > 0)
-        .order_by(StockLot.part_number)
-    )
-    parts = _parts()
-    locale = current_locale()
-    consume_form.part_number.choices = choices(
-        (
-            lot.part_number,
-            f"{lot.part_number} · {parts[lot.part_number].name(locale) if lot.part_number in parts else ''}"
-            f" · {lot.quantity_on_hand}",
-        )
-        for lot in lots
-    )
-    return line_form, consume_form
-
-
-@bp.route("/jobs/<int:job_id>/costs")
-@requires(*TRACERS)
-def cost_sheet(job_id: int):
-    """The job's live cost sheet against the 200,000 THB target (battery excluded)."""
-    job = get_in_scope_or_404(Job, job_id)
-    line_form, consume_form = _cost_forms(job)
-    return _render_cost_sheet(job, line_form, consume_form)
-
-
-def _render_cost_sheet(job, line_form, consume_form, status=200):
-    sheet = stock.cost_sheet(job)
-    can_edit = (
-        current_user.has_role(S)
-        and current_user.centre_id == job.centre_id
-        and job.status in ACTIVE_STATUSES
-    )
-    return render_template(
-        "kits/costs.html",
-        job=job,
-        sheet=sheet,
-        chart_rows=_chart_rows(sheet.by_category()),
-        parts=_parts(),
-        line_form=line_form,
-        consume_form=consume_form,
-        can_edit=can_edit,
-        kind_labels=KIND_LABELS,
-    ), status
-
-
-@bp.route("/jobs/<int:job_id>/costs.csv")
-@requires(*TRACERS)
-def cost_sheet_csv(job_id: int):
-    """The job's cost sheet as CSV."""
-    job = get_in_scope_or_404(Job, job_id)
-    return _csv(stock.cost_sheet_csv(stock.cost_sheet(job)), f"costs-{job.reference}.csv")
-
-
-@bp.route("/jobs/<int:job_id>/costs/lines", methods=["POST"])
-@requires(S)
-def add_cost_line(job_id: int):
-    """A supervisor adds a consumable, sublet or other cost to the job."""
-    job = get_in_scope_or_404(Job, job_id)
-    line_form, consume_form = _cost_forms(job)
-    if line_form.validate_on_submit():
-        with transaction(_("Cost line added.")) as done:
-            stock.add_cost_line(
-                job,
-                current_user,
-                kind=line_form.kind.data,
-                description=line_form.description.data,
-                quantity=line_form.quantity.data,
-                unit_cost=line_form.unit_cost.data,
-            )
-        if done:
-            return redirect(url_for("kits.cost_sheet", job_id=job.id))
-    return _render_cost_sheet(job, line_form, consume_form, 422)
-
-
-@bp.route("/jobs/<int:job_id>/costs/parts", methods=["POST"])
-@requires(S)
-def consume_stock(job_id: int):
-    """A supervisor issues unserialised parts from stock to the job (at average cost)."""
-    job = get_in_scope_or_404(Job, job_id)
-    line_form, consume_form = _cost_forms(job)
-    if consume_form.validate_on_submit():
-        with transaction(_("Parts issued to the job.")) as done:
-            if current_user.centre_id != job.centre_id:
-                raise stock.StockError(_l("only staff of the job's centre can add costs to it"))
-            stock.consume_stock(
-                job, consume_form.part_number.data, consume_form.quantity.data, current_user
-            )
-        if done:
-            return redirect(url_for("kits.cost_sheet", job_id=job.id))
-    return _render_cost_sheet(job, line_form, consume_form, 422)
-
-
-# --- reports ---------------------------------------------------------------------------------------
-
-
-@bp.route("/reports/costs")
-@requires(*TRACERS)
-def cost_report():
-    """Conversion cost excluding battery per car model and per centre, against the target."""
-    include_open = request.args.get("open") == "1"
-    report = stock.cost_report(centre_scope(), include_open=include_open)
-    return render_template("kits/report.html", report=report, categories=CATEGORIES)
-
-
-@bp.route("/reports/costs.csv")
-@requires(*TRACERS)
-def cost_report_csv():
-    """The cost report as CSV."""
-    include_open = request.args.get("open") == "1"
-    report = stock.cost_report(centre_scope(), include_open=include_open)
-    return _csv(stock.cost_report_csv(report), "conversion-costs.csv")
