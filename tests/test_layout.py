@@ -25,7 +25,6 @@ ALLOWED_OVERSIZED = {
     "workshop.eol.simulator",
     "workshop.jobs.services",
     "workshop.kits.spec",
-    "workshop.kits.stock",
 }
 
 

@@ -49,8 +49,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    _connect_signals()
     _register_blueprints(app)
     return app
+
+
+def _connect_signals() -> None:
+    """Features above jobs subscribe to its signals (workshop/jobs/signals.py) when imported:
+    installing a signed step's serials (kits) must happen in every app, web or CLI."""
+    import workshop.kits.installing  # noqa: F401
 
 
 def _private_instance(app: Flask) -> None:

@@ -231,7 +231,7 @@ def _open_demo_jobs(centre: Centre) -> None:
 
 def _receive_demo_stock(centre: Centre) -> None:
     """One full kit of each demo model in stock, with serial numbers, so every step can be signed."""
-    from workshop.kits import stock
+    from workshop.kits import receiving
     from workshop.kits.loader import load_kits
     from workshop.kits.models import Delivery
 
@@ -254,15 +254,15 @@ def _receive_demo_stock(centre: Centre) -> None:
                     for n in range(1, int(line.quantity) + 1)
                 )
                 lines.append(
-                    stock.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
+                    receiving.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
                 )
             else:
                 lines.append(
-                    stock.ReceiveLine(
+                    receiving.ReceiveLine(
                         kit.id, line.part_number, line.unit_cost, quantity=int(line.quantity)
                     )
                 )
-        stock.receive_delivery(
+        receiving.receive_delivery(
             centre,
             supervisor,
             supplier="EV Kit Thailand Co., Ltd.",

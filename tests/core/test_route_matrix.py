@@ -260,15 +260,17 @@ def world(app, create_centre, create_user):
     )
     from decimal import Decimal
 
-    from workshop.kits import stock
+    from workshop.kits import receiving
     from workshop.kits.models import Component
 
-    delivery = stock.receive_delivery(
+    delivery = receiving.receive_delivery(
         centre,
         users[S],
         supplier="Cells Co.",
         invoice_number="INV-1",
-        lines=[stock.ReceiveLine("jazz-ev1", "JZ1-BAT-0001", Decimal("1500.00"), serials=("C1",))],
+        lines=[
+            receiving.ReceiveLine("jazz-ev1", "JZ1-BAT-0001", Decimal("1500.00"), serials=("C1",))
+        ],
     )
     from workshop.columns import utcnow
     from workshop.eol.models import EolRun

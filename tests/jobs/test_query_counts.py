@@ -124,7 +124,7 @@ def test_homes_inspection_queue_and_cost_report_do_not_grow_with_the_data(
     app, client, auth, grow, create_user, create_worker, centre, open_real_job
 ):
     from workshop.jobs.models import JobStatus
-    from workshop.kits import stock
+    from workshop.kits import costs
 
     boss = create_worker("supervisor")
     users = {
@@ -148,7 +148,7 @@ def test_homes_inspection_queue_and_cost_report_do_not_grow_with_the_data(
         for i in range(n):
             manual_id = ("honda-jazz-ge", "toyota-vios-ncp93")[i % 2]
             job = open_real_job(centre, boss, next(vins), manual_id=manual_id)
-            stock.add_cost_line(
+            costs.add_cost_line(
                 job, boss, kind="sublet", description="Alignment", quantity="1", unit_cost="850"
             )
             job.status = (JobStatus.AWAITING_INSPECTION, JobStatus.CERTIFIED)[i % 2]

@@ -7,7 +7,7 @@ import pytest
 from tests.jobs import conftest as jobs_fixtures
 from workshop.extensions import db
 from workshop.jobs import services as jobs
-from workshop.kits import KITS_DIR, load_kit, stock
+from workshop.kits import KITS_DIR, load_kit, receiving
 
 # The jobs feature's fixtures, shared here: a centre, its workers, the test manual, jobs on it.
 centre = jobs_fixtures.centre
@@ -47,12 +47,14 @@ def receive(centre, create_worker):
 
     def make(part, *serials, cost="1000.00", quantity=0, at=None, user=None, kit="jazz-ev1"):
         user = user or create_worker("supervisor", centre=at or centre)
-        delivery = stock.receive_delivery(
+        delivery = receiving.receive_delivery(
             at or centre,
             user,
             supplier="Supplier Co., Ltd.",
             invoice_number=f"INV-{next(numbers):04d}",
-            lines=[stock.ReceiveLine(kit, part, Decimal(cost), quantity=quantity, serials=serials)],
+            lines=[
+                receiving.ReceiveLine(kit, part, Decimal(cost), quantity=quantity, serials=serials)
+            ],
         )
         db.session.commit()
         return delivery

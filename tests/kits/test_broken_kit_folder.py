@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from workshop.kits import loader, stock
+from workshop.kits import catalogue, loader
 
 
 @pytest.fixture
@@ -14,10 +14,10 @@ def one_broken_kit(tmp_path, monkeypatch):
     shutil.copytree(loader.KITS_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
     (root / "vios-ev1" / "vehicle.dbc").write_bytes(b"")
     monkeypatch.setattr(loader, "KITS_DIR", root)
-    monkeypatch.setattr(stock, "KITS_DIR", root)
-    stock._catalogue_cache.clear()
+    monkeypatch.setattr(catalogue, "KITS_DIR", root)
+    catalogue._catalogue_cache.clear()
     yield root
-    stock._catalogue_cache.clear()
+    catalogue._catalogue_cache.clear()
 
 
 def test_the_strict_loader_still_refuses_the_set(one_broken_kit):

@@ -16,9 +16,9 @@ from workshop.extensions import db
 from workshop.jobs import services as jobs_services
 from workshop.jobs.models import JobStatus, StepRecord
 from workshop.jobs.services import manual_of
-from workshop.kits import stock
+from workshop.kits import components, costs, installing, reports, traceability
+from workshop.kits.catalogue import StockError
 from workshop.kits.models import CostLine
-from workshop.kits.stock import StockError
 from workshop.manuals.schema import SerialInput
 
 CELLS = SerialInput(type="serial", key="cells", label_th="เซลล์", label_en="Cells",
@@ -52,14 +52,14 @@ def costed_job(app, monkeypatch, centre, receive, create_kit_job, create_worker,
         started_at=now - timedelta(seconds=4000),
     )
     monkeypatch.undo()
-    stock.install_serials(
+    installing.install_serials(
         job, manual_of(job).step("hv-01"), CELLS, ["CELL-1", "CELL-2"], record, tech
     )
-    stock.consume_stock(job, "EVC-CON-0001", 3, boss)
-    stock.add_cost_line(
+    components.consume_stock(job, "EVC-CON-0001", 3, boss)
+    costs.add_cost_line(
         job, boss, kind="sublet", description="Wheel alignment", quantity="1", unit_cost="800.00"
     )
-    stock.add_cost_line(
+    costs.add_cost_line(
         job, boss, kind="consumable", description="Coolant (litres)", quantity="2.5",
         unit_cost="185.35",
     )  # fmt: skip
@@ -69,7 +69,7 @@ def costed_job(app, monkeypatch, centre, receive, create_kit_job, create_worker,
 
 
 def test_cost_sheet_hand_checked(costed_job):
-    sheet = stock.cost_sheet(costed_job)
+    sheet = costs.cost_sheet(costed_job)
     # parts: BMS 4,321.50 + cells 2 × 1,234.56 = 2,469.12 + grease 3 × 110.00 (average) = 330.00
     assert sheet.parts_total == D("7120.62")
     assert sheet.battery_total == D("2469.12")
@@ -95,18 +95,18 @@ def test_cost_sheet_hand_checked(costed_job):
 
 def test_over_target_says_by_how_much(costed_job, create_worker, centre):
     boss = create_worker("supervisor")
-    stock.add_cost_line(
+    costs.add_cost_line(
         costed_job, boss, kind="other", description="Body work", quantity="1",
         unit_cost="193362.35",
     )  # fmt: skip
     db.session.commit()
-    sheet = stock.cost_sheet(costed_job)
+    sheet = costs.cost_sheet(costed_job)
     assert sheet.total_excluding_battery == D("200000.01")
     assert sheet.margin == D("-0.01") and not sheet.within_target
 
 
 def test_cost_sheet_csv_totals(costed_job):
-    rows = list(csv.reader(io.StringIO(stock.cost_sheet_csv(stock.cost_sheet(costed_job)))))
+    rows = list(csv.reader(io.StringIO(costs.cost_sheet_csv(costs.cost_sheet(costed_job)))))
     totals = {r[1]: r[7] for r in rows if r[0] == "total"}
     assert totals["total_excluding_battery"] == "6637.66"
     assert totals["vat_7"] == "637.47"
@@ -129,7 +129,7 @@ def test_cost_line_refusals(app, create_kit_job, create_worker, fields, message)
     job, boss = create_kit_job(), create_worker("supervisor")
     data = {"kind": "sublet", "description": "x", "quantity": "1", "unit_cost": "1.00", **fields}
     with pytest.raises(StockError, match=message):
-        stock.add_cost_line(job, boss, **data)
+        costs.add_cost_line(job, boss, **data)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(CostLine.id))) == 0
 
@@ -137,12 +137,12 @@ def test_cost_line_refusals(app, create_kit_job, create_worker, fields, message)
 def test_cost_line_refused_for_other_centre_and_float(app, create_kit_job, create_user):
     job = create_kit_job()
     with pytest.raises(StockError, match="only staff of the job's centre"):
-        stock.add_cost_line(
+        costs.add_cost_line(
             job, create_user("supervisor"), kind="sublet", description="x", quantity="1",
             unit_cost="1",
         )  # fmt: skip
     with pytest.raises(TypeError):
-        stock.add_cost_line(
+        costs.add_cost_line(
             job, job.created_by, kind="sublet", description="x", quantity="1", unit_cost=1.1
         )
 
@@ -151,25 +151,27 @@ def test_consume_more_than_on_hand_refused(app, receive, create_kit_job, create_
     receive("EVC-CON-0001", quantity=2, cost="100.00")
     job, boss = create_kit_job(), create_worker("supervisor")
     with pytest.raises(StockError, match="only 2 of EVC-CON-0001 in stock"):
-        stock.consume_stock(job, "EVC-CON-0001", 3, boss)
+        components.consume_stock(job, "EVC-CON-0001", 3, boss)
     with pytest.raises(StockError, match="no stock of EVC-CON-0002"):
-        stock.consume_stock(job, "EVC-CON-0002", 1, boss)
+        components.consume_stock(job, "EVC-CON-0002", 1, boss)
 
 
 def test_battery_register_json_and_csv(costed_job):
-    register = stock.battery_register(costed_job.vehicle)
+    register = traceability.battery_register(costed_job.vehicle)
     assert register["vehicle"]["vin"] == costed_job.vehicle.vin
     assert [u["serial"] for u in register["units"]] == ["CELL-1", "CELL-2"]
     unit = register["units"][0]
     assert (unit["unit"], unit["chemistry"], unit["capacity_ah"]) == ("cell", "LiFePO4", 60)
     assert unit["job"] == costed_job.reference and unit["installed_at"]
     assert register["packs"][0]["cells_series"] == 100
-    assert json.loads(stock.battery_register_json(register))["units"][1]["serial"] == "CELL-2"
-    rows = list(csv.DictReader(io.StringIO(stock.battery_register_csv(register))))
+    assert (
+        json.loads(traceability.battery_register_json(register))["units"][1]["serial"] == "CELL-2"
+    )
+    rows = list(csv.DictReader(io.StringIO(traceability.battery_register_csv(register))))
     assert [r["serial"] for r in rows] == ["CELL-1", "CELL-2"]
     assert rows[0]["chemistry"] == "LiFePO4" and rows[0]["vin"] == costed_job.vehicle.vin
     # The BMS is traced to the vehicle but is not part of the battery register.
-    assert {c.serial for c in stock.vehicle_components(costed_job.vehicle)} == {
+    assert {c.serial for c in traceability.vehicle_components(costed_job.vehicle)} == {
         "BMS-1",
         "CELL-1",
         "CELL-2",
@@ -180,14 +182,14 @@ def test_cost_report_per_model_and_centre(app, create_kit_job, create_worker, ce
     boss = create_worker("supervisor")
     jobs = [create_kit_job() for _ in range(4)]
     for job, amount in zip(jobs, ("150000.00", "210000.00", "99999.99", "5.00"), strict=True):
-        stock.add_cost_line(
+        costs.add_cost_line(
             job, boss, kind="sublet", description="x", quantity="1", unit_cost=amount
         )
     jobs[0].status = jobs[1].status = JobStatus.AWAITING_INSPECTION
     jobs[2].status = JobStatus.CERTIFIED
     jobs[2].is_training = True  # never counts
     db.session.commit()  # jobs[3] stays open
-    report = stock.cost_report(Everything())
+    report = reports.cost_report(Everything())
     [row] = report.by_model
     assert (row.label, row.jobs) == ("Honda Jazz", 2)
     assert (row.average, row.minimum, row.maximum) == (
@@ -197,14 +199,14 @@ def test_cost_report_per_model_and_centre(app, create_kit_job, create_worker, ce
     )
     assert row.average_margin == D("20000.00")
     assert report.by_centre[0].label == centre.code
-    with_open = stock.cost_report(Everything(), include_open=True)
+    with_open = reports.cost_report(Everything(), include_open=True)
     # (150,000 + 210,000 + 5) / 3 = 120,001.666… → 120,001.67
     assert with_open.by_model[0].average == D("120001.67")
-    assert "Honda Jazz,2,180000.00,150000.00,210000.00" in stock.cost_report_csv(report)
+    assert "Honda Jazz,2,180000.00,150000.00,210000.00" in reports.cost_report_csv(report)
 
 
 def test_partly_installed_kit_lines_are_shown_as_such(costed_job, client, auth, create_worker):
-    sheet = stock.cost_sheet(costed_job)
+    sheet = costs.cost_sheet(costed_job)
     cells = next(p for p in sheet.kit_parts if p.part_number == "JZ1-BAT-0001")
     assert cells.installed == D(2) and cells.needed > D(2) and cells.partial
     bms = next(p for p in sheet.kit_parts if p.part_number == "EVC-BMS-0001")
@@ -218,8 +220,8 @@ def test_cost_report_totals_are_the_cost_sheets(costed_job):
     # Installed serials, the battery left out by the kit, stock at average cost, labour, lines.
     costed_job.status = JobStatus.AWAITING_INSPECTION
     db.session.commit()
-    sheet = stock.cost_sheet(costed_job)
-    [row] = stock.cost_report(Everything()).by_model
+    sheet = costs.cost_sheet(costed_job)
+    [row] = reports.cost_report(Everything()).by_model
     assert row.jobs == 1
     assert row.average == row.minimum == row.maximum == sheet.total_excluding_battery
     assert sheet.battery_total > 0 and sheet.labour_total > 0 and sheet.other_total > 0

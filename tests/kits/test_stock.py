@@ -13,9 +13,9 @@ from workshop.audit.models import AuditEvent
 from workshop.extensions import db
 from workshop.jobs.models import Job, StepRecord
 from workshop.jobs.services import JobError
-from workshop.kits import stock
+from workshop.kits import components, installing, receiving, traceability
+from workshop.kits.catalogue import StockError
 from workshop.kits.models import Component, ComponentMove, ComponentStatus, Delivery, StockLot
-from workshop.kits.stock import StockError
 
 BMS = "EVC-BMS-0001"  # BMS master board: serialised, category bms
 BOARD = "EVC-BMS-0002"  # battery-monitoring board: serialised, category bms
@@ -53,11 +53,11 @@ def test_receive_typed_serials(app, receive, centre):
     c = component("BMS-0001")
     assert c.status == ComponentStatus.IN_STOCK and c.category == "bms"
     assert c.unit_cost == D("4321.50") and isinstance(c.unit_cost, D)
-    assert [(m.from_status, m.to_status) for m in stock.serial_history(c)] == [
+    assert [(m.from_status, m.to_status) for m in traceability.serial_history(c)] == [
         (None, ComponentStatus.IN_STOCK)
     ]
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "stock.receive"))
-    [row] = stock.stock_levels(Everything())
+    [row] = components.stock_levels(Everything())
     assert (row.part_number, row.in_stock, row.reserved, row.value) == (BMS, 2, 0, D("8643.00"))
 
 
@@ -73,11 +73,11 @@ def test_unserialised_lot_keeps_a_moving_average(app, receive, centre):
 
 
 def test_typed_serials_report_their_line():
-    assert stock.parse_serials_text("a-1\n\n b-2 \r\n") == ["A-1", "B-2"]
+    assert receiving.parse_serials_text("a-1\n\n b-2 \r\n") == ["A-1", "B-2"]
     with pytest.raises(StockError, match="line 3: A-1 is already on line 1"):
-        stock.parse_serials_text("a-1\nb-2\nA-1\n")
+        receiving.parse_serials_text("a-1\nb-2\nA-1\n")
     with pytest.raises(StockError, match="line 2: .*not a serial number"):
-        stock.parse_serials_text("ok-1\nbad serial!\n")
+        receiving.parse_serials_text("ok-1\nbad serial!\n")
 
 
 def test_csv_import_good_file(app, receive, centre, create_worker):
@@ -87,14 +87,14 @@ def test_csv_import_good_file(app, receive, centre, create_worker):
         "c-002,JZ1-BAT-0001,\n"
         "m-001,EVC-BMS-0001,4000\n"
     )
-    rows = stock.parse_serials_csv(text)
+    rows = receiving.parse_serials_csv(text)
     assert [(r.line, r.serial, r.part_number, r.unit_cost) for r in rows] == [
         (2, "C-001", CELL, D("1234.56")),
         (3, "C-002", CELL, None),
         (4, "M-001", BMS, D("4000.00")),
     ]
-    lines = stock.rows_to_lines("jazz-ev1", CELL, D("1200.00"), rows)
-    delivery = stock.receive_delivery(
+    lines = receiving.rows_to_lines("jazz-ev1", CELL, D("1200.00"), rows)
+    delivery = receiving.receive_delivery(
         centre, create_worker("supervisor"), supplier="S", invoice_number="CSV-1", lines=lines
     )
     db.session.commit()
@@ -107,9 +107,9 @@ def test_csv_import_good_file(app, receive, centre, create_worker):
 
 
 def test_csv_semicolons_and_serial_only():
-    assert [r.serial for r in stock.parse_serials_csv("serial\nx1\n\nx2\n")] == ["X1", "X2"]
+    assert [r.serial for r in receiving.parse_serials_csv("serial\nx1\n\nx2\n")] == ["X1", "X2"]
     assert [
-        r.part_number for r in stock.parse_serials_csv("part_number;serial\nEVC-BMS-0001;x\n")
+        r.part_number for r in receiving.parse_serials_csv("part_number;serial\nEVC-BMS-0001;x\n")
     ] == [BMS]
 
 
@@ -128,13 +128,13 @@ def test_csv_semicolons_and_serial_only():
 )
 def test_csv_errors_name_the_line_and_import_nothing(app, text, message):
     with pytest.raises(StockError, match=message.replace("(", r"\(")):
-        stock.parse_serials_csv(text)
+        receiving.parse_serials_csv(text)
     assert count(Component) == 0
 
 
 def test_every_bad_csv_row_is_reported():
     with pytest.raises(StockError) as info:
-        stock.parse_serials_csv("serial\n!\nok\n?\n")
+        receiving.parse_serials_csv("serial\n!\nok\n?\n")
     assert "line 2:" in str(info.value) and "line 4:" in str(info.value)
 
 
@@ -157,11 +157,11 @@ def test_delivery_refusals(app, centre, create_worker, receive):
     boss = create_worker("supervisor")
 
     def go(*lines, invoice="X-1", supplier="S"):
-        return stock.receive_delivery(
+        return receiving.receive_delivery(
             centre, boss, supplier=supplier, invoice_number=invoice, lines=list(lines)
         )
 
-    line = stock.ReceiveLine
+    line = receiving.ReceiveLine
     with pytest.raises(StockError, match="serialised: give one serial"):
         go(line("jazz-ev1", BMS, D("1.00"), quantity=2))
     with pytest.raises(StockError, match="quantity 3 but 1 serial"):
@@ -194,28 +194,28 @@ def test_reserve_release_return_scrap(app, receive, create_kit_job, create_worke
     job = create_kit_job()
     boss = create_worker("supervisor")
     c = component("R-1")
-    stock.reserve_component(c, job, boss)
+    components.reserve_component(c, job, boss)
     db.session.commit()
     assert (c.status, c.job_id) == (ComponentStatus.RESERVED, job.id)
     with pytest.raises(StockError, match="cannot be reserved: it is reserved for job"):
-        stock.reserve_component(c, create_kit_job(), boss)
+        components.reserve_component(c, create_kit_job(), boss)
     db.session.rollback()
-    stock.release_component(c, boss)
+    components.release_component(c, boss)
     db.session.commit()
     assert (c.status, c.job_id) == (ComponentStatus.IN_STOCK, None)
     with pytest.raises(StockError, match="give a reason"):
-        stock.scrap_component(c, boss, "  ")
-    stock.scrap_component(c, boss, "dropped, case cracked")
+        components.scrap_component(c, boss, "  ")
+    components.scrap_component(c, boss, "dropped, case cracked")
     db.session.commit()
     assert c.status == ComponentStatus.SCRAPPED
     with pytest.raises(StockError, match="already scrapped"):
-        stock.return_component(c, boss, "warranty")
+        components.return_component(c, boss, "warranty")
     with pytest.raises(StockError, match="cannot be reserved"):
-        stock.reserve_component(c, job, boss)
+        components.reserve_component(c, job, boss)
     db.session.rollback()
-    stock.return_component(component("R-2"), boss, "wrong firmware")
+    components.return_component(component("R-2"), boss, "wrong firmware")
     db.session.commit()
-    history = stock.serial_history(c)
+    history = traceability.serial_history(c)
     assert [m.to_status for m in history] == [
         ComponentStatus.IN_STOCK,
         ComponentStatus.RESERVED,
@@ -238,9 +238,9 @@ def test_reserve_refuses_parts_outside_the_kit_and_other_centres(
     job = create_kit_job()
     boss = create_worker("supervisor")
     with pytest.raises(StockError, match="not in this job's kit jazz-ev1"):
-        stock.reserve_component(component("D-1"), job, boss)
+        components.reserve_component(component("D-1"), job, boss)
     with pytest.raises(StockError, match="at centre FAR01"):
-        stock.reserve_component(component("FAR-1"), job, boss)
+        components.reserve_component(component("FAR-1"), job, boss)
 
 
 # --- installing from a step ------------------------------------------------------------------------
@@ -264,10 +264,10 @@ def test_install_through_sign_step_traces_the_serial(
         tech.id,
     )
     assert c.installed_at is not None
-    [found] = stock.find_serial("bms-0001", Everything())
+    [found] = traceability.find_serial("bms-0001", Everything())
     assert found.vehicle.vin == job.vehicle.vin and found.installed_by.id == tech.id
-    assert stock.vehicle_components(job.vehicle) == [c]
-    assert stock.serial_history(c)[-1].record_id == record.id
+    assert traceability.vehicle_components(job.vehicle) == [c]
+    assert traceability.serial_history(c)[-1].record_id == record.id
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "component.install"))
     assert event.details["vin"] == job.vehicle.vin
 
@@ -291,8 +291,8 @@ def test_install_refusals_change_nothing(
     receive(BMS, "FAR-1", at=elsewhere, user=create_worker("supervisor", centre=elsewhere))
     job, other_job = create_kit_job(), create_kit_job()
     tech, boss = create_worker(), create_worker("supervisor")
-    stock.reserve_component(component("RES-1"), other_job, boss)
-    stock.scrap_component(component("SCR-1"), boss, "burnt")
+    components.reserve_component(component("RES-1"), other_job, boss)
+    components.scrap_component(component("SCR-1"), boss, "burnt")
     db.session.commit()
     ready_for_hv(other_job, tech)
     sign(other_job, "hv-01", tech, {"box_bolts": "45", "bms_serial": ["INST-1"]})
@@ -319,7 +319,7 @@ def test_install_refusals_change_nothing(
 def test_reserved_for_this_job_installs(app, receive, create_kit_job, create_worker, ready_for_hv):
     receive(BMS, "RES-1")
     job, tech, boss = create_kit_job(), create_worker(), create_worker("supervisor")
-    stock.reserve_component(component("RES-1"), job, boss)
+    components.reserve_component(component("RES-1"), job, boss)
     db.session.commit()
     ready_for_hv(job, tech)
     sign(job, "hv-01", tech, {"box_bolts": "45", "bms_serial": ["RES-1"]})
@@ -337,7 +337,7 @@ def test_part_number_input_refuses_other_parts(app, receive, create_kit_job, cre
     wanted = SerialInput(type="serial", key="master", label_th="บอร์ด", label_en="Board",
                          part_number=BMS)  # fmt: skip
     with pytest.raises(JobError, match="but this step needs part EVC-BMS-0001"):
-        stock.install_serials(job, step, wanted, ["BOARD-1"], None, tech)
+        installing.install_serials(job, step, wanted, ["BOARD-1"], None, tech)
 
 
 def test_correction_keeps_or_swaps_the_serial(
@@ -357,7 +357,7 @@ def test_correction_keeps_or_swaps_the_serial(
     a1, a2 = component("A-1"), component("A-2")
     assert (a1.status, a1.job_id, a1.vehicle_id) == (ComponentStatus.IN_STOCK, None, None)
     assert (a2.status, a2.record_id) == (ComponentStatus.INSTALLED, third.id)
-    assert stock.serial_history(a1)[-1].reason.startswith("step hv-01 corrected")
+    assert traceability.serial_history(a1)[-1].reason.startswith("step hv-01 corrected")
 
 
 def test_job_without_kit_keeps_serials_in_the_record_only(

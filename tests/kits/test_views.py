@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.kits.conftest import sign
 from workshop.extensions import db
-from workshop.kits import stock
+from workshop.kits import costs
 from workshop.kits.models import Component, ComponentStatus, CostLine, Delivery
 
 
@@ -185,7 +185,7 @@ def test_consume_from_stock_view(client, receive, create_worker, create_kit_job)
     )
     assert r.status_code == 302
     db.session.rollback()
-    assert stock.cost_sheet(job).parts_total == D("111.00")
+    assert costs.cost_sheet(job).parts_total == D("111.00")
 
 
 def test_vehicle_trace_and_battery_downloads(
@@ -217,7 +217,7 @@ def test_catalogue_kit_page_and_report(client, create_user, create_worker, creat
     bom = client.get("/kits/catalogue/jazz-ev1/bom.csv").get_data(as_text=True)
     assert "JZ1-BAT-0001" in bom and "line_cost" in bom
     job = create_kit_job()
-    stock.add_cost_line(
+    costs.add_cost_line(
         job, create_worker("supervisor"), kind="sublet", description="x", quantity="1",
         unit_cost="1000.00",
     )  # fmt: skip

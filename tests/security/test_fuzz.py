@@ -306,15 +306,15 @@ def test_amounts_beyond_decimal_precision_are_refused_not_a_crash(
 ):
     """``unit_cost = 1e+26`` in a kit file raised decimal.InvalidOperation out of the kit loader
     (quantize() beyond Decimal's 28 digits); the cost-line form had the same flaw."""
-    from workshop.kits import stock
+    from workshop.kits import catalogue
     from workshop.kits.models import CostLine
     from workshop.kits.spec import _parse_money
 
     for huge in ("1e26", "1e+30"):
         with pytest.raises(ValueError, match="at most 9,999,999,999.99 THB"):
             _parse_money(Decimal(huge))
-        with pytest.raises(stock.StockError):
-            stock.parse_money(huge)
+        with pytest.raises(catalogue.StockError):
+            catalogue.parse_money(huge)
     supervisor = create_user("supervisor")
     grant_qualification(supervisor, "conversion_honda_jazz")
     db.session.commit()

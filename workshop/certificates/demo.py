@@ -41,7 +41,7 @@ def photo_bytes(colour=(40, 90, 160)) -> bytes:
 
 def receive_full_kit(centre: Centre, user: User, kit, invoice: str, prefix: str):
     """Receive one complete kit into ``centre``'s stock; serials are ``<prefix>-<part>-NNNN``."""
-    from workshop.kits import stock
+    from workshop.kits import receiving
 
     lines = []
     for line in kit.bom:
@@ -50,15 +50,15 @@ def receive_full_kit(centre: Centre, user: User, kit, invoice: str, prefix: str)
                 f"{prefix}-{line.part_number}-{n:04d}" for n in range(1, int(line.quantity) + 1)
             )
             lines.append(
-                stock.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
+                receiving.ReceiveLine(kit.id, line.part_number, line.unit_cost, serials=serials)
             )
         else:
             lines.append(
-                stock.ReceiveLine(
+                receiving.ReceiveLine(
                     kit.id, line.part_number, line.unit_cost, quantity=int(line.quantity)
                 )
             )
-    return stock.receive_delivery(
+    return receiving.receive_delivery(
         centre, user, supplier="EV Kit Thailand Co., Ltd.", invoice_number=invoice, lines=lines
     )
 
@@ -76,8 +76,8 @@ def _measurement_value(inp, values):
 
 
 def _serials_for(job: Job, inp) -> list[str]:
+    from workshop.kits.catalogue import job_kit
     from workshop.kits.models import Component, ComponentStatus
-    from workshop.kits.stock import job_kit
 
     kit = job_kit(job)
     parts = [

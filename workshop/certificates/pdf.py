@@ -144,7 +144,7 @@ def _serial_range(serials: list[str]) -> str:
 
 def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_url: str) -> dict:
     """Everything the certificate prints, as plain values (no ORM objects reach the template)."""
-    from workshop.kits.stock import job_kit
+    from workshop.kits.catalogue import job_kit
 
     vehicle, centre = job.vehicle, job.centre
     kit = job_kit(job)

@@ -495,7 +495,7 @@ def job_record(job: Job) -> JobRecord:
     """The whole record of ``job``: steps and values, photos, open non-conformances, installed
     serials, EOL runs, weights, cost sheet, sign-offs and inspections."""
     from workshop.eol.runs import job_runs
-    from workshop.kits import stock
+    from workshop.kits import costs, traceability
 
     photos: dict[int, list[Photo]] = {}
     for photo in db.session.scalars(
@@ -507,12 +507,12 @@ def job_record(job: Job) -> JobRecord:
         progress=jobs.job_progress(job),
         non_conformances=jobs.open_non_conformances(job),
         photos=photos,
-        components=stock.vehicle_components(job.vehicle)
+        components=traceability.vehicle_components(job.vehicle)
         if job.vehicle
         else [],  # installed serials
         runs=job_runs(job),
         weights=weights(job),
-        cost_sheet=stock.cost_sheet(job),
+        cost_sheet=costs.cost_sheet(job),
         signoffs=active_signoffs(job),
         inspections=job_inspections(job),
     )

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 from flask_babel import lazy_gettext as _l
 
 from workshop.accounts.models import Role
-from workshop.kits import stock
+from workshop.kits import catalogue
 from workshop.kits.models import ComponentStatus, CostKind
 
 bp = Blueprint("kits", __name__, url_prefix="/kits")
@@ -66,7 +66,7 @@ def _kits_context():
 
 def catalogue_parts():
     """Every part of every kit by part number."""
-    return stock.part_index(stock.kit_catalogue())
+    return catalogue.part_index(catalogue.kit_catalogue())
 
 
 def chart_rows(amounts: dict) -> list:

@@ -9,7 +9,7 @@ from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs.models import ACTIVE_STATUSES, Job
-from workshop.kits import stock
+from workshop.kits import catalogue, components, costs, reports
 from workshop.kits.blueprint import (
     KIND_LABELS,
     TRACERS,
@@ -60,7 +60,7 @@ def cost_sheet(job_id: int):
 
 
 def _render_cost_sheet(job, line_form, consume_form, status=200):
-    sheet = stock.cost_sheet(job)
+    sheet = costs.cost_sheet(job)
     can_edit = (
         current_user.has_role(S)
         and current_user.centre_id == job.centre_id
@@ -84,7 +84,7 @@ def _render_cost_sheet(job, line_form, consume_form, status=200):
 def cost_sheet_csv(job_id: int):
     """The job's cost sheet as CSV."""
     job = get_in_scope_or_404(Job, job_id)
-    return csv_response(stock.cost_sheet_csv(stock.cost_sheet(job)), f"costs-{job.reference}.csv")
+    return csv_response(costs.cost_sheet_csv(costs.cost_sheet(job)), f"costs-{job.reference}.csv")
 
 
 @bp.route("/jobs/<int:job_id>/costs/lines", methods=["POST"])
@@ -95,7 +95,7 @@ def add_cost_line(job_id: int):
     line_form, consume_form = _cost_forms(job)
     if line_form.validate_on_submit():
         with transaction(_("Cost line added.")) as done:
-            stock.add_cost_line(
+            costs.add_cost_line(
                 job,
                 current_user,
                 kind=line_form.kind.data,
@@ -117,8 +117,8 @@ def consume_stock(job_id: int):
     if consume_form.validate_on_submit():
         with transaction(_("Parts issued to the job.")) as done:
             if current_user.centre_id != job.centre_id:
-                raise stock.StockError(_l("only staff of the job's centre can add costs to it"))
-            stock.consume_stock(
+                raise catalogue.StockError(_l("only staff of the job's centre can add costs to it"))
+            components.consume_stock(
                 job, consume_form.part_number.data, consume_form.quantity.data, current_user
             )
         if done:
@@ -134,7 +134,7 @@ def consume_stock(job_id: int):
 def cost_report():
     """Conversion cost excluding battery per car model and per centre, against the target."""
     include_open = request.args.get("open") == "1"
-    report = stock.cost_report(centre_scope(), include_open=include_open)
+    report = reports.cost_report(centre_scope(), include_open=include_open)
     return render_template("kits/report.html", report=report, categories=CATEGORIES)
 
 
@@ -143,5 +143,5 @@ def cost_report():
 def cost_report_csv():
     """The cost report as CSV."""
     include_open = request.args.get("open") == "1"
-    report = stock.cost_report(centre_scope(), include_open=include_open)
-    return csv_response(stock.cost_report_csv(report), "conversion-costs.csv")
+    report = reports.cost_report(centre_scope(), include_open=include_open)
+    return csv_response(reports.cost_report_csv(report), "conversion-costs.csv")

@@ -14,7 +14,7 @@ from workshop.csvexport import csv_text
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs.models import ACTIVE_STATUSES, Job, Vehicle
-from workshop.kits import stock
+from workshop.kits import components, receiving, reports, traceability
 from workshop.kits.blueprint import (
     ALL_VIEWERS,
     MAX_CSV_BYTES,
@@ -27,6 +27,13 @@ from workshop.kits.blueprint import (
     catalogue_parts,
     chart_rows,
     csv_response,
+)
+from workshop.kits.catalogue import (
+    StockError,
+    kit_catalogue,
+    kit_catalogue_problems,
+    normalise_serial,
+    parse_money,
 )
 from workshop.kits.forms import MoveForm, ReceiveForm
 from workshop.kits.models import Component, Delivery
@@ -42,13 +49,13 @@ def catalogue():
     """Every kit with its standard cost against the programme target."""
     return render_template(
         "kits/catalogue.html",
-        kits=list(stock.kit_catalogue().values()),
-        problems=stock.kit_catalogue_problems(),
+        kits=list(kit_catalogue().values()),
+        problems=kit_catalogue_problems(),
     )
 
 
 def _kit_or_404(kit_id: str):
-    kit = stock.kit_catalogue().get(kit_id)
+    kit = kit_catalogue().get(kit_id)
     if kit is None:
         abort(404)
     return kit
@@ -67,7 +74,7 @@ def show_kit(kit_id: str):
 def kit_bom_csv(kit_id: str):
     """A kit's bill of material as CSV."""
     kit = _kit_or_404(kit_id)
-    return csv_response(stock.kit_bom_csv(kit), f"{kit.id}-v{kit.version}-bom.csv")
+    return csv_response(reports.kit_bom_csv(kit), f"{kit.id}-v{kit.version}-bom.csv")
 
 
 # --- stock -----------------------------------------------------------------------------------------
@@ -78,7 +85,7 @@ def kit_bom_csv(kit_id: str):
 def stock_levels():
     """Stock per part at the user's centre(s)."""
     return render_template(
-        "kits/stock.html", rows=stock.stock_levels(centre_scope()), parts=catalogue_parts()
+        "kits/stock.html", rows=components.stock_levels(centre_scope()), parts=catalogue_parts()
     )
 
 
@@ -91,7 +98,7 @@ def stock_csv():
     rows = (
         [r.centre.code, r.kit_id, r.part_number, r.category, "yes" if r.serialised else "no",
          r.in_stock, r.reserved, r.installed, r.average_cost or "", r.value]
-        for r in stock.stock_levels(centre_scope())
+        for r in components.stock_levels(centre_scope())
     )  # fmt: skip
     return csv_response(csv_text(header, rows), "stock.csv")
 
@@ -99,7 +106,7 @@ def stock_csv():
 def _part_choices():
     locale = current_locale()
     pairs = []
-    for kit in stock.kit_catalogue().values():
+    for kit in kit_catalogue().values():
         for line in kit.bom:
             mark = " · " + _("serial numbers") if line.serialised else ""
             pairs.append(
@@ -114,11 +121,11 @@ def _part_choices():
 def _read_csv_upload(storage) -> str:
     data = storage.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise stock.StockError(_l("the CSV file is larger than 2 MB"))
+        raise StockError(_l("the CSV file is larger than 2 MB"))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise stock.StockError(_l("the CSV file is not UTF-8 text: save it as CSV UTF-8")) from None
+        raise StockError(_l("the CSV file is not UTF-8 text: save it as CSV UTF-8")) from None
 
 
 @bp.route("/deliveries/new", methods=["GET", "POST"])
@@ -135,19 +142,17 @@ def receive_delivery():
         with transaction(
             explain=lambda exc: _("Nothing was received: %(reason)s", reason=exc.message)
         ) as done:
-            unit_cost = stock.parse_money(form.unit_cost.data, what=_("Actual unit cost"))
+            unit_cost = parse_money(form.unit_cost.data, what=_("Actual unit cost"))
             has_file = upload is not None and getattr(upload, "filename", "")
             if has_file and (form.serials.data or "").strip():
-                raise stock.StockError(
-                    _l("give the serial numbers in the box or as a file, not both")
-                )
+                raise StockError(_l("give the serial numbers in the box or as a file, not both"))
             if has_file:
-                rows = stock.parse_serials_csv(_read_csv_upload(upload))
-                lines = stock.rows_to_lines(kit_id, part_number, unit_cost, rows)
+                rows = receiving.parse_serials_csv(_read_csv_upload(upload))
+                lines = receiving.rows_to_lines(kit_id, part_number, unit_cost, rows)
             else:
-                serials = stock.parse_serials_text(form.serials.data or "")
+                serials = receiving.parse_serials_text(form.serials.data or "")
                 lines = [
-                    stock.ReceiveLine(
+                    receiving.ReceiveLine(
                         kit_id,
                         part_number,
                         unit_cost,
@@ -155,7 +160,7 @@ def receive_delivery():
                         serials=tuple(serials),
                     )
                 ]
-            delivery = stock.receive_delivery(
+            delivery = receiving.receive_delivery(
                 current_user.centre,
                 current_user,
                 supplier=form.supplier.data,
@@ -205,7 +210,7 @@ def show_component(component_id: int):
     return render_template(
         "kits/component.html",
         component=component,
-        history=stock.serial_history(component),
+        history=traceability.serial_history(component),
         part=catalogue_parts().get(component.part_number),
         form=form,
     )
@@ -247,15 +252,15 @@ def move_component(component_id: int):
         action = form.action.data
         if action == "reserve":
             if not form.job_id.data:
-                raise stock.StockError(_l("choose the job to reserve it for"))
+                raise StockError(_l("choose the job to reserve it for"))
             job = get_in_scope_or_404(Job, int(form.job_id.data))
-            stock.reserve_component(component, job, current_user)
+            components.reserve_component(component, job, current_user)
         elif action == "release":
-            stock.release_component(component, current_user, form.reason.data or "")
+            components.release_component(component, current_user, form.reason.data or "")
         elif action == "return":
-            stock.return_component(component, current_user, form.reason.data or "")
+            components.return_component(component, current_user, form.reason.data or "")
         else:
-            stock.scrap_component(component, current_user, form.reason.data or "")
+            components.scrap_component(component, current_user, form.reason.data or "")
     if done:
         flash(
             _(
@@ -273,8 +278,8 @@ def move_component(component_id: int):
 def search_serial():
     """Find a serial: where it is, and if installed the vehicle, job, step, technician and date."""
     query = (request.args.get("q") or "").strip()[:64]
-    results = stock.find_serial(query, centre_scope()) if query else []
-    if len(results) == 1 and stock.normalise_serial(query) == results[0].serial:
+    results = traceability.find_serial(query, centre_scope()) if query else []
+    if len(results) == 1 and normalise_serial(query) == results[0].serial:
         return redirect(url_for("kits.show_component", component_id=results[0].id))
     return render_template(
         "kits/search.html", query=query, results=results, parts=catalogue_parts()
@@ -283,7 +288,7 @@ def search_serial():
 
 def _vehicle_in_scope(vehicle_id: int) -> Vehicle:
     vehicle = db.get_or_404(Vehicle, vehicle_id)
-    if not stock.vehicle_jobs(vehicle, centre_scope()):
+    if not traceability.vehicle_jobs(vehicle, centre_scope()):
         abort(403)
     return vehicle
 
@@ -297,9 +302,9 @@ def vehicle_trace(vehicle_id: int):
     return render_template(
         "kits/vehicle.html",
         vehicle=vehicle,
-        jobs=stock.vehicle_jobs(vehicle, scope),
-        components=stock.vehicle_components(vehicle, scope),
-        register=stock.battery_register(vehicle, scope),
+        jobs=traceability.vehicle_jobs(vehicle, scope),
+        components=traceability.vehicle_components(vehicle, scope),
+        register=traceability.battery_register(vehicle, scope),
         parts=catalogue_parts(),
         unit_labels=UNIT_LABELS,
     )
@@ -312,12 +317,12 @@ def battery_register(vehicle_id: int, fmt: str):
     if fmt not in ("json", "csv"):
         abort(404)
     vehicle = _vehicle_in_scope(vehicle_id)
-    register = stock.battery_register(vehicle, centre_scope())
+    register = traceability.battery_register(vehicle, centre_scope())
     name = f"battery-{vehicle.vin}.{fmt}"
     if fmt == "csv":
-        return csv_response(stock.battery_register_csv(register), name)
+        return csv_response(traceability.battery_register_csv(register), name)
     return Response(
-        stock.battery_register_json(register),
+        traceability.battery_register_json(register),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
