@@ -24,7 +24,6 @@ ALLOWED_OVERSIZED = {
     "workshop.eol.definitions",
     "workshop.eol.simulator",
     "workshop.jobs.services",
-    "workshop.kits.spec",
 }
 
 

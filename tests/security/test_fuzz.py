@@ -307,8 +307,8 @@ def test_amounts_beyond_decimal_precision_are_refused_not_a_crash(
     """``unit_cost = 1e+26`` in a kit file raised decimal.InvalidOperation out of the kit loader
     (quantize() beyond Decimal's 28 digits); the cost-line form had the same flaw."""
     from workshop.kits import catalogue
+    from workshop.kits.fields import _parse_money
     from workshop.kits.models import CostLine
-    from workshop.kits.spec import _parse_money
 
     for huge in ("1e26", "1e+30"):
         with pytest.raises(ValueError, match="at most 9,999,999,999.99 THB"):

@@ -4,6 +4,7 @@ validated into typed objects on load.
 Plain Python with no Flask imports, so the CLI, the bench agent and tests can use it without an app.
 """
 
+from workshop.kits.fields import CATEGORIES, TARGET_EXCLUDING_BATTERY
 from workshop.kits.loader import (
     KITS_DIR,
     KitError,
@@ -12,19 +13,15 @@ from workshop.kits.loader import (
     load_kits,
     summary_line,
 )
-from workshop.kits.spec import (
-    CATEGORIES,
-    TARGET_EXCLUDING_BATTERY,
+from workshop.kits.ratings import (
     BatteryRating,
-    BomLine,
     ChargerRating,
     DcdcRating,
     DcRange,
-    KitFile,
-    KitSpec,
     MotorRating,
     Ratings,
 )
+from workshop.kits.spec import BomLine, KitFile, KitSpec
 
 __all__ = [
     "CATEGORIES",

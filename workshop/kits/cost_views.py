@@ -19,9 +19,9 @@ from workshop.kits.blueprint import (
     chart_rows,
     csv_response,
 )
+from workshop.kits.fields import CATEGORIES
 from workshop.kits.forms import ConsumeForm, CostLineForm
 from workshop.kits.models import StockLot
-from workshop.kits.spec import CATEGORIES
 from workshop.transactions import transaction
 from workshop.web import current_locale
 

@@ -15,6 +15,7 @@ from workshop.extensions import db
 from workshop.jobs.models import ACTIVE_STATUSES, Job
 from workshop.jobs.services import job_seconds
 from workshop.kits.catalogue import StockError, job_kit, parse_money
+from workshop.kits.fields import TARGET_EXCLUDING_BATTERY
 from workshop.kits.models import (
     Component,
     ComponentStatus,
@@ -22,7 +23,7 @@ from workshop.kits.models import (
     CostLine,
     StockConsumption,
 )
-from workshop.kits.spec import TARGET_EXCLUDING_BATTERY, KitSpec
+from workshop.kits.spec import KitSpec
 from workshop.money import VAT_RATE, round_thb
 
 

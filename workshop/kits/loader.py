@@ -26,7 +26,7 @@ from workshop.datafiles import (
     validation_error,
 )
 from workshop.jobs.signals import kits_offered
-from workshop.kits import spec
+from workshop.kits import fields, ratings, spec
 from workshop.kits.spec import KitFile, KitSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -228,17 +228,22 @@ def _count_dbc_messages(path: Path) -> int:
 
 
 def _field_names() -> set[str]:
-    models = [m for m in vars(spec).values() if isinstance(m, type) and issubclass(m, BaseModel)]
+    models = [
+        m
+        for module in (spec, ratings)
+        for m in vars(module).values()
+        if isinstance(m, type) and issubclass(m, BaseModel)
+    ]
     return {name for model in models for name in model.model_fields}
 
 
 _FIELD_NAMES = _field_names()
 
 _PATTERN_HELP = {
-    spec.SLUG_PATTERN: "use lowercase letters, digits and single hyphens, e.g. 'vios-ev1'",
-    spec.VERSION_PATTERN: "use a version like '1.2'",
-    spec.PART_NUMBER_PATTERN: "use FAMILY-CAT-NNNN, e.g. 'VS1-MOT-0001' or 'EVC-CHG-0001'",
-    spec.FILE_NAME_PATTERN: "use a plain file name inside the kit folder, e.g. 'vehicle.dbc'",
+    fields.SLUG_PATTERN: "use lowercase letters, digits and single hyphens, e.g. 'vios-ev1'",
+    fields.VERSION_PATTERN: "use a version like '1.2'",
+    fields.PART_NUMBER_PATTERN: "use FAMILY-CAT-NNNN, e.g. 'VS1-MOT-0001' or 'EVC-CHG-0001'",
+    fields.FILE_NAME_PATTERN: "use a plain file name inside the kit folder, e.g. 'vehicle.dbc'",
 }
 
 _EXPECTED = {
@@ -275,7 +280,7 @@ def _problem(error: dict[str, Any]) -> str:
         field = next((item for item in reversed(loc) if isinstance(item, str)), "value")
         return f"unknown {field} {_show(value)}; expected one of {ctx.get('expected')}"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {spec.toml_type(value)} {_show(value)}"
+        return f"expected {_EXPECTED[kind]}, got {fields.toml_type(value)} {_show(value)}"
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         return f"{value!r} is not valid here: {_PATTERN_HELP.get(pattern, f'must match {pattern}')}"

@@ -12,13 +12,14 @@ from workshop.extensions import db
 from workshop.jobs.models import Job, JobStatus, Vehicle
 from workshop.kits.catalogue import cache_kit, job_kit_cache, kit_key
 from workshop.kits.costs import is_battery_part
+from workshop.kits.fields import TARGET_EXCLUDING_BATTERY
 from workshop.kits.models import (
     Component,
     ComponentStatus,
     CostLine,
     StockConsumption,
 )
-from workshop.kits.spec import TARGET_EXCLUDING_BATTERY, KitSpec
+from workshop.kits.spec import KitSpec
 from workshop.money import round_thb
 
 REPORTED_STATUSES = (JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED, JobStatus.CERTIFIED)

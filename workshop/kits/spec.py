@@ -21,126 +21,41 @@ the path below the failing model (e.g. ``bom[3].part_number``), so the loader ca
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     Strict,
     StringConstraints,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-# --- vocabularies ----------------------------------------------------------------------------------
-
-Category = Literal[
-    "battery", "motor", "inverter", "bms", "ev_ecu", "charger", "dcdc", "brake_vacuum_pump", "cooling",
-    "ac", "harness", "mechanical", "consumable",
-]  # fmt: skip
-CATEGORIES: tuple[str, ...] = Category.__args__
-
-# The programme's commercial promise: a conversion under 200,000 THB for the customer, battery excluded.
-TARGET_EXCLUDING_BATTERY = Decimal("200000.00")
-
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-VERSION_PATTERN = r"^[0-9]+\.[0-9]+(?:\.[0-9]+)?$"
-# <family>-<category code>-<number>, e.g. EVC-CHG-0001 (common part) or VS1-MOT-0001 (Vios EV1 only).
-PART_NUMBER_PATTERN = r"^[A-Z0-9]{2,4}-[A-Z]{3}-[0-9]{4}$"
-# A plain file name inside the kit folder: no directories, so a kit cannot point outside itself.
-FILE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
-
-CENT = Decimal("0.01")
-# The largest amount the database's money columns (NUMERIC(12, 2)) hold.
-MAX_MONEY = Decimal("9999999999.99")
-
-
-# --- scalar types ----------------------------------------------------------------------------------
-
-
-def kit_problem(where: str, problem: str) -> PydanticCustomError:
-    """A validation error located at ``where`` below the model that raises it."""
-    return PydanticCustomError("kit", "{problem}", {"problem": problem, "where": where})
-
-
-def _require_thai(value: str) -> str:
-    # English pasted into the Thai field is the usual mistake; the tablet would then show no Thai.
-    if not any("\u0e00" <= char <= "\u0e7f" for char in value):
-        raise ValueError("Thai text expected, but it contains no Thai characters")
-    return value
-
-
-def toml_type(value: object) -> str:
-    """The TOML name of a parsed value's type (TOML floats arrive as Decimal), for error messages."""
-    names = {bool: "boolean", int: "integer", float: "float", Decimal: "float", str: "string"}
-    names.update({list: "array", tuple: "array", dict: "table"})
-    return names.get(type(value), type(value).__name__)
-
-
-def _parse_money(value: object) -> Decimal:
-    """THB with at most 2 decimals, from an integer, an exact decimal or a string like ``"1850.50"``."""
-    # float is refused because 0.1 + 0.2 style errors are exactly what money must never carry; the loader
-    # hands TOML floats over as Decimal, so only Python callers can get here with a float.
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise ValueError(f"expected an amount in THB, got {toml_type(value)} {value!r}")
-    if isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"expected an amount in THB like '1850.50', got {value!r}") from None
-    else:
-        amount = Decimal(value)
-    if not amount.is_finite():
-        raise ValueError(f"expected a finite amount, got {value!r}")
-    if abs(amount) > MAX_MONEY:
-        # Also keeps quantize() within Decimal's precision (1e26 would raise, not refuse).
-        raise ValueError(f"at most {MAX_MONEY:,} THB, got {value}")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError(f"at most 2 decimal places (satang), got {value}")
-    return amount.quantize(CENT)
-
-
-def _parse_number(value: object) -> float:
-    # Strings are refused: "45" in a data file is a mistake, and JSON snapshots keep ratings as numbers.
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError(f"expected a number, got {toml_type(value)} {value!r}")
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
-
-
-Slug = Annotated[str, Strict(), StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
-Version = Annotated[str, Strict(), StringConstraints(pattern=VERSION_PATTERN)]
-PartNumber = Annotated[str, Strict(), StringConstraints(pattern=PART_NUMBER_PATTERN)]
-FileName = Annotated[str, Strict(), StringConstraints(pattern=FILE_NAME_PATTERN, max_length=128)]
-Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
-ThaiText = Annotated[Text, AfterValidator(_require_thai)]
-StrictBool = Annotated[bool, Strict()]
-Money = Annotated[Decimal, BeforeValidator(_parse_money), Field(ge=0)]
-Quantity = Annotated[int, Strict(), Field(gt=0)]
-PositiveInt = Annotated[int, Strict(), Field(gt=0)]
-Positive = Annotated[float, BeforeValidator(_parse_number), Field(gt=0)]
-
-
-def _locale_suffix(locale: object) -> str:
-    # "en", "en_US" or a Babel Locale mean English; anything else falls back to Thai, the bay's language.
-    return "en" if str(locale or "th").lower().startswith("en") else "th"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+from workshop.kits.fields import (
+    CATEGORIES,
+    CENT,
+    TARGET_EXCLUDING_BATTERY,
+    Category,
+    FileName,
+    KitModel,
+    Money,
+    PartNumber,
+    Quantity,
+    Slug,
+    StrictBool,
+    Text,
+    ThaiText,
+    Version,
+    kit_problem,
+    locale_suffix,
+)
+from workshop.kits.ratings import Ratings
 
 # --- bill of material ------------------------------------------------------------------------------
 
 
-class BomLine(_Model):
+class BomLine(KitModel):
     """One line of the bill of material: a part, how many the kit needs and what one costs."""
 
     part_number: PartNumber
@@ -170,194 +85,19 @@ class BomLine(_Model):
 
     def name(self, locale: object = "th") -> str:
         """The part's name in ``locale``."""
-        return self.name_en if _locale_suffix(locale) == "en" else self.name_th
+        return self.name_en if locale_suffix(locale) == "en" else self.name_th
 
     def supplier_name(self, locale: object = "th") -> str:
         """Who supplies the part, in ``locale`` (English when no Thai is given)."""
-        if _locale_suffix(locale) == "en" or not self.supplier_th:
+        if locale_suffix(locale) == "en" or not self.supplier_th:
             return self.supplier
         return self.supplier_th
-
-
-# --- ratings (printed on the certificate) ----------------------------------------------------------
-
-
-def _require_order(
-    model: BaseModel, low: str, high: str, unit: str, low_label: str = "", *, equal_ok: bool = False
-) -> None:
-    """Raise at ``high`` unless ``model.high`` is above ``model.low`` (or equal, if ``equal_ok``)."""
-    low_value, high_value = getattr(model, low), getattr(model, high)
-    if high_value > low_value or (equal_ok and high_value == low_value):
-        return
-    relation = "is below" if equal_ok else "is not above"
-    raise kit_problem(
-        high, f"{high_value:g} {unit} {relation} {low_label or low} {low_value:g} {unit}"
-    )
-
-
-def _require_close(
-    field: str, stated: float, computed: float, unit: str, tolerance: float, how: str
-) -> None:
-    """Raise at ``field`` when ``stated`` is more than ``tolerance`` (a fraction) from ``computed``."""
-    if abs(stated - computed) / computed > tolerance:
-        raise kit_problem(
-            field,
-            f"{how}, but {field} is {stated:g} {unit} (more than {tolerance * 100:g} % apart)",
-        )
-
-
-class MotorRating(_Model):
-    """Traction motor ratings (UNECE R85 terms: rated and maximum 30-minute power)."""
-
-    type: Text
-    manufacturer: Text
-    model: Text
-    rated_power_kw: Positive
-    max_30min_power_kw: Positive
-    peak_power_kw: Positive
-    voltage_v: Positive
-    rated_speed_rpm: Positive
-    max_speed_rpm: Positive
-    peak_torque_nm: Positive
-
-    @model_validator(mode="after")
-    def _check_powers(self) -> MotorRating:
-        _require_order(
-            self, "rated_power_kw", "max_30min_power_kw", "kW", "the rated power", equal_ok=True
-        )
-        _require_order(
-            self,
-            "max_30min_power_kw",
-            "peak_power_kw",
-            "kW",
-            "the maximum 30-minute power",
-            equal_ok=True,
-        )
-        _require_order(
-            self, "rated_speed_rpm", "max_speed_rpm", "rpm", "the rated speed", equal_ok=True
-        )
-        return self
-
-
-class BatteryRating(_Model):
-    """Traction battery ratings; pack figures must agree with the cell figures."""
-
-    chemistry: Text
-    cell_manufacturer: Text
-    cell_model: Text
-    cells_series: PositiveInt
-    cells_parallel: PositiveInt
-    cell_capacity_ah: Positive
-    cell_nominal_voltage_v: Positive
-    cell_max_voltage_v: Positive
-    nominal_voltage_v: Positive
-    max_voltage_v: Positive
-    energy_kwh: Positive
-
-    @model_validator(mode="after")
-    def _check_pack(self) -> BatteryRating:
-        # Tolerances leave room for datasheet rounding (19.8 kWh quoted for 100 × 3.3 V × 60 Ah) but catch
-        # a wrong cell count or a kWh/Wh slip.
-        for field, per_cell in (
-            ("nominal_voltage_v", self.cell_nominal_voltage_v),
-            ("max_voltage_v", self.cell_max_voltage_v),
-        ):
-            pack = self.cells_series * per_cell
-            how = f"{self.cells_series} cells × {per_cell:g} V = {pack:g} V"
-            _require_close(field, getattr(self, field), pack, "V", 0.02, how)
-        _require_order(self, "nominal_voltage_v", "max_voltage_v", "V", "the nominal voltage")
-        capacity = self.cells_parallel * self.cell_capacity_ah
-        energy = self.nominal_voltage_v * capacity / 1000
-        how = f"{self.nominal_voltage_v:g} V × {capacity:g} Ah = {energy:.2f} kWh"
-        _require_close("energy_kwh", self.energy_kwh, energy, "kWh", 0.03, how)
-        return self
-
-
-class DcRange(_Model):
-    """One DC output range of the on-board charger."""
-
-    min_v: Positive
-    max_v: Positive
-    max_current_a: Positive
-
-    @model_validator(mode="after")
-    def _check_order(self) -> DcRange:
-        _require_order(self, "min_v", "max_v", "V")
-        return self
-
-    def covers(self, voltage: float) -> bool:
-        """True when ``voltage`` lies within this range (inclusive)."""
-        return self.min_v <= voltage <= self.max_v
-
-
-class ChargerRating(_Model):
-    """On-board charger: AC input window, output power and DC output ranges."""
-
-    power_kw: Positive
-    ac_voltage_min_v: Positive
-    ac_voltage_max_v: Positive
-    ac_frequency_min_hz: Positive
-    ac_frequency_max_hz: Positive
-    ac_current_settings_a: Annotated[tuple[Positive, ...], Field(min_length=1)]
-    dc_ranges: Annotated[tuple[DcRange, ...], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _check_windows(self) -> ChargerRating:
-        _require_order(self, "ac_voltage_min_v", "ac_voltage_max_v", "V")
-        _require_order(self, "ac_frequency_min_hz", "ac_frequency_max_hz", "Hz")
-        return self
-
-
-class DcdcRating(_Model):
-    """DC-DC converter feeding the 12 V system from the traction battery."""
-
-    manufacturer: Text
-    input_min_v: Positive
-    input_max_v: Positive
-    output_v: Positive
-    power_kw: Positive
-
-    @model_validator(mode="after")
-    def _check_input(self) -> DcdcRating:
-        _require_order(self, "input_min_v", "input_max_v", "V")
-        return self
-
-
-class Ratings(_Model):
-    """The ratings a certificate prints, checked against each other."""
-
-    motor: MotorRating
-    battery: BatteryRating
-    charger: ChargerRating
-    dcdc: DcdcRating
-
-    @model_validator(mode="after")
-    def _check_compatible(self) -> Ratings:
-        # A charger that cannot reach the pack's full voltage never finishes a charge; a DC-DC that
-        # drops out at nominal voltage leaves the car without 12 V on the road.
-        pack = self.battery
-        for label, voltage in (
-            ("nominal", pack.nominal_voltage_v),
-            ("maximum", pack.max_voltage_v),
-        ):
-            if not any(dc_range.covers(voltage) for dc_range in self.charger.dc_ranges):
-                raise kit_problem(
-                    "charger.dc_ranges",
-                    f"no output range covers the pack's {label} voltage {voltage:g} V",
-                )
-        if not self.dcdc.input_min_v <= pack.nominal_voltage_v <= self.dcdc.input_max_v:
-            raise kit_problem(
-                "dcdc.input_min_v",
-                f"input {self.dcdc.input_min_v:g}–{self.dcdc.input_max_v:g} V does not include the"
-                f" pack's nominal voltage {pack.nominal_voltage_v:g} V",
-            )
-        return self
 
 
 # --- the kit -------------------------------------------------------------------------------------
 
 
-class KitFile(_Model):
+class KitFile(KitModel):
     """Exactly what ``kit.toml`` holds."""
 
     id: Slug
@@ -434,7 +174,7 @@ class KitFile(_Model):
 
     def name(self, locale: object = "th") -> str:
         """The kit's name in ``locale``."""
-        return self.name_en if _locale_suffix(locale) == "en" else self.name_th
+        return self.name_en if locale_suffix(locale) == "en" else self.name_th
 
 
 def _first_duplicate(
