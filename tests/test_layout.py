@@ -23,7 +23,6 @@ ALLOWED_UPWARD: set[tuple[str, str]] = set()
 ALLOWED_OVERSIZED = {
     "workshop.eol.definitions",
     "workshop.eol.simulator",
-    "workshop.jobs.services",
 }
 
 

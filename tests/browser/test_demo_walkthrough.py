@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from workshop.demo import seed_demo
 from workshop.extensions import db
-from workshop.jobs import services
 from workshop.jobs.models import Job, Vehicle
+from workshop.jobs.progress import StepState, job_progress, manual_of
 from workshop.kits.models import Component, ComponentStatus
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def free_serials(job, inp, used):
 def test_walk_the_whole_vios_job(app, live_server, new_page, log_in, shot, tmp_path):
     seed_demo()
     job = db.session.scalar(sa.select(Job).join(Vehicle).where(Vehicle.vin == "MR053REH105123456"))
-    manual = services.manual_of(job)
+    manual = manual_of(job)
     photo = tmp_path / "photo.jpg"
     Image.new("RGB", (640, 480), (90, 90, 90)).save(photo, "JPEG")
     tech = new_page("portrait")
@@ -90,8 +90,8 @@ def test_walk_the_whole_vios_job(app, live_server, new_page, log_in, shot, tmp_p
             helper.wait_for_load_state()
             assert helper.locator(".flash-success").count() == 1, step.id
     db.session.rollback()
-    progress = services.job_progress(job)
-    assert all(s.state == services.StepState.DONE for s in progress.values())
+    progress = job_progress(job)
+    assert all(s.state == StepState.DONE for s in progress.values())
     tech.goto(f"{live_server}/jobs/{job.id}")
     shot(tech, "demo-vios-all-steps-done")
     installed = db.session.scalar(

@@ -9,6 +9,7 @@ from tests.jobs.conftest import ALL_QUALIFICATIONS
 from workshop.accounts.services import grant_qualification
 from workshop.extensions import db
 from workshop.jobs import services
+from workshop.jobs.progress import StepState, job_progress
 from workshop.manuals.loader import load_manuals
 
 pytestmark = pytest.mark.browser
@@ -129,8 +130,8 @@ def test_technician_completes_intake_and_hv_prep_with_countersign(
         shot(other, f"step-{step.id}-countersigned")
 
     db.session.rollback()
-    progress = services.job_progress(job)
-    assert all(progress[s.id].state == services.StepState.DONE for s in steps)
+    progress = job_progress(job)
+    assert all(progress[s.id].state == StepState.DONE for s in steps)
     page.goto(f"{live_server}/jobs/{job.id}")
     shot(page, "job-page-after-sections")
     assert page.locator("#section-intake .step-done").count() == len(manual.section("intake").steps)

@@ -16,6 +16,7 @@ from workshop.inspection import services as inspection
 from workshop.inspection.models import Branch, SignoffWithdrawal
 from workshop.jobs import services as jobs
 from workshop.jobs.models import JobStatus, NonConformance
+from workshop.jobs.progress import job_progress, manual_of
 
 
 def texts(job):
@@ -72,11 +73,9 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     # A correction of a countersigned step waits for a new countersignature.
     plain = ("measurement", "torque", "confirmation", "choice", "text")
     step = next(
-        s
-        for s in jobs.manual_of(job).steps
-        if s.countersign and all(i.type in plain for i in s.inputs)
+        s for s in manual_of(job).steps if s.countersign and all(i.type in plain for i in s.inputs)
     )
-    latest = jobs.job_progress(job)[step.id]
+    latest = job_progress(job)[step.id]
     raw = {k: "y" if v is True else str(v) for k, v in latest.latest.values.items()}
     jobs.sign_step(job, step.id, crew["tech"], raw, base_seq=1, reason="re-measured")
     db.session.commit()
@@ -91,7 +90,7 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     assert texts(job) == []
 
     # An open non-conformance.
-    record = jobs.job_progress(job)[step.id].latest
+    record = job_progress(job)[step.id].latest
     nc = NonConformance(
         job_id=job.id,
         step_id=step.id,

@@ -12,6 +12,7 @@ from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.jobs import services
 from workshop.jobs.models import Photo, StepRecord
+from workshop.jobs.progress import manual_of
 from workshop.jobs.services import JobError
 
 from .conftest import png_bytes
@@ -102,7 +103,7 @@ def test_refusal_names_the_qualification_its_expiry_and_who_may_sign(
     )
     grant.expires_at = utcnow() - timedelta(days=3)
     db.session.commit()
-    step = services.manual_of(job).step("hv-01")
+    step = manual_of(job).step("hv-01")
     assert services.sign_refusal(job, step, qualified) is None
     refusal = services.sign_refusal(job, step, novice)
     assert refusal.qualification == "hv_qualified"

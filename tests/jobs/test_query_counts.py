@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from workshop.extensions import db
 from workshop.jobs import services
+from workshop.jobs.listing import list_jobs
 
 from .conftest import png_bytes
 
@@ -100,14 +101,14 @@ def test_job_list_pages_newest_first_without_gaps_or_repeats(app, create_job, cr
     made = [create_job() for _ in range(7)]
     seen, cursor = [], None
     while True:
-        page = services.list_jobs(scope, limit=3, after=cursor)
+        page = list_jobs(scope, limit=3, after=cursor)
         seen += [job.id for job in page.jobs]
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     assert seen == [job.id for job in reversed(made)]
     # A mangled cursor starts again at the newest jobs instead of failing.
-    assert services.list_jobs(scope, limit=3, after="x~y").jobs[0].id == made[-1].id
+    assert list_jobs(scope, limit=3, after="x~y").jobs[0].id == made[-1].id
 
 
 def test_job_list_page_link(app, client, auth, create_job, create_worker):

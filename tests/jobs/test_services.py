@@ -10,8 +10,10 @@ from workshop.audit.models import AuditEvent
 from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.jobs import services
+from workshop.jobs.listing import job_seconds
 from workshop.jobs.models import Job, JobStatus, NonConformance, StepRecord
-from workshop.jobs.services import JobError, StaleStepError, StepState
+from workshop.jobs.progress import StepState, job_progress, manual_of, open_non_conformances
+from workshop.jobs.services import JobError, StaleStepError
 from workshop.photos import photo_path
 
 
@@ -92,7 +94,7 @@ def test_edited_manual_file_never_changes_a_running_job(app, create_job, manual,
     changed = manual.model_copy(update={"version": "2.0"})
     assert changed.version == "2.0"
     db.session.expire_all()
-    assert services.manual_of(db.session.get(Job, job.id)).version == "1.0"
+    assert manual_of(db.session.get(Job, job.id)).version == "1.0"
 
 
 # --- progress, signing, gating ------------------------------------------------------------------
@@ -101,7 +103,7 @@ def test_edited_manual_file_never_changes_a_running_job(app, create_job, manual,
 def test_progress_dependencies_and_next(app, create_job, create_worker):
     job = create_job()
     tech = create_worker()
-    progress = services.job_progress(job, tech)
+    progress = job_progress(job, tech)
     assert [s.state for s in progress.values()] == [
         StepState.READY,
         StepState.BLOCKED,
@@ -125,8 +127,8 @@ def test_sign_records_values_time_and_photo(app, create_job, create_worker, tmp_
     assert record.passed and record.seq == 1 and record.user_id == tech.id
     assert 715 <= record.seconds_spent <= 730
     assert photo.record_id == record.id
-    assert services.job_progress(job)["intake-01"].state == StepState.DONE
-    assert services.job_seconds(job) == record.seconds_spent
+    assert job_progress(job)["intake-01"].state == StepState.DONE
+    assert job_seconds(job) == record.seconds_spent
 
 
 def test_time_on_step_is_capped(app, create_job, create_worker, tmp_path):
@@ -193,7 +195,7 @@ def test_qualification_gates_signing(app, create_job, create_worker, tmp_path):
     db.session.commit()
     with pytest.raises(JobError, match="hv_qualified"):
         services.sign_step(job, "hv-01", expired, values, base_seq=0)
-    assert services.job_progress(job, unqualified)["hv-01"].missing_qualification == "hv_qualified"
+    assert job_progress(job, unqualified)["hv-01"].missing_qualification == "hv_qualified"
 
 
 def test_other_centre_and_roles_cannot_sign(
@@ -213,7 +215,7 @@ def test_countersign_needs_a_second_qualified_person(app, create_job, create_wor
     tech = create_worker()
     do_intake_steps(job, tech, tmp_path)
     sign(job, "hv-01", tech, {"box_bolts": "44.5", "bms_serial": ["BMS-0001"]})
-    progress = services.job_progress(job)
+    progress = job_progress(job)
     assert progress["hv-01"].state == StepState.AWAITING_COUNTERSIGN
     assert progress["hv-02"].blocked_by == ["hv-01"]  # incomplete until countersigned
     with pytest.raises(JobError, match="second person"):
@@ -227,7 +229,7 @@ def test_countersign_needs_a_second_qualified_person(app, create_job, create_wor
     second = create_worker()
     services.countersign_step(job, "hv-01", second)
     db.session.commit()
-    assert services.job_progress(job)["hv-01"].state == StepState.DONE
+    assert job_progress(job)["hv-01"].state == StepState.DONE
     with pytest.raises(JobError, match="already countersigned"):
         services.countersign_step(job, "hv-01", create_worker())
 
@@ -261,9 +263,9 @@ def test_failure_needs_note_then_opens_non_conformance_until_corrected(
         note="thread damaged, helicoil needed",
     )
     assert not failed.passed and failed.evaluations == {"box_bolts": False}
-    (nc,) = services.open_non_conformances(job)
+    (nc,) = open_non_conformances(job)
     assert (nc.input_key, nc.value, nc.limits) == ("box_bolts", "60 Nm", "45 ± 3 Nm")
-    assert services.job_progress(job)["hv-01"].state == StepState.FAILED
+    assert job_progress(job)["hv-01"].state == StepState.FAILED
     # a correction needs a reason, points to the old record, and a passing value closes the NC
     with pytest.raises(JobError, match="needs a reason"):
         services.sign_step(
@@ -278,7 +280,7 @@ def test_failure_needs_note_then_opens_non_conformance_until_corrected(
         reason="helicoil fitted, re-torqued",
     )
     assert fixed.corrects_id == failed.id and fixed.seq == 2
-    assert services.open_non_conformances(job) == []
+    assert open_non_conformances(job) == []
     nc = db.session.get(NonConformance, nc.id)
     assert nc.closed_record_id == fixed.id
     # the original record is still there, unchanged
@@ -314,7 +316,7 @@ def test_concurrent_saves_one_wins(app, create_job, create_worker, tmp_path):
         with app.app_context():
             j = db.session.get(Job, job_id)
             u = db.session.get(User, user_id)
-            services.job_progress(j)
+            job_progress(j)
             barrier.wait()
             try:
                 services.sign_step(j, "intake-01", u, {"odometer_km": str(user_id)}, base_seq=0)

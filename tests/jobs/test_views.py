@@ -112,6 +112,7 @@ def test_out_of_limit_value_refused_then_recorded(
     client, auth, create_job, create_worker, tmp_path
 ):
     from workshop.jobs import services
+    from workshop.jobs.progress import manual_of
 
     job = create_job()
     tech = create_worker()
@@ -130,7 +131,7 @@ def test_out_of_limit_value_refused_then_recorded(
     assert r.status_code == 302
     page = client.get(f"/jobs/{job.id}").text
     assert "non-conformances" in page
-    label = services.manual_of(job).step("intake-01").inputs[0]
+    label = manual_of(job).step("intake-01").inputs[0]
     assert label.key == "odometer_km" and label.label("th") in page  # the input by name
     assert "odometer_km" not in page.split('id="non-conformances"')[1].split("</section>")[0]
 

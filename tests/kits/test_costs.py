@@ -15,7 +15,7 @@ from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.jobs import services as jobs_services
 from workshop.jobs.models import JobStatus, StepRecord
-from workshop.jobs.services import manual_of
+from workshop.jobs.progress import manual_of
 from workshop.kits import components, costs, installing, reports, traceability
 from workshop.kits.catalogue import StockError
 from workshop.kits.models import CostLine

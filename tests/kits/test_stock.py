@@ -386,11 +386,12 @@ def test_concurrent_installs_of_one_serial_one_wins(
     def worker(job_id):
         from workshop.accounts.models import User
         from workshop.jobs import services
+        from workshop.jobs.progress import job_progress
 
         with app.app_context():
             job = db.session.get(Job, job_id)
             user = db.session.get(User, tech_id)
-            services.job_progress(job)
+            job_progress(job)
             component("RACE-1")  # both tablets see it in stock
             barrier.wait()
             try:

@@ -266,12 +266,13 @@ def test_passing_opens_hv_steps_and_eol_runs_until_expiry(
 ):
     from workshop.eol import runs
     from workshop.jobs import services as jobs
+    from workshop.jobs.progress import manual_of
 
     app.config["EOL_BENCHES"] = {"SIM-T": dict(FAST_BENCH)}
     user = trainee(qualifications=["hv_awareness"])
     supervisor = create_user("supervisor", centre=user.centre)
     job = open_real_job(user.centre, supervisor, "MRHGE8840BP200077", is_training=True)
-    hv_step = next(s.id for s in jobs.manual_of(job).steps if s.qualification == "hv_qualified")
+    hv_step = next(s.id for s in manual_of(job).steps if s.qualification == "hv_qualified")
 
     def queue():
         return runs.queue_run(job, user, "SIM-T", ["ecu"], app.config["EOL_BENCHES"])

@@ -16,6 +16,7 @@ from workshop.columns import utcnow
 from workshop.extensions import db
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job
+from workshop.jobs.progress import StepState, job_progress
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,11 @@ def sign_every_step(
     values = {**DEFAULT_VALUES, **(values or {})}
     started = utcnow() - timedelta(minutes=20)
     while True:
-        progress = jobs.job_progress(job)
+        progress = job_progress(job)
         todo = [
             s
             for s in progress.values()
-            if s.state in (jobs.StepState.READY, jobs.StepState.AWAITING_COUNTERSIGN)
+            if s.state in (StepState.READY, StepState.AWAITING_COUNTERSIGN)
         ]
         if not todo:
             break
@@ -127,7 +128,7 @@ def sign_every_step(
             if step.countersign:
                 jobs.countersign_step(job, step.id, countersigner)
             db.session.commit()
-    unfinished = [s.step.id for s in jobs.job_progress(job).values() if s.state != "done"]
+    unfinished = [s.step.id for s in job_progress(job).values() if s.state != "done"]
     if unfinished:
         raise RuntimeError(f"steps left unsigned: {', '.join(unfinished)}")
 

@@ -40,8 +40,8 @@ from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.inspection.models import Branch, Decision
 from workshop.inspection.services import BRANCH_LABELS, active_signoffs, latest_decision
-from workshop.jobs import services as jobs
 from workshop.jobs.models import Job, JobStatus
+from workshop.jobs.progress import StepState, job_progress, open_non_conformances
 from workshop.links import is_production, public_base_url
 from workshop.vin import mask_vin  # noqa: F401  (re-exported)
 
@@ -127,16 +127,14 @@ def certificate_blockers(job: Job) -> list[Blocker]:
     if job.status == JobStatus.CANCELLED:
         return [Blocker("cancelled")]
     missing = []
-    progress = jobs.job_progress(job)
+    progress = job_progress(job)
     unsigned = [s.step.id for s in progress.values() if s.latest is None]
     if unsigned:
         missing.append(Blocker("steps_unsigned", {"n": len(unsigned), "first": unsigned[0]}))
-    awaiting = [
-        s.step.id for s in progress.values() if s.state == jobs.StepState.AWAITING_COUNTERSIGN
-    ]
+    awaiting = [s.step.id for s in progress.values() if s.state == StepState.AWAITING_COUNTERSIGN]
     if awaiting:
         missing.append(Blocker("countersign_missing", {"n": len(awaiting), "first": awaiting[0]}))
-    open_ncs = jobs.open_non_conformances(job)
+    open_ncs = open_non_conformances(job)
     if open_ncs:
         missing.append(
             Blocker("nonconformance_open", {"n": len(open_ncs), "step": open_ncs[0].step_id})

@@ -282,7 +282,7 @@ def handover_sheet(certificate_id: int):
     from workshop.certificates.handover import energy_costs, load_energy
     from workshop.certificates.pdf import render_pdf
     from workshop.i18n import format_be_date, format_thb
-    from workshop.jobs.services import manual_of
+    from workshop.jobs.progress import manual_of
     from workshop.kits.catalogue import job_kit
 
     certificate = get_in_scope_or_404(Certificate, certificate_id)

@@ -25,14 +25,14 @@ def home():
     panels = {}
     if current_user.has_role(Role.TECHNICIAN, Role.SUPERVISOR) and current_user.centre_id:
         from workshop.accounts.access import centre_scope
+        from workshop.jobs.listing import list_jobs
         from workshop.jobs.models import JobStatus
-        from workshop.jobs.services import list_jobs
 
         panels["jobs"] = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20).jobs
     if current_user.has_role(Role.INSPECTOR):
         from workshop.accounts.access import centre_scope
+        from workshop.jobs.listing import list_jobs
         from workshop.jobs.models import JobStatus
-        from workshop.jobs.services import list_jobs
 
         panels["inspection"] = list_jobs(
             centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50

@@ -23,8 +23,9 @@ from workshop.inspection.models import (
     InspectionFinding,
     SignoffWithdrawal,
 )
-from workshop.jobs import services as jobs
+from workshop.jobs.listing import JobPage, page_jobs
 from workshop.jobs.models import Job, JobStatus, Photo, StepRecord
+from workshop.jobs.progress import job_progress, latest_records, open_non_conformances
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 
 # What each sign-off attests, printed on the sign-off record and the certificate.
@@ -234,7 +235,7 @@ def _withdraw_signoffs(job: Job, reason: str) -> None:
 # --- inspections ---------------------------------------------------------------------------------
 
 
-def inspection_queue(scope, *, after: str | None = None, limit: int = 50) -> jobs.JobPage:
+def inspection_queue(scope, *, after: str | None = None, limit: int = 50) -> JobPage:
     """Jobs awaiting inspection or their certificate in ``scope``, oldest first, a page at a time
     (``after``: the cursor of the previous page), each with its vehicle and centre."""
     stmt = (
@@ -243,7 +244,7 @@ def inspection_queue(scope, *, after: str | None = None, limit: int = 50) -> job
         .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
         .where(Job.status.in_([JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED]))
     )
-    return jobs.page_jobs(
+    return page_jobs(
         scope.filter(stmt, Job.centre_id), limit=limit, after=after, newest_first=False
     )
 
@@ -434,7 +435,7 @@ def reject_inspection(inspection: Inspection, user: User, reasons: str) -> None:
 def latest_values(job: Job) -> dict[str, object]:
     """The values of the latest record of every step, merged by input key."""
     values: dict[str, object] = {}
-    for records in jobs.latest_records(job).values():
+    for records in latest_records(job).values():
         values.update(records[-1].values or {})
     return values
 
@@ -504,8 +505,8 @@ def job_record(job: Job) -> JobRecord:
         photos.setdefault(photo.record_id, []).append(photo)
     return JobRecord(
         job=job,
-        progress=jobs.job_progress(job),
-        non_conformances=jobs.open_non_conformances(job),
+        progress=job_progress(job),
+        non_conformances=open_non_conformances(job),
         photos=photos,
         components=traceability.vehicle_components(job.vehicle)
         if job.vehicle

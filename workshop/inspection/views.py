@@ -16,8 +16,8 @@ from workshop.inspection import services
 from workshop.inspection.checklist import RESULTS, inspection_checklist
 from workshop.inspection.forms import FindingForm, LicenceForm, RejectForm, SignoffForm
 from workshop.inspection.models import EngineerLicence, Inspection, InspectionFinding
-from workshop.jobs import services as jobs
 from workshop.jobs.models import Job
+from workshop.jobs.progress import manual_of
 from workshop.photos import PhotoLimits, photo_path
 from workshop.transactions import transaction
 from workshop.web import current_locale, flash_errors
@@ -83,7 +83,7 @@ def show_job(job_id: int):
         "inspection/job.html",
         job=job,
         record=record,
-        manual=jobs.manual_of(job),
+        manual=manual_of(job),
         checklist=inspection_checklist(),
         inspection=current,
         results=RESULTS,

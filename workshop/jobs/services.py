@@ -5,10 +5,8 @@ Views and the CLI call these; they commit. Nothing here reads ``request``.
 
 import math
 import re
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,6 +29,13 @@ from workshop.jobs.models import (
     Photo,
     StepRecord,
     Vehicle,
+)
+from workshop.jobs.progress import (
+    StepState,
+    job_progress,
+    manual_of,
+    model_qualification,
+    step_progress,
 )
 from workshop.jobs.signals import serials_signed
 from workshop.manuals.schema import Manual, Step
@@ -174,171 +179,6 @@ def open_job(
     return job
 
 
-_MANUAL_CACHE_SIZE = 64
-_manual_cache: OrderedDict[tuple[str, str, str], Manual] = OrderedDict()
-
-
-def manual_of(job: Job) -> Manual:
-    """The manual pinned by ``job`` (rebuilt from its snapshot, never from the file).
-
-    Cached per manual version (id, version, fingerprint), not per job: every job on one manual
-    version shares one parsed copy, and the snapshot column is only read on a cache miss.
-    """
-    key = (job.manual_id, job.manual_version, job.manual_fingerprint or f"job-{job.id}")
-    manual = _manual_cache.get(key)
-    if manual is not None:
-        _manual_cache.move_to_end(key)
-        return manual
-    manual = Manual.model_validate(job.manual_snapshot)
-    _manual_cache[key] = manual
-    if len(_manual_cache) > _MANUAL_CACHE_SIZE:
-        _manual_cache.popitem(last=False)
-    return manual
-
-
-# --- progress ------------------------------------------------------------------------------------
-
-
-class StepState(StrEnum):
-    """What a technician needs to know about a step at a glance."""
-
-    DONE = "done"
-    AWAITING_COUNTERSIGN = "awaiting_countersign"
-    FAILED = "failed"  # signed with an open non-conformance
-    READY = "ready"
-    BLOCKED = "blocked"
-
-
-@dataclass
-class StepStatus:
-    """One step of a job: its state, its latest record, and why it is blocked if it is."""
-
-    step: Step
-    state: StepState
-    latest: StepRecord | None = None
-    records: list[StepRecord] = field(default_factory=list)
-    blocked_by: list[str] = field(default_factory=list)
-    missing_qualification: str | None = None
-
-
-def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
-    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
-    stmt = (
-        sa.select(StepRecord)
-        .where(StepRecord.job_id == job.id)
-        .order_by(StepRecord.step_id, StepRecord.seq)
-        .options(
-            # Who signed and countersigned: names only; their roles and qualifications are not
-            # needed to show a record (User loads both eagerly by default).
-            sa.orm.selectinload(StepRecord.countersign)
-            .selectinload(Countersign.user)
-            .lazyload("*"),
-            sa.orm.selectinload(StepRecord.user).lazyload("*"),
-            sa.orm.selectinload(StepRecord.photos),
-        )
-    )
-    if step_ids is not None:
-        stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
-    grouped: dict[str, list[StepRecord]] = {}
-    for r in db.session.scalars(stmt):
-        grouped.setdefault(r.step_id, []).append(r)
-    return grouped
-
-
-def latest_records(job: Job) -> dict[str, list[StepRecord]]:
-    """Every record of the job, grouped by step, oldest first."""
-    return _records(job)
-
-
-def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConformance]:
-    """The job's non-conformances (of one step, when given) that no passing record has closed."""
-    stmt = sa.select(NonConformance).where(
-        NonConformance.job_id == job.id, NonConformance.closed_at.is_(None)
-    )
-    if step_id is not None:
-        stmt = stmt.where(NonConformance.step_id == step_id)
-    return list(db.session.scalars(stmt.order_by(NonConformance.id)))
-
-
-def _complete(step: Step, latest: StepRecord | None) -> bool:
-    return latest is not None and (not step.countersign or latest.countersign is not None)
-
-
-def _step_status(job, manual, step, grouped, open_nc_steps, held) -> StepStatus:
-    records = grouped.get(step.id, [])
-    latest = records[-1] if records else None
-    status = StepStatus(step=step, state=StepState.READY, latest=latest, records=records)
-    if latest is not None:
-        if step.id in open_nc_steps:
-            status.state = StepState.FAILED
-        elif _complete(step, latest):
-            status.state = StepState.DONE
-        else:
-            status.state = StepState.AWAITING_COUNTERSIGN
-    else:
-        status.blocked_by = [
-            dep
-            for dep in step.depends_on
-            if not _complete(manual.step(dep), (grouped.get(dep) or [None])[-1])
-        ]
-        if status.blocked_by:
-            status.state = StepState.BLOCKED
-    if held is not None:
-        needed = [q for q in (step.qualification, _model_qualification(job)) if q]
-        missing = [q for q in needed if q not in held]
-        status.missing_qualification = missing[0] if missing else None
-    return status
-
-
-def _held(user: User | None):
-    if user is None:
-        return None
-    from workshop.accounts.services import valid_qualifications
-
-    return valid_qualifications(user)
-
-
-def job_progress(
-    job: Job, user: User | None = None, *, non_conformances: list | None = None
-) -> dict[str, StepStatus]:
-    """The state of every step of ``job`` (in manual order); qualification gaps for ``user``.
-
-    ``non_conformances``: the job's open ones when the caller has them already.
-    """
-    manual = manual_of(job)
-    grouped = latest_records(job)
-    if non_conformances is None:
-        non_conformances = open_non_conformances(job)
-    open_nc_steps = {nc.step_id for nc in non_conformances}
-    held = _held(user)
-    return {
-        step.id: _step_status(job, manual, step, grouped, open_nc_steps, held)
-        for step in manual.steps
-    }
-
-
-def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:
-    """The state of one step of ``job``, as in ``job_progress``, reading only that step's records
-    and those of the steps it depends on (the step screen and signing need no more)."""
-    manual = manual_of(job)
-    grouped = _records(job, [step.id, *step.depends_on])
-    open_nc_steps = {nc.step_id for nc in open_non_conformances(job, step.id)}
-    return _step_status(job, manual, step, grouped, open_nc_steps, _held(user))
-
-
-def _model_qualification(job: Job) -> str | None:
-    # Training jobs are practice: the car-model qualification is what the trainee is working towards.
-    return None if job.is_training else manual_of(job).qualification
-
-
-def next_step(progress: dict[str, StepStatus]) -> StepStatus | None:
-    """The first step that can be worked on now."""
-    for status in progress.values():
-        if status.state == StepState.READY:
-            return status
-    return None
-
-
 # --- signing ---------------------------------------------------------------------------------
 
 
@@ -349,7 +189,7 @@ def _check_worker(job: Job, user: User, step: Step, *, action: str) -> None:
         raise JobError(_l("only technicians and supervisors sign steps"))
     if user.centre_id != job.centre_id:
         raise JobError(_l("only staff of the job's centre can %(action)s", action=action))
-    for code in (step.qualification, _model_qualification(job)):
+    for code in (step.qualification, model_qualification(job)):
         if code and not holds_qualification(user, code):
             raise JobError(
                 _l(
@@ -374,7 +214,7 @@ def sign_refusal(job: Job, step: Step, user: User) -> SignRefusal | None:
     """None when ``user`` holds every qualification the step and the car model ask for."""
     from workshop.accounts.models import QualificationGrant
 
-    needed = [code for code in (step.qualification, _model_qualification(job)) if code]
+    needed = [code for code in (step.qualification, model_qualification(job)) if code]
     missing = [code for code in needed if not holds_qualification(user, code)]
     if not missing:
         return None
@@ -775,90 +615,6 @@ def add_photo(
 ) -> Photo:
     """Check one uploaded image by its content, store it by hash with a thumbnail, record it."""
     return add_photos(job, step_id, input_key, [data], user, folder, limits)[0]
-
-
-def job_seconds(job: Job) -> int:
-    """Time spent on the job's steps, in seconds (labour for the cost sheet)."""
-    return int(job.labour_seconds or 0)
-
-
-@dataclass(frozen=True)
-class JobPage:
-    """One page of a job list, newest first, and the cursor of the next (older) page."""
-
-    jobs: list[Job]
-    next_cursor: str | None
-
-
-def _cursor(job: Job) -> str:
-    return f"{job.created_at.isoformat()}~{job.id}"
-
-
-def _parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
-    if not raw:
-        return None
-    stamp, _sep, job_id = raw.rpartition("~")
-    try:
-        moment = datetime.fromisoformat(stamp)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), int(job_id)
-    except ValueError:
-        return None  # a mangled link starts again at the newest jobs
-
-
-def list_jobs(
-    scope,
-    *,
-    status: str | None = None,
-    search: str | None = None,
-    limit: int = 50,
-    after: str | None = None,
-) -> JobPage:
-    """Jobs visible in ``scope`` (a CentreScope), newest first, filtered by status and VIN/plate.
-
-    Keyset pagination: ``after`` is the cursor of the previous page's last job, so a page costs
-    the same however deep in the list it is. The manual and kit snapshots are not loaded.
-    """
-    stmt = (
-        sa.select(Job)
-        .join(Job.vehicle)
-        .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
-    )
-    stmt = scope.filter(stmt, Job.centre_id)
-    if status:
-        stmt = stmt.where(Job.status == status)
-    if search:
-        term = f"%{search.strip().upper()}%"
-        plate = f"%{search.strip()}%"
-        stmt = stmt.where(sa.or_(Vehicle.vin.like(term), Vehicle.plate.like(plate)))
-    return page_jobs(stmt, limit=limit, after=after)
-
-
-def page_jobs(stmt, *, limit: int, after: str | None = None, newest_first: bool = True) -> JobPage:
-    """One keyset page of ``stmt`` (a select of Job) ordered by (created_at, id).
-
-    ``after`` is the cursor of the previous page's last job: a page costs the same however deep
-    in the list it is (no OFFSET). A mangled cursor starts again at the first page.
-    """
-    if newest_first:
-        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc())
-    else:
-        stmt = stmt.order_by(Job.created_at, Job.id)
-    cursor = _parse_cursor(after)
-    if cursor is not None:
-        moment, job_id = cursor
-        if newest_first:
-            beyond = sa.or_(
-                Job.created_at < moment, sa.and_(Job.created_at == moment, Job.id < job_id)
-            )
-        else:
-            beyond = sa.or_(
-                Job.created_at > moment, sa.and_(Job.created_at == moment, Job.id > job_id)
-            )
-        stmt = stmt.where(beyond)
-    jobs = list(db.session.scalars(stmt.limit(limit + 1)))
-    more = len(jobs) > limit
-    jobs = jobs[:limit]
-    return JobPage(jobs=jobs, next_cursor=_cursor(jobs[-1]) if more else None)
 
 
 def submit_for_inspection(job: Job, user: User) -> None:

@@ -25,9 +25,17 @@ from workshop.accounts.qualifications import qualification_name
 from workshop.accounts.services import valid_qualifications
 from workshop.extensions import db
 from workshop.formtools import choices
-from workshop.jobs import services
+from workshop.jobs import listing, services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.models import Job, JobStatus, Photo
+from workshop.jobs.progress import (
+    StepState,
+    job_progress,
+    manual_of,
+    next_step,
+    open_non_conformances,
+    step_progress,
+)
 from workshop.jobs.signals import kits_offered
 from workshop.manuals.loader import manual_catalogue
 from workshop.photos import PhotoLimits, photo_path
@@ -56,7 +64,7 @@ def list_jobs():
     status = request.args.get("status") or None
     if status and status not in {s.value for s in JobStatus}:
         status = None
-    page = services.list_jobs(
+    page = listing.list_jobs(
         centre_scope(),
         status=status,
         search=request.args.get("q"),
@@ -130,9 +138,9 @@ def create_job():
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id)
-    non_conformances = services.open_non_conformances(job)
-    progress = services.job_progress(job, current_user, non_conformances=non_conformances)
-    manual = services.manual_of(job)
+    non_conformances = open_non_conformances(job)
+    progress = job_progress(job, current_user, non_conformances=non_conformances)
+    manual = manual_of(job)
     return render_template(
         "jobs/show.html",
         job=job,
@@ -140,22 +148,22 @@ def show_job(job_id: int):
         progress=progress,
         section_counts={
             section.id: (
-                sum(progress[s.id].state == services.StepState.DONE for s in section.steps),
+                sum(progress[s.id].state == StepState.DONE for s in section.steps),
                 len(section.steps),
             )
             for section in manual.sections
         },
-        next_status=services.next_step(progress),
+        next_status=next_step(progress),
         non_conformances=non_conformances,
         cancel_form=CancelForm(),
-        hours=services.job_seconds(job) / 3600,
+        hours=listing.job_seconds(job) / 3600,
     )
 
 
 def _job_step_or_404(job_id: int, step_id: str):
     """The job (in the user's centres), its pinned manual and one of its steps; 404 if unknown."""
     job = get_in_scope_or_404(Job, job_id)
-    manual = services.manual_of(job)
+    manual = manual_of(job)
     try:
         return job, manual, manual.step(step_id)
     except KeyError:
@@ -232,7 +240,7 @@ def sign_step(job_id: int, step_id: str):
         flash(_("Failure recorded: it stays open on the job until the step passes."), "warning")
     if step.countersign:
         return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step.id))
-    following = services.next_step(services.job_progress(job))
+    following = next_step(job_progress(job))
     if following is not None:
         return redirect(url_for("jobs.show_step", job_id=job.id, step_id=following.step.id))
     return redirect(url_for("jobs.show_job", job_id=job.id))
@@ -240,7 +248,7 @@ def sign_step(job_id: int, step_id: str):
 
 def _step_context(job, manual, step):
     held = valid_qualifications(current_user)
-    status = services.step_progress(job, step, current_user)
+    status = step_progress(job, step, current_user)
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)

@@ -12,8 +12,8 @@ from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.csvexport import csv_text
 from workshop.extensions import db
+from workshop.jobs.listing import job_seconds
 from workshop.jobs.models import ACTIVE_STATUSES, Job
-from workshop.jobs.services import job_seconds
 from workshop.kits.catalogue import StockError, job_kit, parse_money
 from workshop.kits.fields import TARGET_EXCLUDING_BATTERY
 from workshop.kits.models import (

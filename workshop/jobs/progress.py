@@ -1,0 +1,181 @@
+"""A job's progress through its pinned manual: the manual of a job (cached per manual version),
+the latest records of each step, open non-conformances, and the state of every step for a user
+(done, next, blocked, waiting for a countersignature or a qualification)."""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from workshop.accounts.models import User
+from workshop.extensions import db
+from workshop.jobs.models import (
+    Countersign,
+    Job,
+    NonConformance,
+    StepRecord,
+)
+from workshop.manuals.schema import Manual, Step
+from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
+
+_MANUAL_CACHE_SIZE = 64
+_manual_cache: OrderedDict[tuple[str, str, str], Manual] = OrderedDict()
+
+
+def manual_of(job: Job) -> Manual:
+    """The manual pinned by ``job`` (rebuilt from its snapshot, never from the file).
+
+    Cached per manual version (id, version, fingerprint), not per job: every job on one manual
+    version shares one parsed copy, and the snapshot column is only read on a cache miss.
+    """
+    key = (job.manual_id, job.manual_version, job.manual_fingerprint or f"job-{job.id}")
+    manual = _manual_cache.get(key)
+    if manual is not None:
+        _manual_cache.move_to_end(key)
+        return manual
+    manual = Manual.model_validate(job.manual_snapshot)
+    _manual_cache[key] = manual
+    if len(_manual_cache) > _MANUAL_CACHE_SIZE:
+        _manual_cache.popitem(last=False)
+    return manual
+
+
+class StepState(StrEnum):
+    """What a technician needs to know about a step at a glance."""
+
+    DONE = "done"
+    AWAITING_COUNTERSIGN = "awaiting_countersign"
+    FAILED = "failed"  # signed with an open non-conformance
+    READY = "ready"
+    BLOCKED = "blocked"
+
+
+@dataclass
+class StepStatus:
+    """One step of a job: its state, its latest record, and why it is blocked if it is."""
+
+    step: Step
+    state: StepState
+    latest: StepRecord | None = None
+    records: list[StepRecord] = field(default_factory=list)
+    blocked_by: list[str] = field(default_factory=list)
+    missing_qualification: str | None = None
+
+
+def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
+    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
+    stmt = (
+        sa.select(StepRecord)
+        .where(StepRecord.job_id == job.id)
+        .order_by(StepRecord.step_id, StepRecord.seq)
+        .options(
+            # Who signed and countersigned: names only; their roles and qualifications are not
+            # needed to show a record (User loads both eagerly by default).
+            sa.orm.selectinload(StepRecord.countersign)
+            .selectinload(Countersign.user)
+            .lazyload("*"),
+            sa.orm.selectinload(StepRecord.user).lazyload("*"),
+            sa.orm.selectinload(StepRecord.photos),
+        )
+    )
+    if step_ids is not None:
+        stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
+    grouped: dict[str, list[StepRecord]] = {}
+    for r in db.session.scalars(stmt):
+        grouped.setdefault(r.step_id, []).append(r)
+    return grouped
+
+
+def latest_records(job: Job) -> dict[str, list[StepRecord]]:
+    """Every record of the job, grouped by step, oldest first."""
+    return _records(job)
+
+
+def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConformance]:
+    """The job's non-conformances (of one step, when given) that no passing record has closed."""
+    stmt = sa.select(NonConformance).where(
+        NonConformance.job_id == job.id, NonConformance.closed_at.is_(None)
+    )
+    if step_id is not None:
+        stmt = stmt.where(NonConformance.step_id == step_id)
+    return list(db.session.scalars(stmt.order_by(NonConformance.id)))
+
+
+def _complete(step: Step, latest: StepRecord | None) -> bool:
+    return latest is not None and (not step.countersign or latest.countersign is not None)
+
+
+def _step_status(job, manual, step, grouped, open_nc_steps, held) -> StepStatus:
+    records = grouped.get(step.id, [])
+    latest = records[-1] if records else None
+    status = StepStatus(step=step, state=StepState.READY, latest=latest, records=records)
+    if latest is not None:
+        if step.id in open_nc_steps:
+            status.state = StepState.FAILED
+        elif _complete(step, latest):
+            status.state = StepState.DONE
+        else:
+            status.state = StepState.AWAITING_COUNTERSIGN
+    else:
+        status.blocked_by = [
+            dep
+            for dep in step.depends_on
+            if not _complete(manual.step(dep), (grouped.get(dep) or [None])[-1])
+        ]
+        if status.blocked_by:
+            status.state = StepState.BLOCKED
+    if held is not None:
+        needed = [q for q in (step.qualification, model_qualification(job)) if q]
+        missing = [q for q in needed if q not in held]
+        status.missing_qualification = missing[0] if missing else None
+    return status
+
+
+def _held(user: User | None):
+    if user is None:
+        return None
+    from workshop.accounts.services import valid_qualifications
+
+    return valid_qualifications(user)
+
+
+def job_progress(
+    job: Job, user: User | None = None, *, non_conformances: list | None = None
+) -> dict[str, StepStatus]:
+    """The state of every step of ``job`` (in manual order); qualification gaps for ``user``.
+
+    ``non_conformances``: the job's open ones when the caller has them already.
+    """
+    manual = manual_of(job)
+    grouped = latest_records(job)
+    if non_conformances is None:
+        non_conformances = open_non_conformances(job)
+    open_nc_steps = {nc.step_id for nc in non_conformances}
+    held = _held(user)
+    return {
+        step.id: _step_status(job, manual, step, grouped, open_nc_steps, held)
+        for step in manual.steps
+    }
+
+
+def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:
+    """The state of one step of ``job``, as in ``job_progress``, reading only that step's records
+    and those of the steps it depends on (the step screen and signing need no more)."""
+    manual = manual_of(job)
+    grouped = _records(job, [step.id, *step.depends_on])
+    open_nc_steps = {nc.step_id for nc in open_non_conformances(job, step.id)}
+    return _step_status(job, manual, step, grouped, open_nc_steps, _held(user))
+
+
+def model_qualification(job: Job) -> str | None:
+    # Training jobs are practice: the car-model qualification is what the trainee is working towards.
+    return None if job.is_training else manual_of(job).qualification
+
+
+def next_step(progress: dict[str, StepStatus]) -> StepStatus | None:
+    """The first step that can be worked on now."""
+    for status in progress.values():
+        if status.state == StepState.READY:
+            return status
+    return None
