@@ -21,7 +21,6 @@ MAX_LINES_UNDER = {"kits": 450, "training": 450}
 ALLOWED_CYCLES: set[frozenset] = set()
 ALLOWED_UPWARD: set[tuple[str, str]] = set()
 ALLOWED_OVERSIZED = {
-    "workshop.eol.definitions",
     "workshop.eol.simulator",
 }
 

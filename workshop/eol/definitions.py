@@ -17,25 +17,27 @@ import difflib
 import hashlib
 import math
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from cantools.database.can import Database, Message, Signal
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PositiveFloat,
     ValidationError,
-    model_validator,
 )
 
 from workshop.candb import DbcError, load_dbc
+from workshop.datafiles import (
+    DataFileError,
+    common_problem,
+    parse_toml,
+    read_data_bytes,
+    validation_error,
+)
+from workshop.eol.eolfile import SETTING_NAMES, EolFile, Limits, RunSettings, SignalMap
+from workshop.eol.semantics import CATALOGUE, SEMANTICS, UNIT_FACTORS, Semantic
 
 EOL_FILE = "eol.toml"
 
@@ -51,337 +53,6 @@ class EolDefinitionError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
-
-
-# --------------------------------------------------------------------------------------------
-# The semantic catalogue: every name the engine and the simulator understand.
-# --------------------------------------------------------------------------------------------
-
-Kind = Literal["value", "state", "flag", "counter", "message"]
-
-
-@dataclass(frozen=True)
-class Semantic:
-    """One semantic name: who sends it, what it is, the unit the engine works in."""
-
-    name: str
-    sender: Literal["vehicle", "tester"]
-    kind: Kind
-    unit: str = ""
-    description: str = ""
-    indexed: bool = False
-    states: tuple[str, ...] = ()
-    optional_states: tuple[str, ...] = ()
-
-
-def _v(name, unit, description, **kw) -> Semantic:
-    return Semantic(name, "vehicle", kw.pop("kind", "value"), unit, description, **kw)
-
-
-def _t(name, unit, description, **kw) -> Semantic:
-    return Semantic(name, "tester", kw.pop("kind", "value"), unit, description, **kw)
-
-
-_CATALOGUE = [
-    # EV ECU
-    _v("ecu_heartbeat", "", "the ECU's periodic alive message", kind="message"),
-    _v("alive_counter", "", "rolling counter in the heartbeat", kind="counter"),
-    _v(
-        "vehicle_state",
-        "",
-        "vehicle power state",
-        kind="state",
-        states=("off", "precharge", "ready"),
-        optional_states=("standby", "fault"),
-    ),
-    _v(
-        "drive_mode",
-        "",
-        "drive mode acknowledged by the ECU",
-        kind="state",
-        states=("commute", "power", "city"),
-    ),
-    _v("hvil", "", "high-voltage interlock loop", kind="state", states=("closed", "open")),
-    _v("fault_count", "", "number of active fault codes (DTCs)"),
-    _v("fault_code", "", "first active fault code"),
-    _v("vehicle_speed", "km/h", "vehicle speed seen by the ECU"),
-    _v("torque_request", "Nm", "torque the ECU requests from the inverter"),
-    _v("torque_feedback", "Nm", "torque the inverter reports"),
-    _v("regen_torque", "Nm", "regenerative braking torque the ECU requests"),
-    # BMS
-    _v("pack_voltage", "V", "pack voltage"),
-    _v("pack_current", "A", "pack current, positive = discharge"),
-    _v("soc", "%", "state of charge"),
-    _v("cell_voltage", "V", "cell voltage", indexed=True),
-    _v("cell_temperature", "°C", "temperature sensor", indexed=True),
-    _v("isolation_resistance", "Ω", "HV isolation resistance"),
-    _v("dc_link_voltage", "V", "DC-link (inverter side) voltage"),
-    _v("contactor_state", "", "main contactor", kind="state", states=("open", "closed")),
-    _v(
-        "precharge_state",
-        "",
-        "precharge sequence",
-        kind="state",
-        states=("done",),
-        optional_states=("idle", "active", "failed"),
-    ),
-    _v("balancing_active", "", "cell balancing in progress", kind="flag"),
-    _v("balancing_cells", "", "number of cells being balanced"),
-    _v("charge_current_limit", "A", "charge current the BMS allows the charger"),
-    _v("alarm_cell_overvoltage", "", "BMS alarm: cell over-voltage", kind="flag"),
-    _v("alarm_cell_undervoltage", "", "BMS alarm: cell under-voltage", kind="flag"),
-    _v("alarm_over_temperature", "", "BMS alarm: over-temperature", kind="flag"),
-    _v("alarm_over_current", "", "BMS alarm: over-current", kind="flag"),
-    # Brakes
-    _v("brake_vacuum", "kPa", "booster vacuum below atmospheric"),
-    _v("pump_running", "", "vacuum pump motor running", kind="flag"),
-    _v("brake_switch", "", "brake pedal switch", kind="flag"),
-    # Tester stimuli
-    _t("eol_session", "", "EOL test session active", kind="flag"),
-    _t("key_switch", "", "simulated ignition key", kind="state", states=("off", "on")),
-    _t(
-        "drive_mode_request",
-        "",
-        "drive mode request",
-        kind="state",
-        states=("commute", "power", "city"),
-        optional_states=("none",),
-    ),
-    _t("torque_command", "Nm", "torque the ECU shall request (accelerator substitute)"),
-    _t("speed_simulation", "km/h", "simulated / roller vehicle speed"),
-    _t(
-        "contactor_request",
-        "",
-        "contactor override request to the BMS",
-        kind="state",
-        states=("open", "close"),
-        optional_states=("none",),
-    ),
-    _t(
-        "alarm_test",
-        "",
-        "BMS alarm self-test request",
-        kind="state",
-        states=("none",),
-        optional_states=(
-            "cell_overvoltage",
-            "cell_undervoltage",
-            "over_temperature",
-            "over_current",
-        ),
-    ),
-    _t("alarm_test_cell", "", "cell the alarm self-test simulates"),
-    _t("pump_mode", "", "vacuum pump control", kind="state", states=("auto", "off")),
-    _t("brake_pedal", "%", "pedal robot stroke"),
-]
-
-SEMANTICS: dict[str, Semantic] = {s.name: s for s in _CATALOGUE}
-
-# DBC unit strings the loader understands, per engine unit, as the factor to the engine unit.
-# A signal whose DBC unit is not listed needs an explicit `scale` in eol.toml, so a wrong guess
-# (kV read as V) can never slip through.
-_UNIT_FACTORS: dict[str, dict[str, float]] = {
-    "V": {"V": 1, "v": 1, "volt": 1, "Volt": 1, "mV": 1e-3, "kV": 1e3},
-    "A": {"A": 1, "a": 1, "amp": 1, "Amp": 1, "mA": 1e-3},
-    "Ω": {
-        "Ω": 1,
-        "ohm": 1,
-        "Ohm": 1,
-        "ohms": 1,
-        "kΩ": 1e3,
-        "kohm": 1e3,
-        "kOhm": 1e3,
-        "KOhm": 1e3,
-        "kohms": 1e3,
-        "MΩ": 1e6,
-        "MOhm": 1e6,
-        "Mohm": 1e6,
-    },
-    "°C": {"°C": 1, "degC": 1, "deg C": 1, "C": 1, "DegC": 1, "celsius": 1},
-    "kPa": {"kPa": 1, "kpa": 1, "Pa": 1e-3, "hPa": 0.1, "mbar": 0.1, "bar": 100},
-    "Nm": {"Nm": 1, "N.m": 1, "N m": 1, "Nm ": 1},
-    "%": {"%": 1, "pct": 1},
-    "km/h": {"km/h": 1, "kph": 1, "kmh": 1, "km/hr": 1},
-}
-
-
-# --------------------------------------------------------------------------------------------
-# eol.toml schema
-# --------------------------------------------------------------------------------------------
-
-StateValue = int | str | list[int | str]
-
-
-class SignalMap(BaseModel):
-    """How one semantic name maps to the DBC (one entry under [signals] or [commands])."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    message: str = Field(min_length=1)
-    signal: str | None = None
-    count: int | None = Field(default=None, ge=1, le=1000)
-    per_message: int | None = Field(default=None, ge=1)
-    scale: float | None = None
-    offset: float | None = None
-    states: dict[str, StateValue] = Field(default_factory=dict)
-    bit: int | None = Field(default=None, ge=0, le=63)
-    modulo: int | None = Field(default=None, ge=2)
-    period_s: PositiveFloat | None = None
-
-    @model_validator(mode="after")
-    def _scale_not_zero(self):
-        if self.scale is not None and self.scale == 0:
-            raise ValueError("scale must not be 0")
-        return self
-
-
-def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
-    low, high = pair
-    if not low < high:
-        raise ValueError(f"the lower limit {low} must be below the upper limit {high}")
-    return pair
-
-
-Range = Annotated[tuple[float, float], AfterValidator(_ordered)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RunSettings(_Strict):
-    """Bus-level settings of a run."""
-
-    command_period_s: float = Field(default=0.2, ge=0)
-    startup_timeout_s: PositiveFloat = 2.0
-    no_traffic_timeout_s: PositiveFloat = 1.0
-
-
-class EcuLimits(_Strict):
-    """Limits of the ECU sequence (vehicle seconds)."""
-
-    heartbeat_window_s: PositiveFloat = 2.0
-    heartbeat_period_tolerance: float = Field(default=0.10, gt=0, lt=1)
-    heartbeat_max_gap_factor: float = Field(default=2.0, gt=1)
-    alive_counter_window_s: PositiveFloat = 2.0
-    ready_within_s: PositiveFloat = 5.0
-    key_off_within_s: PositiveFloat = 3.0
-    drive_mode_ack_within_s: PositiveFloat = 1.0
-    torque_test_nm: PositiveFloat = 20.0
-    torque_tolerance_nm: PositiveFloat = 3.0
-    torque_feedback_within_s: PositiveFloat = 0.5
-    max_active_faults: int = Field(default=0, ge=0)
-
-
-_LFP_OCV = [
-    (2.50, 0.0), (3.00, 5.0), (3.20, 10.0), (3.25, 20.0), (3.28, 40.0),
-    (3.30, 60.0), (3.32, 80.0), (3.35, 95.0), (3.45, 100.0),
-]  # fmt: skip
-
-
-class BmsLimits(_Strict):
-    """Limits of the BMS sequence; the defaults are for 100 LiFePO4 cells in series."""
-
-    observe_s: PositiveFloat = 1.5
-    cell_broadcast_timeout_s: PositiveFloat = 3.0
-    pack_voltage_v: Range = (250.0, 365.0)
-    pack_vs_cells_tolerance_v: PositiveFloat = 5.0
-    cell_voltage_v: Range = (2.50, 3.65)
-    cell_spread_max_v: PositiveFloat = 0.050
-    rest_current_max_a: PositiveFloat = 2.0
-    temperature_c: Range = (0.0, 45.0)
-    temperature_max_deviation_c: PositiveFloat = 10.0
-    soc_ocv_table: list[tuple[float, float]] = Field(default_factory=lambda: list(_LFP_OCV))
-    soc_tolerance_pct: PositiveFloat = 25.0
-    isolation_min_ohm_per_v: PositiveFloat = 100.0
-    isolation_reference_voltage_v: PositiveFloat | None = None
-    contactor_open_within_s: PositiveFloat = 1.0
-    precharge_start_link_max_v: PositiveFloat = 60.0
-    link_discharge_within_s: PositiveFloat = 10.0
-    precharge_within_s: PositiveFloat = 5.0
-    contactor_close_current_max_a: PositiveFloat = 1.0
-    charge_current_limit_a: Range = (0.0, 13.5)
-    alarm_within_s: PositiveFloat = 1.0
-    alarm_clear_within_s: PositiveFloat = 3.0
-    alarm_test_cell: int = Field(default=1, ge=1)
-
-    @model_validator(mode="after")
-    def _ocv_table_rises(self):
-        table = self.soc_ocv_table
-        if len(table) < 2:
-            raise ValueError("soc_ocv_table needs at least two [volts, percent] points")
-        for (v1, s1), (v2, s2) in zip(table, table[1:], strict=False):
-            if not (v2 > v1 and s2 >= s1):
-                raise ValueError("soc_ocv_table must rise in both voltage and SOC")
-        return self
-
-    @property
-    def isolation_min_ohm(self) -> float:
-        """Minimum isolation: ohm per volt times the maximum pack voltage."""
-        reference = self.isolation_reference_voltage_v or self.pack_voltage_v[1]
-        return self.isolation_min_ohm_per_v * reference
-
-
-class BrakeLimits(_Strict):
-    """Limits of the brake sequence (vehicle seconds, kPa of vacuum below atmospheric)."""
-
-    atmospheric_max_kpa: PositiveFloat = 5.0
-    vent_strokes_max: int = Field(default=15, ge=1)
-    vent_stroke_s: PositiveFloat = 0.5
-    vacuum_min_kpa: PositiveFloat = 54.0
-    vacuum_build_within_s: PositiveFloat = 10.0
-    pump_settle_within_s: PositiveFloat = 20.0
-    leak_window_s: PositiveFloat = 30.0
-    leak_rate_max_kpa_per_s: PositiveFloat = 0.10
-    recovery_within_s: PositiveFloat = 5.0
-    full_press_s: PositiveFloat = 1.0
-    brake_switch_within_s: PositiveFloat = 0.2
-    pedal_test_pct: float = Field(default=50.0, gt=5, le=100)
-    regen_speed_kph: PositiveFloat = 30.0
-    regen_min_nm: PositiveFloat = 10.0
-    regen_within_s: PositiveFloat = 0.5
-    regen_cut_max_nm: PositiveFloat = 1.0
-    regen_cut_within_s: PositiveFloat = 0.3
-
-
-class Limits(_Strict):
-    """All limits of a kit, grouped by sequence."""
-
-    ecu: EcuLimits = Field(default_factory=EcuLimits)
-    bms: BmsLimits = Field(default_factory=BmsLimits)
-    brakes: BrakeLimits = Field(default_factory=BrakeLimits)
-
-
-class Waiver(_Strict):
-    """A check this kit's certificates may go without: only with a written reason and the
-    reference that allows it (a standard clause, an approval letter); printed on the certificate."""
-
-    check: str = Field(min_length=3)
-    reason: str = Field(min_length=20)
-    reference: str = Field(min_length=3)
-
-
-class CertificatePolicy(_Strict):
-    """Which checks must pass for a certificate: ``mandatory`` lists them (default: every check
-    the engine has) and ``waivers`` take checks out, each with its reason."""
-
-    mandatory: list[str] | None = None
-    waivers: list[Waiver] = Field(default_factory=list)
-
-
-class EolFile(_Strict):
-    """The parsed eol.toml, before it is bound to the DBC."""
-
-    format: Literal[1] = 1
-    kit: str = Field(min_length=1)
-    dbc: str = "vehicle.dbc"
-    tester_node: str = "EOL_Tester"
-    description: str = ""
-    run: RunSettings = Field(default_factory=RunSettings)
-    signals: dict[str, SignalMap] = Field(default_factory=dict)
-    commands: dict[str, SignalMap] = Field(default_factory=dict)
-    limits: Limits = Field(default_factory=Limits)
-    certificate: CertificatePolicy = Field(default_factory=CertificatePolicy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,19 +240,18 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
     if not eol_path.is_file():
         raise EolDefinitionError([f"{shown}: file not found"])
 
-    eol_bytes = eol_path.read_bytes()
     try:
-        raw = tomllib.loads(eol_bytes.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise EolDefinitionError([f"{shown}: not UTF-8 text ({exc.reason})"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise EolDefinitionError([f"{shown}: not valid TOML: {exc}"]) from None
-
-    try:
-        spec = EolFile.model_validate(raw)
-    except ValidationError as exc:
+        eol_bytes = read_data_bytes(eol_path)
+        raw = parse_toml(eol_path, eol_bytes, DataFileError)
+        try:
+            spec = EolFile.model_validate(raw)
+        except ValidationError as exc:
+            raise validation_error(
+                eol_path, exc, problem=lambda err: common_problem(err, SETTING_NAMES) or err["msg"]
+            ) from None
+    except DataFileError as exc:
         raise EolDefinitionError(
-            [f"{shown}: {_loc(err['loc'])}: {_pydantic_msg(err)}" for err in exc.errors()]
+            [f"{shown}: {where}: {problem}" for where, problem in exc.details]
         ) from None
 
     problems: list[str] = []
@@ -636,20 +306,8 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
     )
 
 
-def _loc(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
-def _pydantic_msg(err: dict) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown setting (check the spelling)"
-    if err["type"] == "missing":
-        return "required setting is missing"
-    return err["msg"]
-
-
 def _unknown_semantic(name: str, sender: str) -> str:
-    same_side = [s.name for s in _CATALOGUE if s.sender == sender]
+    same_side = [s.name for s in CATALOGUE if s.sender == sender]
     other = SEMANTICS.get(name)
     if other is not None:
         right = "commands" if other.sender == "tester" else "signals"
@@ -791,7 +449,7 @@ def _make_binding(semantic, index, message, signal, mapping, label, problems) ->
             factor = mapping.scale if mapping.scale is not None else 1.0
             offset = mapping.offset or 0.0
         elif semantic.unit and signal.unit:
-            known = _UNIT_FACTORS.get(semantic.unit, {})
+            known = UNIT_FACTORS.get(semantic.unit, {})
             unit = signal.unit.strip()
             if unit not in known:
                 problems.append(
