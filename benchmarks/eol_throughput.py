@@ -22,7 +22,7 @@ import can
 
 from workshop.eol.definitions import list_kits, load_kit
 from workshop.eol.engine import Tester, run_eol
-from workshop.eol.simulator import SimulatedBus
+from workshop.eol.simbus import SimulatedBus
 from workshop.eol.traces import TraceRecorder
 
 LOADED_BUS_FPS = 4_000  # 500 kbit/s, ~125-bit frames, ~100 % load

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from workshop.eol.commands import eol_cli
 from workshop.eol.definitions import kit_specs_root
 from workshop.eol.engine import plan_checks
-from workshop.eol.simulator import FAULTS
+from workshop.eol.faults import FAULTS
 
 FAST = ["--simulate", "--seed", "5"]
 

@@ -20,7 +20,8 @@ from workshop.eol.engine import (
     plan_checks,
     run_eol,
 )
-from workshop.eol.simulator import FAULTS, SimulatedBus, VehicleSimulator
+from workshop.eol.faults import FAULTS
+from workshop.eol.simbus import SimulatedBus, VehicleSimulator
 
 # Only the tests of real-bus safeguards use the wall-clock simulator on a virtual bus, at this
 # many vehicle seconds per wall second; everything else runs on the simulated clock.

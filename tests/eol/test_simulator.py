@@ -8,7 +8,8 @@ import pytest
 
 from workshop.eol.definitions import load_kit
 from workshop.eol.engine import CHECKS
-from workshop.eol.simulator import FAULTS, SimulatedBus, VehicleSimulator
+from workshop.eol.faults import FAULTS
+from workshop.eol.simbus import SimulatedBus, VehicleSimulator
 
 KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2"]
 

@@ -8,7 +8,7 @@ import pytest
 from workshop.eol.definitions import load_kit
 from workshop.eol.engine import Outcome, RunOutcome, run_eol
 from workshop.eol.runner import evaluate_trace
-from workshop.eol.simulator import SimulatedBus
+from workshop.eol.simbus import SimulatedBus
 from workshop.eol.traces import TraceError, TraceRecorder, load_trace
 
 PASSIVE_ECU_BMS = [

@@ -24,8 +24,9 @@ from workshop.eol.engine import (
     plan_checks,
     run_eol,
 )
+from workshop.eol.faults import FAULTS, Fault
 from workshop.eol.runner import evaluate_trace
-from workshop.eol.simulator import FAULTS, Fault, VehicleSimulator
+from workshop.eol.simbus import VehicleSimulator
 from workshop.eol.traces import TraceError, TraceInfo, TraceRecorder, load_trace
 
 __all__ = [

@@ -4,7 +4,7 @@ A workshop's bay bench is a CAN adapter on a real car. Where there is no car (th
 developer's machine), a bay bench may be configured with ``interface = "virtual"``: the bench
 agent then opens a real python-can virtual bus, and the simulated vehicle answers on the other
 end of that channel. Every frame crosses python-can's virtual interface as on any bus; the car
-and the tester share the simulated clock of :class:`~workshop.eol.simulator.SimulatedBus`, so the
+and the tester share the simulated clock of :class:`~workshop.eol.simbus.SimulatedBus`, so the
 verdict never depends on how busy the computer is. Runs on such a bench are evidence only
 outside production, and certificates resting on them carry the development mark.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import can
 
 from workshop.eol.definitions import KitDefinition
-from workshop.eol.simulator import SimulatedBus
+from workshop.eol.simbus import SimulatedBus
 
 
 class VirtualBayBus(SimulatedBus):

@@ -30,7 +30,7 @@ from workshop.eol.runs import (
     software_version,
     stale_after,
 )
-from workshop.eol.simulator import SimulatedBus
+from workshop.eol.simbus import SimulatedBus
 from workshop.extensions import db
 
 log = logging.getLogger(__name__)

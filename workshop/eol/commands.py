@@ -22,15 +22,10 @@ import click
 
 from workshop.eol.definitions import EolDefinitionError, KitDefinition, list_kits, load_kit
 from workshop.eol.engine import SEQUENCES, CheckResult, Outcome, RunOutcome, RunResult, run_eol
+from workshop.eol.faults import FAULTS, applicable_faults
 from workshop.eol.messages import LANGUAGES, default_language, render
 from workshop.eol.runner import certificate_policy_problems, evaluate_trace, mandatory_not_passed
-from workshop.eol.simulator import (
-    FAULTS,
-    MAX_SPEED,
-    SimulatedBus,
-    VehicleSimulator,
-    applicable_faults,
-)
+from workshop.eol.simbus import MAX_SPEED, SimulatedBus, VehicleSimulator
 from workshop.eol.traces import TraceError
 
 EXIT_PASS, EXIT_FAIL, EXIT_ABORTED = 0, 1, 2

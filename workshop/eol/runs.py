@@ -112,7 +112,7 @@ def evidence_problem(run: EolRun, centre_code: str, *, production: bool) -> str 
 def bench_speed(config: dict) -> float:
     """How fast a simulated bench paces its clock: vehicle seconds per wall second, 1-20 for
     people watching, 0 for as fast as the computer allows. (``time_scale`` is the old name.)"""
-    from workshop.eol.simulator import MAX_SPEED
+    from workshop.eol.simbus import MAX_SPEED
 
     speed = float(config.get("speed", config.get("time_scale", 1.0)))
     return 0.0 if speed <= 0 else min(max(speed, 1.0), MAX_SPEED)

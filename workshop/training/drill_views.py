@@ -13,8 +13,8 @@ from flask_login import current_user
 
 from workshop.accounts.access import centre_scope, requires
 from workshop.eol.definitions import list_kits
+from workshop.eol.faults import FAULTS
 from workshop.eol.runs import SEQUENCE_NAMES, reap_with_settings
-from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.training import drills

@@ -10,8 +10,8 @@ from workshop.accounts.models import Role, User
 from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.eol import runs as eol_runs
+from workshop.eol.faults import FAULTS
 from workshop.eol.models import FINISHED, EolRun
-from workshop.eol.simulator import FAULTS
 from workshop.extensions import db
 from workshop.training.models import (
     Drill,

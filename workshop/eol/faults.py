@@ -1,0 +1,271 @@
+"""The faults the simulator can inject (for drills, demos and tests): what each breaks, which\nsemantic signals it needs, and which apply to a kit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from workshop.eol.definitions import KitDefinition
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An injectable fault and the one check that must catch it."""
+
+    name: str
+    check_id: str
+    title_en: str
+    title_th: str
+    description_en: str
+    description_th: str
+    # The semantic names the fault acts on ("cell_voltage[37]": the kit has at least 37 cells).
+    needs: tuple[str, ...] = ()
+
+    @property
+    def sequence(self) -> str:
+        """The sequence ('ecu', 'bms', 'brakes') of the check that catches it."""
+        return self.check_id.split(".", 1)[0]
+
+    def applies_to(self, kit: KitDefinition) -> bool:
+        """Whether this kit maps everything the fault and the check that catches it need."""
+        from workshop.eol.engine import CHECKS
+
+        return all(_maps(kit, name) for name in (*self.needs, *CHECKS[self.check_id].needs))
+
+
+def _maps(kit: KitDefinition, name: str) -> bool:
+    base, _, index = name.partition("[")
+    if not kit.has(base):
+        return False
+    return not index or len(kit.indexed(base)) >= int(index.rstrip("]"))
+
+
+_FAULT_LIST = [
+    Fault(
+        "lost_heartbeat",
+        "ecu.heartbeat",
+        "Lost ECU heartbeat",
+        "สัญญาณชีพ ECU หาย",
+        "The EV ECU stops sending its heartbeat frame.",
+        "EV ECU หยุดส่งเฟรมสัญญาณชีพ (heartbeat)",
+    ),
+    Fault(
+        "alive_counter_gap",
+        "ecu.alive_counter",
+        "Alive counter skips",
+        "ตัวนับ alive กระโดด",
+        "The ECU's alive counter skips a value every fifth frame.",
+        "ตัวนับ alive ของ ECU ข้ามค่าทุก ๆ เฟรมที่ห้า",
+    ),
+    Fault(
+        "hvil_open",
+        "ecu.hvil",
+        "HVIL open",
+        "วงจร HVIL เปิด",
+        "A high-voltage connector is not seated: the interlock loop is open.",
+        "ขั้วต่อไฟฟ้าแรงสูงเสียบไม่สุด วงจรอินเตอร์ล็อก (HVIL) เปิด",
+    ),
+    Fault(
+        "active_fault_code",
+        "ecu.no_faults",
+        "Active fault code",
+        "มีรหัสข้อผิดพลาดค้าง",
+        "The ECU holds an active DTC (P0C73, motor coolant pump).",
+        "ECU มีรหัสข้อผิดพลาด (DTC) ค้างอยู่ (P0C73 ปั๊มน้ำหล่อเย็นมอเตอร์)",
+    ),
+    Fault(
+        "ignored_drive_mode",
+        "ecu.drive_modes",
+        "Drive-mode request ignored",
+        "ไม่ตอบสนองการเปลี่ยนโหมดขับขี่",
+        "The ECU ignores requests for City mode.",
+        "ECU ไม่ตอบสนองคำขอเปลี่ยนเป็นโหมด City",
+    ),
+    Fault(
+        "inverter_no_response",
+        "ecu.torque_response",
+        "Inverter does not respond",
+        "อินเวอร์เตอร์ไม่ตอบสนอง",
+        "The inverter ignores torque requests and reports 0 Nm.",
+        "อินเวอร์เตอร์ไม่ตอบสนองคำสั่งแรงบิด รายงาน 0 Nm",
+    ),
+    Fault(
+        "cell_overvoltage",
+        "bms.cell_voltage",
+        "Cell over-voltage",
+        "แรงดันเซลล์สูงเกิน",
+        "Cell 37 sits at 3.72 V.",
+        "เซลล์ที่ 37 มีแรงดัน 3.72 V",
+    ),
+    Fault(
+        "cell_undervoltage",
+        "bms.cell_voltage",
+        "Cell under-voltage",
+        "แรงดันเซลล์ต่ำเกิน",
+        "Cell 63 sits at 2.41 V.",
+        "เซลล์ที่ 63 มีแรงดัน 2.41 V",
+    ),
+    Fault(
+        "cell_imbalance",
+        "bms.cell_spread",
+        "Cells out of balance",
+        "เซลล์ไม่สมดุล",
+        "Cell 12 is 80 mV above the others (still inside the cell window).",
+        "เซลล์ที่ 12 สูงกว่าเซลล์อื่น 80 mV (ยังอยู่ในช่วงแรงดันเซลล์)",
+    ),
+    Fault(
+        "over_temperature",
+        "bms.temperatures",
+        "Over-temperature",
+        "อุณหภูมิสูงเกิน",
+        "Temperature sensor 7 reads 58 °C.",
+        "เซ็นเซอร์อุณหภูมิที่ 7 อ่านได้ 58 °C",
+    ),
+    Fault(
+        "soc_implausible",
+        "bms.soc",
+        "Implausible SOC",
+        "ค่า SOC ไม่สมเหตุสมผล",
+        "The BMS reports 5 % SOC while the cells rest at about 60 %.",
+        "BMS รายงาน SOC 5 % ขณะที่แรงดันเซลล์บ่งชี้ประมาณ 60 %",
+    ),
+    Fault(
+        "isolation_fault",
+        "bms.isolation",
+        "Isolation fault",
+        "ฉนวนไฟฟ้ารั่ว",
+        "HV isolation has dropped to 20 kΩ.",
+        "ความต้านทานฉนวนไฟฟ้าแรงสูงลดลงเหลือ 20 kΩ",
+    ),
+    Fault(
+        "no_balancing_status",
+        "bms.balancing",
+        "No balancing status",
+        "ไม่รายงานสถานะการบาลานซ์",
+        "The BMS never sends its balancing status.",
+        "BMS ไม่ส่งสถานะการบาลานซ์เซลล์",
+    ),
+    Fault(
+        "charge_limit_out_of_range",
+        "bms.charge_current_limit",
+        "Charge limit out of range",
+        "ขีดจำกัดกระแสชาร์จเกินช่วง",
+        "The BMS allows 40 A, more than the on-board charger's 13.5 A.",
+        "BMS อนุญาตกระแสชาร์จ 40 A เกินกว่าเครื่องชาร์จ 13.5 A",
+    ),
+    Fault(
+        "stuck_contactor",
+        "bms.contactors_open",
+        "Welded main contactor",
+        "คอนแทคเตอร์หลักติดค้าง",
+        "The main contactor is welded closed and does not open.",
+        "คอนแทคเตอร์หลักเชื่อมติด ไม่เปิดเมื่อสั่ง",
+    ),
+    Fault(
+        "precharge_failure",
+        "bms.precharge",
+        "Precharge failure",
+        "พรีชาร์จล้มเหลว",
+        "The precharge resistor is open: the DC link never charges.",
+        "ตัวต้านทานพรีชาร์จขาด แรงดัน DC link ไม่ขึ้น",
+    ),
+    Fault(
+        "premature_contactor_close",
+        "bms.precharge",
+        "Contactor closes too early",
+        "คอนแทคเตอร์ต่อเร็วเกินไป",
+        "The BMS closes the main contactor at half the pack voltage, with current flowing.",
+        "BMS ต่อคอนแทคเตอร์หลักที่แรงดันครึ่งหนึ่งของแพ็ก ขณะที่ยังมีกระแสไหล",
+    ),
+    Fault(
+        "silent_bms_alarm",
+        "bms.alarm_reporting",
+        "Silent BMS alarm",
+        "BMS ไม่แจ้งเตือน",
+        "The BMS never raises its CAN alarms.",
+        "BMS ไม่ส่งสัญญาณเตือนทาง CAN",
+    ),
+    Fault(
+        "dead_pump",
+        "brakes.vacuum_build",
+        "Dead vacuum pump",
+        "ปั๊มสุญญากาศไม่ทำงาน",
+        "The electric vacuum pump does not run.",
+        "ปั๊มสุญญากาศไฟฟ้าไม่ทำงาน",
+    ),
+    Fault(
+        "vacuum_leak",
+        "brakes.vacuum_hold",
+        "Vacuum leak",
+        "สุญญากาศรั่ว",
+        "The booster or its hose leaks 0.8 kPa/s.",
+        "หม้อลมเบรกหรือท่อรั่ว 0.8 kPa/s",
+    ),
+    Fault(
+        "pump_threshold_low",
+        "brakes.vacuum_recovery",
+        "Pump switch-on threshold too low",
+        "ตั้งค่าจุดเริ่มปั๊มต่ำเกินไป",
+        "The pump controller only restarts below 35 kPa, so vacuum does not recover after a "
+        "pedal press.",
+        "ตัวควบคุมปั๊มเริ่มทำงานเมื่อต่ำกว่า 35 kPa เท่านั้น สุญญากาศจึงไม่ฟื้นหลังเหยียบเบรก",
+    ),
+    Fault(
+        "brake_switch_stuck",
+        "brakes.brake_switch",
+        "Brake switch stuck",
+        "สวิตช์เบรกค้าง",
+        "The brake switch stays released whatever the pedal does.",
+        "สวิตช์เบรกค้างที่ตำแหน่งปล่อย ไม่ว่าจะเหยียบเบรกหรือไม่",
+    ),
+    Fault(
+        "regen_disabled",
+        "brakes.regen_request",
+        "No regenerative braking",
+        "ไม่มีการเบรกแบบคืนพลังงาน",
+        "The ECU never requests regenerative torque.",
+        "ECU ไม่สั่งแรงบิดเบรกคืนพลังงาน",
+    ),
+    Fault(
+        "regen_not_cut",
+        "brakes.regen_cut",
+        "Regeneration not cut",
+        "ไม่ตัดการคืนพลังงาน",
+        "The ECU keeps requesting regenerative torque after the pedal is released.",
+        "ECU ยังสั่งแรงบิดคืนพลังงานต่อหลังปล่อยแป้นเบรก",
+    ),
+]
+
+_FAULT_NEEDS = {
+    "lost_heartbeat": ("ecu_heartbeat",),
+    "alive_counter_gap": ("alive_counter",),
+    "hvil_open": ("hvil",),
+    "active_fault_code": ("fault_count",),
+    "ignored_drive_mode": ("drive_mode",),
+    "inverter_no_response": ("torque_feedback",),
+    "cell_overvoltage": ("cell_voltage[37]",),
+    "cell_undervoltage": ("cell_voltage[63]",),
+    "cell_imbalance": ("cell_voltage[12]",),
+    "over_temperature": ("cell_temperature[7]",),
+    "soc_implausible": ("soc",),
+    "isolation_fault": ("isolation_resistance",),
+    "no_balancing_status": ("balancing_active",),
+    "charge_limit_out_of_range": ("charge_current_limit",),
+    "stuck_contactor": ("contactor_state",),
+    "precharge_failure": ("contactor_state",),
+    "premature_contactor_close": ("contactor_state", "pack_current"),
+    "silent_bms_alarm": ("alarm_test",),
+    "dead_pump": ("brake_vacuum",),
+    "vacuum_leak": ("brake_vacuum",),
+    "pump_threshold_low": ("brake_vacuum", "brake_pedal"),
+    "brake_switch_stuck": ("brake_switch",),
+    "regen_disabled": ("regen_torque",),
+    "regen_not_cut": ("regen_torque",),
+}
+FAULTS: dict[str, Fault] = {
+    fault.name: replace(fault, needs=_FAULT_NEEDS[fault.name]) for fault in _FAULT_LIST
+}
+
+
+def applicable_faults(kit: KitDefinition) -> dict[str, Fault]:
+    """The faults a simulated vehicle of ``kit`` can show and its EOL run can reveal."""
+    return {name: fault for name, fault in FAULTS.items() if fault.applies_to(kit)}
