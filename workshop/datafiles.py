@@ -119,9 +119,15 @@ def place(loc: Sequence[Any], where: str = "") -> str:
     return text.lstrip(".") or WHOLE_FILE
 
 
-def common_problem(error: dict[str, Any], field_names: Sequence[str] = ()) -> str | None:
-    """The wording every data file shares for a missing or unknown field (``None`` for other
-    kinds): an unknown field close to a real one asks whether that one was meant."""
+def common_problem(
+    error: dict[str, Any], field_names: Sequence[str] = (), own_kind: str = ""
+) -> str | None:
+    """The wording every data file shares for a missing or unknown field, and for a rule of the
+    file's own (a ``PydanticCustomError`` of ``own_kind`` whose context holds ``problem``);
+    ``None`` for other kinds. An unknown field close to a real one asks whether that one was
+    meant."""
+    if own_kind and error["type"] == own_kind:
+        return (error.get("ctx") or {})["problem"]
     if error["type"] == "missing":
         return "required field is missing"
     if error["type"] == "extra_forbidden":

@@ -120,6 +120,18 @@ def _centre_form(centre: Centre | None) -> CentreForm:
     return form
 
 
+def _centre_fields(form) -> dict:
+    """What the centre form gives for a new or edited centre (not the code, not active)."""
+    return {
+        "name_th": form.name_th.data,
+        "name_en": form.name_en.data,
+        "province": form.province.data,
+        "address": form.address.data or "",
+        "licence_number": form.licence_number.data or "",
+        "labour_rate": form.labour_rate.data,
+    }
+
+
 @bp.route("/admin/centres/new", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def create_centre():
@@ -127,15 +139,7 @@ def create_centre():
     form = _centre_form(None)
     if form.validate_on_submit():
         with transaction() as done:
-            centre = services.create_centre(
-                code=form.code.data,
-                name_th=form.name_th.data,
-                name_en=form.name_en.data,
-                province=form.province.data,
-                address=form.address.data or "",
-                licence_number=form.licence_number.data or "",
-                labour_rate=form.labour_rate.data,
-            )
+            centre = services.create_centre(code=form.code.data, **_centre_fields(form))
             done.success = _("Centre %(code)s created.", code=centre.code)
         if done:
             return redirect(url_for("accounts.list_centres"))
@@ -150,16 +154,7 @@ def edit_centre(centre_id: int):
     form = _centre_form(centre)
     if form.validate_on_submit():
         with transaction(_("Centre %(code)s saved.", code=centre.code)) as done:
-            services.update_centre(
-                centre,
-                name_th=form.name_th.data,
-                name_en=form.name_en.data,
-                province=form.province.data,
-                address=form.address.data or "",
-                licence_number=form.licence_number.data or "",
-                labour_rate=form.labour_rate.data,
-                active=form.active.data,
-            )
+            services.update_centre(centre, active=form.active.data, **_centre_fields(form))
         if done:
             return redirect(url_for("accounts.list_centres"))
     return render_template("accounts/centre_form.html", form=form, centre=centre)

@@ -271,9 +271,7 @@ def _show(value: object) -> str:
 
 def _problem(error: dict[str, Any]) -> str:
     kind, ctx, value, loc = error["type"], error.get("ctx") or {}, error.get("input"), error["loc"]
-    if kind == "kit":
-        return ctx["problem"]
-    common = common_problem(error, _FIELD_NAMES)
+    common = common_problem(error, _FIELD_NAMES, own_kind="kit")
     if common:
         return common
     if kind == "literal_error":

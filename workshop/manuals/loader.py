@@ -262,9 +262,7 @@ def _describe_problem(error: dict[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     value = error.get("input")
     loc = error["loc"]
-    if kind == "manual":
-        return ctx["problem"]
-    common = common_problem(error, _FIELD_NAMES)
+    common = common_problem(error, _FIELD_NAMES, own_kind="manual")
     if common:
         return common
     if kind == "union_tag_not_found":
