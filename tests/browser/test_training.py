@@ -100,3 +100,36 @@ def test_trainer_runs_a_session_and_a_trainee_takes_a_drill(
     trainer.goto(drill_url)
     row = trainer.locator("#attempts tr[data-trainee=learner]")
     assert "100%" in row.locator(".score").inner_text()
+
+
+def test_the_drill_form_offers_only_the_faults_of_the_chosen_kit(
+    app, create_centre, create_user, live_server, new_page, log_in
+):
+    """The page carries, per kit, the faults that kit can reveal (every shipped kit maps them
+    all); app.js hides the others as soon as the kit changes."""
+    import json
+
+    from workshop.eol.definitions import list_kits, load_kit
+    from workshop.eol.faults import applicable_faults
+
+    create_user("trainer", centre=create_centre(code="TRB03"), username="teacher2")
+    page = new_page("landscape")
+    log_in(page, "teacher2")
+    page.goto(f"{live_server}/training/drills/new")
+    offered = json.loads(page.get_attribute("select[name=kit_id]", "data-kit-faults"))
+    assert offered == {k: sorted(applicable_faults(load_kit(k))) for k in list_kits()}
+    # a kit that cannot show every fault: give the page such a map, then choose that kit
+    page.evaluate(
+        """() => {
+            const kit = document.querySelector("select[name=kit_id]");
+            const map = JSON.parse(kit.dataset.kitFaults);
+            map["jazz-ev1"] = ["hvil_open"];
+            kit.dataset.kitFaults = JSON.stringify(map);
+        }"""
+    )
+    page.check("input[name=faults][value=dead_pump]")
+    page.select_option("select[name=kit_id]", "jazz-ev1")
+    visible = page.locator("input[name=faults]:not([disabled])")
+    assert [visible.nth(i).get_attribute("value") for i in range(visible.count())] == ["hvil_open"]
+    dead_pump = page.locator("input[name=faults][value=dead_pump]")
+    assert dead_pump.is_hidden() and dead_pump.is_disabled() and not dead_pump.is_checked()

@@ -49,6 +49,23 @@
     filter();
   }
 
+  // Drill form: offer only the faults the chosen kit can reveal (the server checks again).
+  function drillFaultFilter() {
+    var kit = document.querySelector("select[data-kit-faults]");
+    if (!kit) return;
+    function filter() {
+      var allowed = JSON.parse(kit.dataset.kitFaults)[kit.value] || [];
+      kit.form.querySelectorAll("input[name=faults]").forEach(function (box) {
+        var ok = allowed.indexOf(box.value) >= 0;
+        var item = box.closest("li") || box.parentNode;
+        item.hidden = !ok; box.disabled = !ok;
+        if (!ok) box.checked = false;
+      });
+    }
+    kit.addEventListener("change", filter);
+    filter();
+  }
+
   // Step screen: show a failing measurement at once; the server decides again on save.
   function measurementLimits() {
     document.querySelectorAll(".measure").forEach(function (box) {
@@ -311,6 +328,7 @@
     showProgress(document);
     autoSubmit();
     kitFilter();
+    drillFaultFilter();
     measurementLimits();
     photoUploads();
     stepDraft();

@@ -1,5 +1,7 @@
 """Training screens: fault-finding drills on the simulated bench (set, attempt, run, diagnose)."""
 
+import json
+
 from flask import (
     abort,
     current_app,
@@ -12,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from workshop.accounts.access import centre_scope, requires
-from workshop.eol.definitions import list_kits
-from workshop.eol.faults import FAULTS
+from workshop.eol.definitions import list_kits, load_kit
+from workshop.eol.faults import FAULTS, applicable_faults
 from workshop.eol.runs import SEQUENCE_NAMES, reap_with_settings
 from workshop.extensions import db
 from workshop.formtools import choices
@@ -45,10 +47,16 @@ def create_drill():
     """Set up a drill: a simulated vehicle with hidden faults."""
     locale = current_locale()
     form = DrillForm()
-    form.kit_id.choices = choices((k, k) for k in list_kits())
+    kits = list_kits()
+    form.kit_id.choices = choices((k, k) for k in kits)
     form.faults.choices = choices(
         (name, f"{f.sequence.upper()} · {_fault_label(name, locale)}") for name, f in FAULTS.items()
     )
+    # The page offers only the faults the chosen kit can reveal (app.js filters by this map; the
+    # service refuses any other).
+    form.kit_id.render_kw = {
+        "data-kit-faults": json.dumps({k: sorted(applicable_faults(load_kit(k))) for k in kits})
+    }
     form.sequences.choices = choices((s, s.upper()) for s in SEQUENCE_NAMES)
     if request.method == "GET":
         form.sequences.data = list(SEQUENCE_NAMES)
