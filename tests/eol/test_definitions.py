@@ -250,3 +250,46 @@ def test_non_utf8_eol_file(kit_copy):
 def test_catalogue_names_are_unique_and_described():
     assert all(s.description for s in SEMANTICS.values())
     assert {"cell_voltage", "cell_temperature"} == {n for n, s in SEMANTICS.items() if s.indexed}
+
+
+def test_limits_come_from_the_chemistry_profile_and_the_kit_overrides_them(kit_copy):
+    kit = kit_copy()
+    edit(kit / "eol.toml", "cell_spread_max_v = 0.050\n", "")
+    edit(kit / "eol.toml", "vacuum_min_kpa = 54.0", "vacuum_min_kpa = 60.0")
+    spec = load_kit(kit).spec
+    assert spec.profile == "lfp"
+    assert spec.limits.bms.cell_spread_max_v == 0.050  # from kit_specs/_profiles/lfp.toml
+    assert spec.limits.brakes.vacuum_min_kpa == 60.0  # the kit's own value wins
+    assert spec.limits.bms.soc_ocv_table[0] == (2.50, 0.0)
+
+
+def test_a_profile_beside_the_kits_takes_precedence(kit_copy):
+    kit = kit_copy()
+    profiles = kit.parent / "_profiles"
+    profiles.mkdir()
+    text = (kit_specs_root() / "_profiles" / "lfp.toml").read_text(encoding="utf-8")
+    (profiles / "lfp-cold.toml").write_text(
+        text.replace("temperature_c = [0.0, 45.0]", "temperature_c = [-10.0, 40.0]"),
+        encoding="utf-8",
+    )
+    edit(kit / "eol.toml", 'profile = "lfp"', 'profile = "lfp-cold"')
+    edit(kit / "eol.toml", "temperature_c = [0.0, 45.0]\n", "")
+    assert load_kit(kit).spec.limits.bms.temperature_c == (-10.0, 40.0)
+
+
+def test_an_unknown_profile_or_an_incomplete_one_is_named(kit_copy):
+    kit = kit_copy()
+    edit(kit / "eol.toml", 'profile = "lfp"', 'profile = "nmc"')
+    (problem,) = problems_of(kit)
+    assert problem == "jazz-ev1/eol.toml: profile: no limit profile 'nmc' (profiles: lfp)"
+    profiles = kit.parent / "_profiles"
+    profiles.mkdir()
+    (profiles / "nmc.toml").write_text("[limits.bms]\nobserve_s = 1.0\n", encoding="utf-8")
+    problems = problems_of(kit)
+    assert (
+        "jazz-ev1/eol.toml: limits.ecu.heartbeat_max_gap_factor: required field is missing"
+        in problems
+    )
+    (profiles / "nmc.toml").write_text("[signals]\n", encoding="utf-8")
+    (problem,) = problems_of(kit)
+    assert problem == "_profiles/nmc.toml: signals: a profile holds only [run] and [limits] tables"

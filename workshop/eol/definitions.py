@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,12 +35,16 @@ from workshop.datafiles import (
     common_problem,
     parse_toml,
     read_data_bytes,
+    read_data_file,
     validation_error,
 )
 from workshop.eol.eolfile import SETTING_NAMES, EolFile, Limits, RunSettings, SignalMap
 from workshop.eol.semantics import CATALOGUE, SEMANTICS, UNIT_FACTORS, Semantic
 
 EOL_FILE = "eol.toml"
+
+
+PROFILES_FOLDER = "_profiles"
 
 
 def kit_specs_root() -> Path:
@@ -223,6 +228,48 @@ def list_kits(root: Path | str | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / EOL_FILE).is_file())
 
 
+def profile_path(name: str, kit_folder: Path) -> Path:
+    """The limit profile ``name`` (``_profiles/<name>.toml``): beside the kit's folder if the
+    kit maker ships one, else the repository's."""
+    for folder in (kit_folder.parent / PROFILES_FOLDER, kit_specs_root() / PROFILES_FOLDER):
+        candidate = folder / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    return kit_specs_root() / PROFILES_FOLDER / f"{name}.toml"
+
+
+def _merged(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def with_profile(raw: dict, kit_folder: Path) -> dict:
+    """The kit's eol.toml over its chemistry's limit profile (``profile = "lfp"`` by default):
+    the profile gives every run setting and limit, the kit overrides what differs. Only
+    ``[run]`` and ``[limits]`` come from a profile."""
+    name = raw.get("profile", "lfp")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
+        raise DataFileError(kit_folder / EOL_FILE, "profile", f"not a profile name: {name!r}")
+    path = profile_path(name, kit_folder)
+    if not path.is_file():
+        known = sorted(p.stem for p in (kit_specs_root() / PROFILES_FOLDER).glob("*.toml"))
+        raise DataFileError(
+            kit_folder / EOL_FILE,
+            "profile",
+            f"no limit profile {name!r} (profiles: {', '.join(known) or 'none'})",
+        )
+    profile = read_data_file(path)
+    unknown = sorted(set(profile) - {"run", "limits"})
+    if unknown:
+        raise DataFileError(path, unknown[0], "a profile holds only [run] and [limits] tables")
+    return _merged({k: profile[k] for k in ("run", "limits") if k in profile}, raw)
+
+
 def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
     """Load and validate a kit by id (folder name under ``root``) or by folder path."""
     candidate = Path(kit)
@@ -244,14 +291,15 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
         eol_bytes = read_data_bytes(eol_path)
         raw = parse_toml(eol_path, eol_bytes, DataFileError)
         try:
-            spec = EolFile.model_validate(raw)
+            spec = EolFile.model_validate(with_profile(raw, directory))
         except ValidationError as exc:
             raise validation_error(
                 eol_path, exc, problem=lambda err: common_problem(err, SETTING_NAMES) or err["msg"]
             ) from None
     except DataFileError as exc:
+        source = shown if exc.file == eol_path else f"{exc.file.parent.name}/{exc.file.name}"
         raise EolDefinitionError(
-            [f"{shown}: {where}: {problem}" for where, problem in exc.details]
+            [f"{source}: {where}: {problem}" for where, problem in exc.details]
         ) from None
 
     problems: list[str] = []

@@ -60,58 +60,52 @@ class _Strict(BaseModel):
 class RunSettings(_Strict):
     """Bus-level settings of a run."""
 
-    command_period_s: float = Field(default=0.2, ge=0)
-    startup_timeout_s: PositiveFloat = 2.0
-    no_traffic_timeout_s: PositiveFloat = 1.0
+    command_period_s: float = Field(ge=0)
+    startup_timeout_s: PositiveFloat
+    no_traffic_timeout_s: PositiveFloat
 
 
 class EcuLimits(_Strict):
     """Limits of the ECU sequence (vehicle seconds)."""
 
-    heartbeat_window_s: PositiveFloat = 2.0
-    heartbeat_period_tolerance: float = Field(default=0.10, gt=0, lt=1)
-    heartbeat_max_gap_factor: float = Field(default=2.0, gt=1)
-    alive_counter_window_s: PositiveFloat = 2.0
-    ready_within_s: PositiveFloat = 5.0
-    key_off_within_s: PositiveFloat = 3.0
-    drive_mode_ack_within_s: PositiveFloat = 1.0
-    torque_test_nm: PositiveFloat = 20.0
-    torque_tolerance_nm: PositiveFloat = 3.0
-    torque_feedback_within_s: PositiveFloat = 0.5
-    max_active_faults: int = Field(default=0, ge=0)
-
-
-_LFP_OCV = [
-    (2.50, 0.0), (3.00, 5.0), (3.20, 10.0), (3.25, 20.0), (3.28, 40.0),
-    (3.30, 60.0), (3.32, 80.0), (3.35, 95.0), (3.45, 100.0),
-]  # fmt: skip
+    heartbeat_window_s: PositiveFloat
+    heartbeat_period_tolerance: float = Field(gt=0, lt=1)
+    heartbeat_max_gap_factor: float = Field(gt=1)
+    alive_counter_window_s: PositiveFloat
+    ready_within_s: PositiveFloat
+    key_off_within_s: PositiveFloat
+    drive_mode_ack_within_s: PositiveFloat
+    torque_test_nm: PositiveFloat
+    torque_tolerance_nm: PositiveFloat
+    torque_feedback_within_s: PositiveFloat
+    max_active_faults: int = Field(ge=0)
 
 
 class BmsLimits(_Strict):
-    """Limits of the BMS sequence; the defaults are for 100 LiFePO4 cells in series."""
+    """Limits of the BMS sequence (every value from the kit's profile unless eol.toml overrides it)."""
 
-    observe_s: PositiveFloat = 1.5
-    cell_broadcast_timeout_s: PositiveFloat = 3.0
-    pack_voltage_v: Range = (250.0, 365.0)
-    pack_vs_cells_tolerance_v: PositiveFloat = 5.0
-    cell_voltage_v: Range = (2.50, 3.65)
-    cell_spread_max_v: PositiveFloat = 0.050
-    rest_current_max_a: PositiveFloat = 2.0
-    temperature_c: Range = (0.0, 45.0)
-    temperature_max_deviation_c: PositiveFloat = 10.0
-    soc_ocv_table: list[tuple[float, float]] = Field(default_factory=lambda: list(_LFP_OCV))
-    soc_tolerance_pct: PositiveFloat = 25.0
-    isolation_min_ohm_per_v: PositiveFloat = 100.0
+    observe_s: PositiveFloat
+    cell_broadcast_timeout_s: PositiveFloat
+    pack_voltage_v: Range
+    pack_vs_cells_tolerance_v: PositiveFloat
+    cell_voltage_v: Range
+    cell_spread_max_v: PositiveFloat
+    rest_current_max_a: PositiveFloat
+    temperature_c: Range
+    temperature_max_deviation_c: PositiveFloat
+    soc_ocv_table: list[tuple[float, float]]
+    soc_tolerance_pct: PositiveFloat
+    isolation_min_ohm_per_v: PositiveFloat
     isolation_reference_voltage_v: PositiveFloat | None = None
-    contactor_open_within_s: PositiveFloat = 1.0
-    precharge_start_link_max_v: PositiveFloat = 60.0
-    link_discharge_within_s: PositiveFloat = 10.0
-    precharge_within_s: PositiveFloat = 5.0
-    contactor_close_current_max_a: PositiveFloat = 1.0
-    charge_current_limit_a: Range = (0.0, 13.5)
-    alarm_within_s: PositiveFloat = 1.0
-    alarm_clear_within_s: PositiveFloat = 3.0
-    alarm_test_cell: int = Field(default=1, ge=1)
+    contactor_open_within_s: PositiveFloat
+    precharge_start_link_max_v: PositiveFloat
+    link_discharge_within_s: PositiveFloat
+    precharge_within_s: PositiveFloat
+    contactor_close_current_max_a: PositiveFloat
+    charge_current_limit_a: Range
+    alarm_within_s: PositiveFloat
+    alarm_clear_within_s: PositiveFloat
+    alarm_test_cell: int = Field(ge=1)
 
     @model_validator(mode="after")
     def _ocv_table_rises(self):
@@ -133,31 +127,31 @@ class BmsLimits(_Strict):
 class BrakeLimits(_Strict):
     """Limits of the brake sequence (vehicle seconds, kPa of vacuum below atmospheric)."""
 
-    atmospheric_max_kpa: PositiveFloat = 5.0
-    vent_strokes_max: int = Field(default=15, ge=1)
-    vent_stroke_s: PositiveFloat = 0.5
-    vacuum_min_kpa: PositiveFloat = 54.0
-    vacuum_build_within_s: PositiveFloat = 10.0
-    pump_settle_within_s: PositiveFloat = 20.0
-    leak_window_s: PositiveFloat = 30.0
-    leak_rate_max_kpa_per_s: PositiveFloat = 0.10
-    recovery_within_s: PositiveFloat = 5.0
-    full_press_s: PositiveFloat = 1.0
-    brake_switch_within_s: PositiveFloat = 0.2
-    pedal_test_pct: float = Field(default=50.0, gt=5, le=100)
-    regen_speed_kph: PositiveFloat = 30.0
-    regen_min_nm: PositiveFloat = 10.0
-    regen_within_s: PositiveFloat = 0.5
-    regen_cut_max_nm: PositiveFloat = 1.0
-    regen_cut_within_s: PositiveFloat = 0.3
+    atmospheric_max_kpa: PositiveFloat
+    vent_strokes_max: int = Field(ge=1)
+    vent_stroke_s: PositiveFloat
+    vacuum_min_kpa: PositiveFloat
+    vacuum_build_within_s: PositiveFloat
+    pump_settle_within_s: PositiveFloat
+    leak_window_s: PositiveFloat
+    leak_rate_max_kpa_per_s: PositiveFloat
+    recovery_within_s: PositiveFloat
+    full_press_s: PositiveFloat
+    brake_switch_within_s: PositiveFloat
+    pedal_test_pct: float = Field(gt=5, le=100)
+    regen_speed_kph: PositiveFloat
+    regen_min_nm: PositiveFloat
+    regen_within_s: PositiveFloat
+    regen_cut_max_nm: PositiveFloat
+    regen_cut_within_s: PositiveFloat
 
 
 class Limits(_Strict):
     """All limits of a kit, grouped by sequence."""
 
-    ecu: EcuLimits = Field(default_factory=EcuLimits)
-    bms: BmsLimits = Field(default_factory=BmsLimits)
-    brakes: BrakeLimits = Field(default_factory=BrakeLimits)
+    ecu: EcuLimits
+    bms: BmsLimits
+    brakes: BrakeLimits
 
 
 class Waiver(_Strict):
@@ -185,10 +179,11 @@ class EolFile(_Strict):
     dbc: str = "vehicle.dbc"
     tester_node: str = "EOL_Tester"
     description: str = ""
-    run: RunSettings = Field(default_factory=RunSettings)
+    profile: str = Field(default="lfp", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    run: RunSettings
     signals: dict[str, SignalMap] = Field(default_factory=dict)
     commands: dict[str, SignalMap] = Field(default_factory=dict)
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits
     certificate: CertificatePolicy = Field(default_factory=CertificatePolicy)
 
 
