@@ -293,3 +293,25 @@ def test_an_unknown_profile_or_an_incomplete_one_is_named(kit_copy):
     (profiles / "nmc.toml").write_text("[signals]\n", encoding="utf-8")
     (problem,) = problems_of(kit)
     assert problem == "_profiles/nmc.toml: signals: a profile holds only [run] and [limits] tables"
+
+
+def test_state_values_that_do_not_fit_their_signal_are_refused(kit_copy):
+    """Vendor value names outside a signal's bits (CarOn = 8 in a 1-bit field) would crash the
+    simulator and make the run blame the bus; the definition is refused instead."""
+    kit = kit_copy()
+    edit(
+        kit / "vehicle.dbc",
+        'VAL_ 258 VCU_HVIL 0 "OPEN" 1 "CLOSED" ;',
+        'VAL_ 258 VCU_HVIL 0 "OPEN" 8 "CLOSED" ;',
+    )
+    (problem,) = problems_of(kit)
+    assert problem.startswith("jazz-ev1/eol.toml: signals.hvil")
+    assert "state value 8 ('CLOSED') does not fit signal 'VCU_HVIL' (1 bits: 0..1)" in problem
+    kit = kit_copy(new_id="jazz-num")
+    edit(
+        kit / "eol.toml",
+        'states = { closed = "CLOSED", open = "OPEN" }',
+        "states = { closed = 1, open = 2 }",
+    )
+    (problem,) = problems_of(kit)
+    assert "state value 2 does not fit signal 'VCU_HVIL' (1 bits: 0..1)" in problem

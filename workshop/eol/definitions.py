@@ -593,19 +593,35 @@ def _make_binding(semantic, index, message, signal, mapping, label, problems) ->
     )
 
 
+def _raw_range(signal: Signal) -> tuple[int, int]:
+    """The raw values a signal of its length and signedness can carry."""
+    if signal.is_signed:
+        return -(1 << (signal.length - 1)), (1 << (signal.length - 1)) - 1
+    return 0, (1 << signal.length) - 1
+
+
 def _resolve_state(item: int | str, signal: Signal | None, where: str, problems) -> int | None:
-    if isinstance(item, int):
-        return item
+    number = item if isinstance(item, int) else None
     choices = (signal.choices or {}) if signal is not None else {}
-    for number, name in choices.items():
-        if str(name) == item:
-            return int(number)
-    have = ", ".join(f"{n}={v}" for n, v in choices.items()) or "no value names"
-    problems.append(
-        f"{where}: signal '{signal.name if signal else '?'}' has no value named "
-        f"'{item}' (it has: {have})"
-    )
-    return None
+    if number is None:
+        number = next((int(n) for n, name in choices.items() if str(name) == item), None)
+    if number is None:
+        have = ", ".join(f"{n}={v}" for n, v in choices.items()) or "no value names"
+        problems.append(
+            f"{where}: signal '{signal.name if signal else '?'}' has no value named "
+            f"'{item}' (it has: {have})"
+        )
+        return None
+    if signal is not None:
+        low, high = _raw_range(signal)
+        if not low <= number <= high:
+            named = "" if isinstance(item, int) else f" ('{item}')"
+            problems.append(
+                f"{where}: state value {number}{named} does not fit signal '{signal.name}' "
+                f"({signal.length} bits: {low}..{high})"
+            )
+            return None
+    return number
 
 
 def _cross_checks(spec: EolFile, bindings: dict, shown: str, problems: list[str]) -> None:
