@@ -1,54 +1,45 @@
-"""Every serial a manual asks for can be supplied by the serialised parts of each kit that fits it."""
+"""Every serial a manual asks for can be supplied by the serialised parts of each kit that fits it,
+for the whole manual at once: part of `workshop kits check` (workshop/kits/fitcheck.py)."""
+
+import shutil
 
 import pytest
+from click.testing import CliRunner
 
-from workshop.kits.loader import load_kits
-from workshop.manuals.loader import load_manuals
+from workshop.kits.commands import kits as kits_cli
+from workshop.kits.fitcheck import manual_supply_problems
+from workshop.kits.loader import KITS_DIR, load_kit, load_kits
 
-PAIRS = [(kit, manual_id) for kit in load_kits().values() for manual_id in kit.manuals]
-
-
-@pytest.mark.parametrize("kit, manual_id", PAIRS, ids=[f"{k.id}-{m}" for k, m in PAIRS])
-def test_manual_serials_come_from_the_kit(kit, manual_id):
-    manual = load_manuals()[manual_id]
-    short = []
-    for step in manual.steps:
-        for inp in step.inputs:
-            if inp.type != "serial":
-                continue
-            parts = [
-                line
-                for line in kit.bom
-                if line.serialised
-                and (
-                    line.part_number == inp.part_number
-                    or (inp.category and line.category == inp.category)
-                )
-            ]
-            have = sum(int(line.quantity) for line in parts)
-            if have < inp.count:
-                short.append((step.id, inp.key, inp.part_number or inp.category, inp.count, have))
-    assert short == [], "(step, input, part or category, needed, serialised in the kit)"
+KITS = sorted(load_kits().values(), key=lambda k: k.id)
 
 
-@pytest.mark.parametrize("kit, manual_id", PAIRS, ids=[f"{k.id}-{m}" for k, m in PAIRS])
-def test_one_kit_covers_every_serial_of_the_manual_at_once(kit, manual_id):
-    # Serials are installed once: the whole manual's demand must fit in one kit's serialised parts.
-    manual = load_manuals()[manual_id]
-    by_part, by_category = {}, {}
-    for step in manual.steps:
-        for inp in step.inputs:
-            if inp.type == "serial" and inp.part_number:
-                by_part[inp.part_number] = by_part.get(inp.part_number, 0) + inp.count
-            elif inp.type == "serial":
-                by_category[inp.category] = by_category.get(inp.category, 0) + inp.count
-    supply = {line.part_number: int(line.quantity) for line in kit.bom if line.serialised}
-    category_of = {line.part_number: line.category for line in kit.bom}
-    short = [(pn, n, supply.get(pn, 0)) for pn, n in by_part.items() if supply.get(pn, 0) < n]
-    for category, n in by_category.items():
-        left = sum(
-            q - by_part.get(pn, 0) for pn, q in supply.items() if category_of[pn] == category
-        )
-        if left < n:
-            short.append((category, n, left))
-    assert short == [], "(part or category, needed by the manual, left in the kit)"
+@pytest.mark.parametrize("kit", KITS, ids=[k.id for k in KITS])
+def test_each_shipped_kit_supplies_every_serial_its_manuals_ask_for(kit):
+    assert manual_supply_problems(kit) == []
+
+
+def test_kits_check_names_a_manual_the_kit_cannot_supply(tmp_path):
+    folder = tmp_path / "jazz-ev1"
+    shutil.copytree(KITS_DIR / "jazz-ev1", folder)
+    text = (folder / "kit.toml").read_text(encoding="utf-8")
+    assert 'category = "battery"\nquantity = 100\n' in text
+    (folder / "kit.toml").write_text(
+        text.replace(
+            'category = "battery"\nquantity = 100\n', 'category = "battery"\nquantity = 90\n', 1
+        ),
+        encoding="utf-8",
+    )
+    problems = manual_supply_problems(load_kit(folder))
+    assert problems and problems[0].startswith("kit.toml: manuals[0]: manual 'honda-jazz-ge' asks")
+    result = CliRunner().invoke(kits_cli, ["check", str(folder)])
+    assert result.exit_code == 1
+    assert "manual 'honda-jazz-ge' asks for 100 serial(s)" in result.output
+    assert "the kit has 90 left" in result.output or "BOM has 90 serialised" in result.output
+
+
+def test_an_unknown_manual_is_named(tmp_path):
+    kit = KITS[0]
+    renamed = kit.model_copy(update={"manuals": ("no-such-manual",)})
+    assert manual_supply_problems(renamed) == [
+        "kit.toml: manuals[0]: no manual 'no-such-manual' in checklists/manuals"
+    ]

@@ -4,6 +4,7 @@ validated into typed objects on load.
 Plain Python with no Flask imports, so the CLI, the bench agent and tests can use it without an app.
 """
 
+from workshop.kits import fitcheck  # noqa: F401  (registers the manual half of `kits check`)
 from workshop.kits.fields import CATEGORIES, TARGET_EXCLUDING_BATTERY
 from workshop.kits.loader import (
     KITS_DIR,
