@@ -71,3 +71,20 @@ def test_limits_that_exclude_the_packs_own_maximum_are_caught(app, kit_copy):
     eol.write_text(text)
     r = check(app, kit_copy)
     assert r.exit_code == 1 and "does not contain the pack's maximum" in r.output
+
+
+def test_a_manual_and_the_eol_limits_must_say_the_same(app, tmp_path):
+    """The Vios manual's road-test step accepts a precharge of up to 3 s: an eol.toml allowing 5 s
+    for the same car is refused, naming both places."""
+    folder = tmp_path / "kits" / "vios-ev1"
+    shutil.copytree(kit_specs_root() / "vios-ev1", folder)
+    eol = folder / "eol.toml"
+    text = eol.read_text(encoding="utf-8")
+    assert "precharge_within_s = 3.0" in text
+    eol.write_text(text.replace("precharge_within_s = 3.0", "precharge_within_s = 5.0"), "utf-8")
+    r = check(app, folder)
+    assert r.exit_code == 1
+    assert (
+        "vios-ev1/eol.toml: limits.bms.precharge_within_s: 5 but manual 'toyota-vios-ncp93' "
+        "step 'final-03' accepts precharge_time_s up to 3" in r.output
+    )

@@ -37,6 +37,38 @@ def eol_problems(kit) -> list[str]:
                 f"{count} messages ({', '.join(names)}): a receiver cannot tell them apart"
             )
     problems.extend(_ratings_against_limits(kit, definition))
+    problems.extend(_manuals_against_limits(kit, definition))
+    return problems
+
+
+# A manual's measurement that repeats an EOL limit: the two must say the same (one figure for one
+# car), e.g. the precharge time a technician notes against the time the EOL test allows.
+MANUAL_LIMITS = {"precharge_time_s": ("bms", "precharge_within_s")}
+
+
+def _manuals_against_limits(kit, definition) -> list[str]:
+    from workshop.manuals.loader import ManualError, load_manuals
+
+    try:
+        manuals = load_manuals()
+    except ManualError:
+        return []  # the manual half of kits check reports it
+    shown = f"{definition.kit_id}/eol.toml"
+    problems = []
+    for manual_id in kit.manuals:
+        manual = manuals.get(manual_id)
+        for step in manual.steps if manual else ():
+            for inp in step.inputs:
+                if inp.type != "measurement" or inp.key not in MANUAL_LIMITS:
+                    continue
+                group, name = MANUAL_LIMITS[inp.key]
+                limit = getattr(getattr(definition.limits, group), name)
+                if inp.max is not None and float(inp.max) != float(limit):
+                    problems.append(
+                        f"{shown}: limits.{group}.{name}: {limit:g} but manual {manual_id!r} "
+                        f"step {step.id!r} accepts {inp.key} up to {float(inp.max):g}: one figure "
+                        f"for one car"
+                    )
     return problems
 
 
