@@ -138,7 +138,8 @@ class Gunicorn:
         raise AssertionError("gunicorn did not come back")
 
     def workers(self) -> list[int]:
-        """Pids of the master's worker processes."""
+        """Pids of the master's live worker processes (a killed worker stays a zombie until the
+        master reaps it, later on a busy machine: it is not a worker any more)."""
         pids = []
         for entry in os.listdir("/proc"):
             if entry.isdigit():
@@ -146,7 +147,8 @@ class Gunicorn:
                     stat = Path(f"/proc/{entry}/stat").read_text()
                 except OSError:
                     continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                state, parent = stat.rsplit(")", 1)[1].split()[:2]
+                if int(parent) == self.process.pid and state not in ("Z", "X"):
                     pids.append(int(entry))
         return pids
 
