@@ -30,6 +30,7 @@ from workshop import i18n
 from workshop.accounts.access import access_of, user_may
 from workshop.audit.services import Actor, set_actor
 from workshop.extensions import db, login_manager, talisman
+from workshop.manuals.schema import unit_symbol
 
 # (endpoint, label); a user sees the entries whose views they may open.
 NAV = [
@@ -267,6 +268,7 @@ def init_web(app) -> None:
     app.jinja_env.filters["ce_date"] = lambda v: i18n.format_ce_date(v, current_locale())
     app.jinja_env.filters["local_dt"] = lambda v: i18n.format_local_datetime(v, current_locale())
     app.jinja_env.filters["thb"] = i18n.format_thb
+    app.jinja_env.filters["unit"] = unit_symbol
 
     @app.context_processor
     def _context():

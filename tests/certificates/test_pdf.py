@@ -68,6 +68,13 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
         "signed with a development key",
     ):
         assert expected in first, expected
+    # isolation and bonding as the technician measured them in the steps, not only the EOL's
+    from workshop.inspection.services import latest_values
+
+    measured = latest_values(job)
+    assert "Isolation and bonding measured in the steps" in "".join(pages)
+    assert f"{measured['bonding_ohm']:,.3f} Ω" in "".join(pages)
+    assert f"{measured['isolation_ohm_per_v']:,.1f} Ω/V" in "".join(pages)
     for text in pages:  # the number on every page
         assert issued.number in text
     fonts = {

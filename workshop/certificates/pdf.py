@@ -72,6 +72,45 @@ def _components(job: Job) -> list[dict]:
     ]
 
 
+# The safety measurements a technician records in the manual's steps that the certificate prints
+# beside the EOL run's: every measurement input whose key starts with one of these.
+SAFETY_MEASUREMENT_PREFIXES = ("isolation", "bonding")
+
+
+def _measured_safety(job: Job) -> list[dict]:
+    """Isolation and bonding as measured in the steps (value, limits, step, instrument)."""
+    from workshop.jobs.progress import latest_records, manual_of
+    from workshop.manuals.schema import unit_symbol
+
+    records = latest_records(job)
+    rows = []
+    for step in manual_of(job).steps:
+        latest = records.get(step.id)
+        if not latest:
+            continue
+        values = latest[-1].values or {}
+        for inp in step.inputs:
+            if inp.type != "measurement" or not inp.key.startswith(SAFETY_MEASUREMENT_PREFIXES):
+                continue
+            value = values.get(inp.key)
+            if not isinstance(value, int | float):
+                continue
+            low = "" if inp.min is None else f"≥ {_num(inp.min, 1)}"
+            high = "" if inp.max is None else f"≤ {_num(inp.max, 1)}"
+            rows.append(
+                {
+                    "th": inp.label_th,
+                    "en": inp.label_en,
+                    "value": _num(value, 3 if abs(value) < 10 else 1),
+                    "unit": unit_symbol(inp.unit),
+                    "limit": " ".join(x for x in (low, high) if x),
+                    "step": step.id,
+                    "instrument": getattr(inp, "instrument_en", "") or "",
+                }
+            )
+    return rows
+
+
 def _measurement(run, name):
     for check in run.checks:
         for m in check.measurements or []:
@@ -245,6 +284,7 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
         else {"id": kit.id, "version": kit.version, "th": kit.name_th, "en": kit.name_en},
         "weights": weight_rows,
         "eol": _eol_summary(job, battery.max_voltage_v if battery else None),
+        "measured_safety": _measured_safety(job),
         "centre": {
             "code": centre.code,
             "th": centre.name_th,

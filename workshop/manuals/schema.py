@@ -38,6 +38,17 @@ Unit = Literal[
     "V", "mV", "A", "ohm", "kohm", "Mohm", "ohm_per_V", "kg", "km", "mm", "kPa", "degC", "percent", "s",
     "bar", "L",
 ]  # fmt: skip
+# How a unit is written for people (the file's codes stay ASCII).
+UNIT_SYMBOLS = {
+    "ohm": "Ω", "kohm": "kΩ", "Mohm": "MΩ", "ohm_per_V": "Ω/V", "degC": "°C", "percent": "%",
+}  # fmt: skip
+
+
+def unit_symbol(unit: str) -> str:
+    """The unit as printed: ``ohm_per_V`` → ``Ω/V``; other units as they are."""
+    return UNIT_SYMBOLS.get(unit, unit)
+
+
 Quantity = Literal[
     "voltage", "current", "resistance", "isolation_resistance", "mass", "distance", "length",
     "pressure", "temperature", "fraction", "duration", "volume",
