@@ -62,6 +62,34 @@ def test_evidence_bundle_holds_everything_with_hashes(
     assert manifest["vin"] == issued.job.vehicle.vin
     for name, digest in manifest["files"].items():
         assert hashlib.sha256(archive.read(name)).hexdigest() == digest
+    # photos are named by step and input and listed with their labels
+    photos = json.loads(archive.read("photos/index.json"))
+    assert photos and all(p["file"] in names and p["label_en"] and p["label_th"] for p in photos)
+    assert any(p["file"].startswith("photos/intake-01/vin_photo-1.") for p in photos)
+    # the inspection and the engineers' sign-offs, with their licence numbers
+    (inspection,) = json.loads(archive.read("inspection/inspections.json"))
+    assert inspection["decision"] == "approved" and inspection["answers"]
+    signoffs = json.loads(archive.read("inspection/engineer_signoffs.json"))
+    assert {s["branch"] for s in signoffs} == {"mechanical", "electrical"}
+    assert all(s["licence_number"] and s["engineer"] for s in signoffs)
+
+
+def test_the_bundle_from_the_command_line(issued, cert_app, tmp_path):  # noqa: F811
+    from workshop.cli import cli
+
+    out = tmp_path / "dossier.zip"
+    result = cert_app.test_cli_runner().invoke(
+        cli, ["certificates", "bundle", issued.number, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    archive = zipfile.ZipFile(out)
+    assert f"certificate/{issued.number}.pdf" in archive.namelist()
+    assert hashlib.sha256(out.read_bytes()).hexdigest() in result.output
+    missing = cert_app.test_cli_runner().invoke(
+        cli, ["certificates", "bundle", "NO-SUCH", "-o", str(tmp_path / "x.zip")]
+    )
+    assert missing.exit_code != 0 and "no certificate NO-SUCH" in missing.output
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_handover_sheet(issued, client, auth, crew):  # noqa: F811

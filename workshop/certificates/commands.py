@@ -1,5 +1,6 @@
 """``workshop certificates ...``: list issued certificates and write a stored PDF."""
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -48,6 +49,32 @@ def pdf_command(number: str, output: Path) -> None:
     output.write_bytes(certificate.pdf)
     click.echo(
         f"{certificate.number}: {len(certificate.pdf)} bytes, sha256 {certificate.pdf_sha256}"
+    )
+
+
+@certificates.command("bundle")
+@click.argument("number")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write the ZIP to.",
+)
+def bundle_command(number: str, output: Path) -> None:
+    """Write the evidence bundle of certificate NUMBER (the dossier for the registration office)."""
+    from flask import current_app
+
+    from workshop.certificates.evidence import build_evidence_bundle
+    from workshop.certificates.services import certificate_by_number
+
+    certificate = certificate_by_number(number)
+    if certificate is None:
+        raise click.ClickException(f"no certificate {number}")
+    data = build_evidence_bundle(certificate, current_app.config["UPLOAD_FOLDER"])
+    output.write_bytes(data)
+    click.echo(
+        f"{certificate.number}: {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}"
     )
 
 

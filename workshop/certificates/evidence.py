@@ -72,9 +72,95 @@ def _run(run: EolRun) -> dict:
     }
 
 
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str).encode()
+
+
+def _photo_labels(job) -> dict[tuple[str, str], tuple[str, str]]:
+    """(step, input) → the photo input's label in Thai and English, from the job's manual."""
+    from workshop.jobs.progress import manual_of
+
+    return {
+        (step.id, inp.key): (inp.label_th, inp.label_en)
+        for step in manual_of(job).steps
+        for inp in step.inputs
+        if inp.type == "photo"
+    }
+
+
+def _add_inspection(job, files_folder: str, add) -> None:
+    """The inspections (checklist answers, findings with their photos, decision) and the
+    engineers' sign-offs with their licence numbers."""
+    from workshop.inspection.models import EngineerSignoff, Inspection
+
+    inspections = db.session.scalars(
+        sa.select(Inspection).where(Inspection.job_id == job.id).order_by(Inspection.id)
+    ).all()
+    rows = []
+    for inspection in inspections:
+        findings = []
+        for finding in inspection.findings:
+            photo = None
+            if finding.photo_sha256:
+                path = photo_path(files_folder, finding.photo_sha256)
+                if path.exists():
+                    ext = EXTENSIONS.get(finding.photo_content_type, "bin")
+                    photo = f"inspection/findings/finding-{finding.id}.{ext}"
+                    add(photo, path.read_bytes())
+            findings.append(
+                {
+                    "item": finding.item_id,
+                    "text": finding.text,
+                    "photo": photo,
+                    "by": finding.user.full_name,
+                    "at": finding.at,
+                }
+            )
+        rows.append(
+            {
+                "inspection": inspection.id,
+                "inspector": inspection.inspector.full_name,
+                "checklist_version": inspection.checklist_version,
+                "started_at": inspection.started_at,
+                "answers": inspection.answers,
+                "findings": findings,
+                "decision": inspection.decision.value if inspection.decision else None,
+                "reasons": inspection.reasons,
+                "decided_at": inspection.decided_at,
+                "decided_by": inspection.decided_by.full_name if inspection.decided_by else None,
+            }
+        )
+    add("inspection/inspections.json", _json(rows))
+    signoffs = db.session.scalars(
+        sa.select(EngineerSignoff)
+        .where(EngineerSignoff.job_id == job.id)
+        .order_by(EngineerSignoff.id)
+    ).all()
+    add(
+        "inspection/engineer_signoffs.json",
+        _json(
+            [
+                {
+                    "branch": s.branch.value,
+                    "engineer": s.engineer.full_name,
+                    "licence_number": s.licence_number,
+                    "statement": s.statement,
+                    "note": s.note,
+                    "signed_at": s.signed_at,
+                    "withdrawn": s.withdrawal is not None,
+                    "withdrawal_reason": s.withdrawal.reason if s.withdrawal else None,
+                }
+                for s in signoffs
+            ]
+        ),
+    )
+
+
 def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=None) -> bytes:
-    """ZIP: the certificate as issued, EOL reports and CAN traces, step records, photos, and a
-    manifest with the SHA-256 of every file. ``progress(done, total)`` is told how far it got."""
+    """ZIP: the certificate as issued, EOL reports and CAN traces, step records, photos named by
+    step and input (with an index of their labels), the inspections with their findings and
+    photos, the engineers' sign-offs with licence numbers, and a manifest with the SHA-256 of
+    every file. ``progress(done, total)`` is told how far it got."""
     job = certificate.job
     progress = progress or (lambda done, total: None)
     buffer = io.BytesIO()
@@ -86,6 +172,7 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=
         manifest[name] = hashlib.sha256(data).hexdigest()
         archive.writestr(name, data)
 
+    photo_index: list[dict] = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         add(f"certificate/{certificate.number}.pdf", certificate.pdf)
         records = db.session.scalars(
@@ -101,13 +188,32 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=
         finished = [run for run in job_runs(job) if run.finished]
         total, done = len(photos) + 3 * len(finished) + 1, 1
         progress(done, total)
-        for photo in photos:
+        labels = _photo_labels(job)
+        numbered: dict[tuple[str, str], int] = {}
+        for photo in sorted(photos, key=lambda p: (p.step_id, p.input_key, p.id)):
             done += 1
             progress(done, total)
             path = photo_path(files_folder, photo.sha256)
             if path.exists():
                 ext = EXTENSIONS.get(photo.content_type, "bin")
-                add(f"photos/{photo.step_id}/{photo.sha256}.{ext}", path.read_bytes())
+                key = (photo.step_id, photo.input_key)
+                numbered[key] = numbered.get(key, 0) + 1
+                name = f"photos/{photo.step_id}/{photo.input_key}-{numbered[key]}.{ext}"
+                add(name, path.read_bytes())
+                photo_index.append(
+                    {
+                        "file": name,
+                        "step": photo.step_id,
+                        "input": photo.input_key,
+                        "label_th": labels.get(key, ("", ""))[0],
+                        "label_en": labels.get(key, ("", ""))[1],
+                        "sha256": photo.sha256,
+                        "taken_by": photo.uploaded_by.full_name if photo.uploaded_by else "",
+                        "taken_at": photo.uploaded_at.isoformat() if photo.uploaded_at else None,
+                    }
+                )
+        add("photos/index.json", _json(photo_index))
+        _add_inspection(job, files_folder, add)
         for run in finished:
             done += 3
             progress(done, total)
