@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from PIL import Image
 from playwright.sync_api import expect
 
+from workshop.certificates.demo import demo_text
 from workshop.demo import seed_demo
 from workshop.extensions import db
 from workshop.jobs.models import Job, Vehicle
@@ -74,7 +75,7 @@ def test_walk_the_whole_vios_job(app, live_server, new_page, log_in, shot, tmp_p
             elif inp.type == "choice":
                 tech.check(f"{field} >> nth=0")
             elif inp.type == "text":
-                tech.fill(field, "ตรวจแล้ว")
+                tech.fill(field, demo_text(inp, {"engine_number": "1NZ-4821733"}))
             elif inp.type == "serial":
                 db.session.rollback()
                 for i, serial in enumerate(free_serials(job, inp, used)):

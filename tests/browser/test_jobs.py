@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from tests.factories import make_intake
 from tests.jobs.conftest import ALL_QUALIFICATIONS
 from workshop.accounts.services import grant_qualification
+from workshop.certificates.demo import demo_text
 from workshop.extensions import db
 from workshop.jobs import services
 from workshop.jobs.progress import StepState, job_progress
@@ -87,7 +88,12 @@ def fill_step(page, step, tmp_path, shot, fail_first=False):
         elif inp.type == "choice":
             page.check(f"{field} >> nth=0")
         elif inp.type == "text":
-            page.fill(field, "ตรวจแล้ว ปกติ")
+            page.fill(
+                field,
+                demo_text(inp, {"engine_number": "L15A7-1"})
+                if inp.format != "free"
+                else "ตรวจแล้ว ปกติ",
+            )
     with page.expect_navigation():  # saved in the background, then shown
         page.click("#sign")
 

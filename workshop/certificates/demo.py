@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from workshop.accounts.models import Centre, User
 from workshop.columns import utcnow
 from workshop.extensions import db
+from workshop.i18n import BANGKOK
 from workshop.jobs import services as jobs
 from workshop.jobs.models import Job
 from workshop.jobs.progress import StepState, job_progress
@@ -133,6 +134,16 @@ def sign_every_step(
         raise RuntimeError(f"steps left unsigned: {', '.join(unfinished)}")
 
 
+def demo_text(inp, values: dict) -> str:
+    """What a careful technician types into a text input: a recent test date, the number on the
+    part, or a short note."""
+    if inp.format == "date":
+        return (utcnow().astimezone(BANGKOK).date() - timedelta(days=30)).isoformat()
+    if inp.format == "identifier":
+        return str(values.get(inp.key) or "ID-0001")
+    return str(values.get(inp.key, "OK"))
+
+
 def _raw_values(job, step, technician, folder, values) -> dict:
     raw = {}
     for inp in step.inputs:
@@ -145,7 +156,7 @@ def _raw_values(job, step, technician, folder, values) -> dict:
         elif inp.type == "choice":
             raw[inp.key] = inp.options[0].value
         elif inp.type == "text":
-            raw[inp.key] = str(values.get(inp.key, "OK"))
+            raw[inp.key] = demo_text(inp, values)
         elif inp.type == "photo":
             for n in range(inp.count):
                 jobs.add_photo(

@@ -6,7 +6,7 @@ Views and the CLI call these; they commit. Nothing here reads ``request``.
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from workshop.audit.services import record_event
 from workshop.columns import utcnow
 from workshop.errors import DomainError
 from workshop.extensions import db
-from workshop.i18n import to_bangkok
+from workshop.i18n import BANGKOK, to_bangkok
 from workshop.jobs.models import (
     ACTIVE_STATUSES,
     Countersign,
@@ -38,7 +38,7 @@ from workshop.jobs.progress import (
     step_progress,
 )
 from workshop.jobs.signals import serials_signed
-from workshop.manuals.schema import Manual, Step
+from workshop.manuals.schema import IDENTIFIER_PATTERN, Manual, Step
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
 from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
@@ -279,6 +279,39 @@ class CheckedValues:
     photo_keys: list[str]
 
 
+def _typed_text(inp, text: str, label: str) -> str:
+    """A date or an identifier as the manual asks for it, or a refusal that says why."""
+    if inp.format == "identifier":
+        text = text.upper()
+        if not re.fullmatch(IDENTIFIER_PATTERN, text):
+            raise JobError(
+                _l(
+                    "%(input)s: copy it exactly as marked: 3 to 32 letters, digits, '.', '/' or '-'",
+                    input=label,
+                )
+            )
+        return text
+    if inp.format == "date":
+        try:
+            when = date.fromisoformat(text)
+        except ValueError:
+            raise JobError(_l("%(input)s: give a date", input=label)) from None
+        today = utcnow().astimezone(BANGKOK).date()
+        if when > today:
+            raise JobError(_l("%(input)s: the date is in the future", input=label))
+        if inp.max_age_days is not None and (today - when).days > inp.max_age_days:
+            raise JobError(
+                _l(
+                    "%(input)s: %(date)s is more than %(days)d days ago",
+                    input=label,
+                    date=when.isoformat(),
+                    days=inp.max_age_days,
+                )
+            )
+        return when.isoformat()
+    return text
+
+
 def check_values(step: Step, raw: dict, pending_photos: dict[str, int]) -> CheckedValues:
     """Validate the raw inputs of ``step``; raise JobError naming the first unusable input."""
     values, evaluations, failures, serials, photo_keys = {}, {}, [], {}, []
@@ -310,7 +343,7 @@ def check_values(step: Step, raw: dict, pending_photos: dict[str, int]) -> Check
                 raise JobError(_l("%(input)s: this text is required", input=label))
             if len(text) > 4000:
                 raise JobError(_l("%(input)s: at most 4000 characters", input=label))
-            values[inp.key] = text
+            values[inp.key] = _typed_text(inp, text, label) if text else text
         elif inp.type == "photo":
             have = pending_photos.get(inp.key, 0)
             if have < inp.count:

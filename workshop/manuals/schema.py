@@ -267,11 +267,25 @@ class ChoiceInput(_Input):
         return self
 
 
+# The identifiers a technician copies off a part or a label (an engine number, a test certificate
+# number): letters, digits and . / - only, upper case.
+IDENTIFIER_PATTERN = r"^[A-Z0-9][A-Z0-9./-]{2,31}$"
+
+
 class TextInput(_Input):
-    """Free text (a note, a reading that is not a number)."""
+    """Text: free (a note, a reading that is not a number), a ``date`` (ISO, not in the future,
+    at most ``max_age_days`` old: a glove test) or an ``identifier`` copied off a part."""
 
     type: Literal["text"]
     required: StrictBool = True
+    format: Literal["free", "date", "identifier"] = "free"
+    max_age_days: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _age_only_for_dates(self) -> TextInput:
+        if self.max_age_days is not None and self.format != "date":
+            raise manual_problem("max_age_days", 'only a text of format = "date" has an age')
+        return self
 
 
 class PhotoInput(_Input):
