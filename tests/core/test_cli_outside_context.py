@@ -17,6 +17,7 @@ INVOCATIONS = {
     "certificates blockers": (["--all"], {0}),
     "certificates list": ([], {0}),
     "certificates pdf": (["NOPE-2569-0001", "-o", "{tmp}/c.pdf"], {1}),
+    "certificates bundle": (["NOPE-2569-0001", "-o", "{tmp}/c.zip"], {1}),
     "certificates trust-root": (["-o", "{tmp}/root.pem"], {0}),
     "create-user": (
         [

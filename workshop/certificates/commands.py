@@ -30,51 +30,53 @@ def list_command() -> None:
         )
 
 
-@certificates.command("pdf")
-@click.argument("number")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write the PDF to.",
-)
-def pdf_command(number: str, output: Path) -> None:
-    """Write the stored PDF of certificate NUMBER, exactly as issued."""
+def _output_option(what: str):
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help=f"File to write the {what} to.",
+    )
+
+
+def _certificate(number: str):
     from workshop.certificates.services import certificate_by_number
 
     certificate = certificate_by_number(number)
     if certificate is None:
         raise click.ClickException(f"no certificate {number}")
-    output.write_bytes(certificate.pdf)
+    return certificate
+
+
+def _written(certificate, output: Path, data: bytes) -> None:
+    output.write_bytes(data)
     click.echo(
-        f"{certificate.number}: {len(certificate.pdf)} bytes, sha256 {certificate.pdf_sha256}"
+        f"{certificate.number}: {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}"
     )
+
+
+@certificates.command("pdf")
+@click.argument("number")
+@_output_option("PDF")
+def pdf_command(number: str, output: Path) -> None:
+    """Write the stored PDF of certificate NUMBER, exactly as issued."""
+    certificate = _certificate(number)
+    _written(certificate, output, certificate.pdf)
 
 
 @certificates.command("bundle")
 @click.argument("number")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write the ZIP to.",
-)
+@_output_option("ZIP")
 def bundle_command(number: str, output: Path) -> None:
     """Write the evidence bundle of certificate NUMBER (the dossier for the registration office)."""
     from flask import current_app
 
     from workshop.certificates.evidence import build_evidence_bundle
-    from workshop.certificates.services import certificate_by_number
 
-    certificate = certificate_by_number(number)
-    if certificate is None:
-        raise click.ClickException(f"no certificate {number}")
-    data = build_evidence_bundle(certificate, current_app.config["UPLOAD_FOLDER"])
-    output.write_bytes(data)
-    click.echo(
-        f"{certificate.number}: {len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}"
+    certificate = _certificate(number)
+    _written(
+        certificate, output, build_evidence_bundle(certificate, current_app.config["UPLOAD_FOLDER"])
     )
 
 
