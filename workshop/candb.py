@@ -18,6 +18,17 @@ from cantools.database.can import Database
 
 MAX_DBC_BYTES = 4 * 1024 * 1024
 _THAI_WORD = re.compile(r"[\u0e01-\u0e5b]{3,}")
+# Every DBC file begins with one of its keywords (cantools would otherwise answer a spreadsheet or
+# a binary file with 'Invalid syntax at line 1, column 1: ">>!<<..."').
+_DBC_START = re.compile(r"\s*(VERSION|NS_|BS_|BU_|BO_|CM_|BA_|VAL_|SG_|EV_|SIG_|ENVVAR_)\b")
+
+
+def _dbc_or_refuse(text: str) -> str:
+    if _DBC_START.match(text):
+        return text
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    shown = "".join(c if c.isprintable() else "?" for c in first[:40])
+    raise DbcError(f"not a CAN database (DBC) file: it begins with {shown!r}")
 
 
 class DbcError(ValueError):
@@ -29,7 +40,12 @@ class DbcError(ValueError):
 
 
 def dbc_text(raw: bytes) -> str:
-    """The DBC's text: BOM-marked UTF-8/UTF-16, plain UTF-8, Windows-874 (Thai) or -1252."""
+    """The DBC's text: BOM-marked UTF-8/UTF-16, plain UTF-8, Windows-874 (Thai) or -1252;
+    anything that does not begin like a DBC file is refused."""
+    return _dbc_or_refuse(_decoded(raw))
+
+
+def _decoded(raw: bytes) -> str:
     if not raw.strip():
         raise DbcError("the file is empty")
     if len(raw) > MAX_DBC_BYTES:
@@ -50,9 +66,12 @@ def dbc_text(raw: bytes) -> str:
     if b"\x00" in raw[:200]:  # UTF-16 without a byte order mark
         encoding = "utf-16-le" if raw[1:2] == b"\x00" else "utf-16-be"
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             raise DbcError("a binary file, not a DBC text file") from None
+        if not _DBC_START.match(text):
+            raise DbcError("a binary file, not a DBC text file")
+        return text
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

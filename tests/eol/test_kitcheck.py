@@ -2,6 +2,8 @@
 
 import re
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,30 @@ def test_a_manual_and_the_eol_limits_must_say_the_same(app, tmp_path):
         "vios-ev1/eol.toml: limits.bms.precharge_within_s: 5 but manual 'toyota-vios-ncp93' "
         "step 'final-03' accepts precharge_time_s up to 3" in r.output
     )
+
+
+FOREIGN = sorted((Path(__file__).parent / "data" / "foreign_dbc").glob("*.dbc"))
+
+
+@pytest.mark.parametrize("foreign", FOREIGN, ids=[p.stem for p in FOREIGN])
+def test_every_foreign_dbc_in_a_shipped_kit_is_named_not_a_traceback(app, kit_copy, foreign):
+    """Issue 13's folder of foreign CAN databases (vendor styles, encodings, empty, not a DBC), each
+    put in a copy of the Jazz kit: `kits check` exits 1 and says what is wrong or missing."""
+    shutil.copyfile(foreign, kit_copy / "vehicle.dbc")
+    started = time.monotonic()
+    r = check(app, kit_copy)
+    elapsed = time.monotonic() - started
+    assert r.exit_code == 1, r.output
+    assert (
+        "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
+    )
+    if foreign.stat().st_size == 0:
+        assert "vehicle.dbc" in r.output and "the file is empty" in r.output
+    elif foreign.stem == "spreadsheet":
+        assert "not a CAN database (DBC) file: it begins with 'Message,ID,Signal" in r.output
+    elif foreign.stem == "not_a_dbc":
+        assert "vehicle.dbc" in r.output and "a binary file, not a DBC text file" in r.output
+    else:  # read whatever its encoding: the frames the kit maps are named as missing
+        assert "signals.ecu_heartbeat: no message 'VCU_Heartbeat' in the DBC" in r.output
+        assert "tester_node: the DBC has no node 'EOL_Tester'" in r.output
+    assert elapsed < 30, elapsed
