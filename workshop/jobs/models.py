@@ -72,7 +72,7 @@ class Job(db.Model):
     manual_fingerprint: Mapped[str] = mapped_column(sa.String(64), default="")
     # The whole manual as it was at intake: later edits of the file never change a running job.
     # Both snapshots (~170 KB) load only when read: lists never need them, and the parsed manual
-    # and kit are cached per version (jobs.services.manual_of, kits.catalogue.job_kit).
+    # and kit are cached per version (jobs.progress.manual_of, kits.catalogue.job_kit).
     manual_snapshot: Mapped[dict] = mapped_column(sa.JSON, deferred=True)
     kit_id: Mapped[str | None] = mapped_column(sa.String(64))
     kit_version: Mapped[str | None] = mapped_column(sa.String(32))
