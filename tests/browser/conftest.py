@@ -43,10 +43,30 @@ def app(app_factory):
         db.session.remove()
 
 
+def _closing(app):
+    """Read each response whole and close it before werkzeug writes a byte.
+
+    When Chromium drops a connection mid-download (a favicon on a page it is leaving), werkzeug's
+    development server fails while draining the socket and never closes the response, so the
+    static file it was sending is left open and garbage collection raises a ResourceWarning in
+    whatever test runs next. The app streams nothing, so buffering changes no behaviour.
+    """
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """Serve ``app`` on a free local port in a background thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     # What the server prints (QR codes, links) points at the server itself.
