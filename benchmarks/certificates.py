@@ -137,6 +137,7 @@ def main() -> None:
                 curb_weight_kg=1040,
                 owner_name="เจ้าของ",
                 owner_phone="080 000 0000",
+                owner_national_id="1453832364051",
             )
             job = jobs.open_job(centre, intake, manual, supervisor, kit=kit)
             db.session.commit()

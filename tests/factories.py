@@ -23,6 +23,7 @@ def intake_fields(**fields) -> dict:
         curb_weight_kg=1050,
         owner_name="สมศรี ใจดี",
         owner_phone="081 234 5678",
+        owner_national_id="1101700230708",
     )
     data.update(fields)
     return data

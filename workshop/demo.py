@@ -187,6 +187,7 @@ DEMO_JOBS = [
             curb_weight_kg=1075,
             owner_name="มานพ รักษ์โลก",
             owner_phone="081 555 0101",
+            owner_national_id="3580730215733",
         ),
     ),
     (
@@ -203,6 +204,7 @@ DEMO_JOBS = [
             curb_weight_kg=1040,
             owner_name="สุดา แสงทอง",
             owner_phone="089 222 0202",
+            owner_national_id="3819303642624",
         ),
     ),
 ]

@@ -31,6 +31,7 @@ from workshop.accounts.access import access_of, user_may
 from workshop.audit.services import Actor, set_actor
 from workshop.extensions import db, login_manager, talisman
 from workshop.manuals.schema import unit_symbol
+from workshop.national_id import format_national_id
 
 # (endpoint, label); a user sees the entries whose views they may open.
 NAV = [
@@ -269,6 +270,7 @@ def init_web(app) -> None:
     app.jinja_env.filters["local_dt"] = lambda v: i18n.format_local_datetime(v, current_locale())
     app.jinja_env.filters["thb"] = i18n.format_thb
     app.jinja_env.filters["unit"] = unit_symbol
+    app.jinja_env.filters["national_id"] = format_national_id
 
     @app.context_processor
     def _context():

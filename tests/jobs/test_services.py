@@ -61,6 +61,10 @@ def test_open_job_pins_manual_and_numbers_per_centre(app, create_job, create_cen
         ({"year": 2019}, "2008–2014"),
         ({"make": "Toyota", "model": "Vios"}, "is for the Honda Jazz"),
         ({"owner_phone": "call me"}, "phone"),
+        ({"owner_national_id": "1101700230705"}, "last digit does not match"),
+        ({"owner_national_id": "110170023070"}, "13 digits"),
+        ({"owner_national_id": ""}, "13 digits"),
+        ({"owner_national_id": "0101700230708"}, "never begins with 0 or 9"),
     ],
 )
 def test_intake_refusals_change_nothing(
@@ -71,6 +75,24 @@ def test_intake_refusals_change_nothing(
         services.open_job(centre, intake(**fields), manual, supervisor)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
+
+
+def test_owner_id_is_stored_as_digits_and_optional_on_a_training_car(
+    app, centre, create_worker, manual, intake
+):
+    supervisor = create_worker("supervisor")
+    job = services.open_job(
+        centre, intake(owner_national_id="1-1017-00230-70-8"), manual, supervisor
+    )
+    assert job.owner_national_id == "1101700230708"
+    training = services.open_job(
+        centre,
+        intake(vin="JHMGE8H5000000555", owner_national_id=""),
+        manual,
+        supervisor,
+        is_training=True,
+    )
+    assert training.owner_national_id == ""
 
 
 def test_vin_is_normalised(app, create_job):

@@ -28,6 +28,7 @@ def intake_form(**fields):
         "curb_weight_kg": "1050",
         "owner_name": "สมศรี",
         "owner_phone": "081 234 5678",
+        "owner_national_id": "1 1017 00230 70 8",
     }
     data.update(fields)
     return data
@@ -55,6 +56,8 @@ def test_supervisor_opens_a_job_through_the_form(client, auth, create_worker, us
         ({"manual_id": "no-such"}, "field-error"),
         ({"province": "ZZZ"}, "field-error"),
         ({"odometer_km": "-5"}, "field-error"),
+        ({"owner_national_id": "1101700230705"}, "field-error"),
+        ({"owner_national_id": ""}, "field-error"),
     ],
 )
 def test_bad_intake_changes_nothing(client, auth, create_worker, use_test_manual, fields, message):

@@ -4,9 +4,17 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from workshop.formtools import Form
+from workshop.national_id import national_id_problem, normalise_national_id
 
 
 class IntakeForm(Form):
@@ -39,9 +47,23 @@ class IntakeForm(Form):
         ],
         render_kw={"inputmode": "tel"},
     )
+    owner_national_id = StringField(
+        _l("Owner's national ID (13 digits, as on the ID card)"),
+        validators=[Length(max=24)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
     is_training = BooleanField(
         _l("Training job (practice on a training car: never gets a conversion certificate)")
     )
+
+    def validate_owner_national_id(self, field):
+        """The service's rule, shown on the field: required unless a training car, valid if given."""
+        value = normalise_national_id(field.data or "")
+        if not value and self.is_training.data:
+            return
+        problem = national_id_problem(value)
+        if problem:
+            raise ValidationError(str(problem))
 
 
 class PhotoForm(Form):

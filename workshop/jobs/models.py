@@ -87,6 +87,8 @@ class Job(db.Model):
     curb_weight_kg: Mapped[int]
     owner_name: Mapped[str] = mapped_column(sa.String(200))
     owner_phone: Mapped[str] = mapped_column(sa.String(32))
+    # 13 digits (normalised); "" on a training car.
+    owner_national_id: Mapped[str] = mapped_column(sa.String(13), default="", server_default="")
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[created_at]
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -39,6 +39,7 @@ from workshop.jobs.progress import (
 )
 from workshop.jobs.signals import serials_signed
 from workshop.manuals.schema import IDENTIFIER_PATTERN, Manual, Step
+from workshop.national_id import national_id_problem, normalise_national_id
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
 from workshop.provinces import PROVINCE_CODES
 from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
@@ -83,6 +84,9 @@ class Intake:
     curb_weight_kg: int
     owner_name: str
     owner_phone: str
+    # The registered owner's Thai national ID: the DLT re-registers the car in this name. Required
+    # for a customer job; a training car has none.
+    owner_national_id: str = ""
 
 
 def open_job(
@@ -103,6 +107,11 @@ def open_job(
         raise JobError(_l("unknown province"))
     if not PHONE_RE.match(intake.owner_phone.strip()):
         raise JobError(_l("the owner's phone number is not valid"))
+    owner_id = normalise_national_id(intake.owner_national_id)
+    if owner_id or not is_training:
+        problem = national_id_problem(owner_id)
+        if problem:
+            raise JobError(_l("owner's national ID: %(problem)s", problem=problem))
     model = manual.model
     if not (model.year_from <= intake.year <= model.year_to):
         raise JobError(
@@ -163,6 +172,7 @@ def open_job(
         curb_weight_kg=intake.curb_weight_kg,
         owner_name=intake.owner_name.strip(),
         owner_phone=intake.owner_phone.strip(),
+        owner_national_id=owner_id,
         created_by=user,
     )
     db.session.add(job)

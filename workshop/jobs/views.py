@@ -116,6 +116,7 @@ def create_job():
             curb_weight_kg=form.curb_weight_kg.data,
             owner_name=form.owner_name.data,
             owner_phone=form.owner_phone.data,
+            owner_national_id=form.owner_national_id.data or "",
         )
         with transaction() as done:
             job = services.open_job(
