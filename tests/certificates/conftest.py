@@ -74,7 +74,8 @@ def crew(cert_app, create_user, create_centre):
 
 @pytest.fixture
 def build_job(cert_app, crew):
-    """Factory: build_job(stage="approved", **intake) -> a Honda Jazz job at that stage.
+    """Factory: build_job(stage="approved", values=None, **intake) -> a Honda Jazz job at that
+    stage (``values``: step values that replace the demo's).
 
     Stages: open (kit in stock), signed (every step signed and a passing EOL run),
     submitted (awaiting inspection), approved (sign-offs and approved inspection).
@@ -83,7 +84,7 @@ def build_job(cert_app, crew):
     kit = load_kits()["jazz-ev1"]
     invoices = count(1)
 
-    def make(stage="approved", is_training=False, eol=True, **fields):
+    def make(stage="approved", is_training=False, eol=True, values=None, **fields):
         assert stage in STAGES
         data = intake_fields(
             **{
@@ -115,7 +116,7 @@ def build_job(cert_app, crew):
         if stage == "open":
             return job
         demo.sign_every_step(
-            job, crew["tech"], crew["supervisor"], cert_app.config["UPLOAD_FOLDER"]
+            job, crew["tech"], crew["supervisor"], cert_app.config["UPLOAD_FOLDER"], values
         )
         if eol:
             demo.run_passing_eol(cert_app, job, crew["tech"], "BAY-T")

@@ -37,13 +37,17 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     data = issued.pdf
     job = issued.job
     pages = page_texts(data)
-    assert len(pages) >= 2
-    first = pages[0]
+    assert len(pages) >= 3
+    # the certificate itself (two pages: what the DLT registers, then safety and attestations),
+    # then the annex of serials and the page of signatures
+    first = pages[0] + pages[1]
     for expected in (
         issued.number,
         job.vehicle.vin,
         "L15A7-1234567",  # the removed engine number
-        f"S{job.id}-JZ1-MOT-0001-0001",  # the motor number that replaces it
+        f"EVM{job.id:07d}",  # the motor number as stamped: it replaces the engine number
+        "Top of the motor housing",  # where it is stamped
+        f"S{job.id}-JZ1-MOT-0001-0001",  # the kit's motor serial
         "45.0 kW",
         "52.0 kW",  # rated and maximum 30-minute power
         "LiFePO4",
@@ -54,6 +58,18 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
         "1,040",
         "1,235",
         "+18.8 %",
+        # registration particulars: fuel, category, seats, gross weight, payload, owner, limits
+        "Electric",
+        "Private car, up to 7 seats (RY 1) (M1)",
+        "Seats 5",
+        "1,540 kg",
+        "305 kg",  # payload: 1,540 - 1,235
+        "National ID 1-1017-00230-70-8",
+        "No structural change to the body",
+        "≤ +25 %",
+        "+56.2 %",  # the rear axle, against its permitted load
+        "≤ 760 kg",
+        "AIS-123",
         "Ω/V",
         "PASS",
         "สก.12345",

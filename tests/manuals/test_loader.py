@@ -165,6 +165,16 @@ def check_contract(manual: Manual) -> None:
     assert isolation.quantity == "isolation_resistance"
     assert isolation.unit == "ohm_per_V"
     assert isolation.min == 100.0
+    # the motor evidence the DLT asks for: the stamped number, where, photos and the invoice
+    _, stamped = manual.find_input("motor_number_stamped")
+    assert (stamped.type, stamped.format) == ("text", "identifier")
+    assert manual.find_input("motor_number_location")[1].type == "choice"
+    for key in ("motor_number_photo", "motor_nameplate_photo", "motor_invoice_photo"):
+        assert manual.find_input(key)[1].type == "photo", key
+    # what the DLT registers and the weight limits (the certificate prints them)
+    registration = manual.registration
+    assert registration is not None, "a conversion manual without [registration]"
+    assert registration.source and registration.structural_change("en")
     hv_steps = [step for step in manual.steps if "high_voltage" in step.hazards]
     assert hv_steps, "a conversion manual without high-voltage steps"
     for step in hv_steps:
@@ -262,6 +272,56 @@ def test_unit_not_fitting_the_quantity(tmp_path):
 def test_min_greater_than_max(tmp_path):
     path = write(tmp_path, broken("min = 0.0\nmax = 999999.0", "min = 10.0\nmax = 5.0"))
     assert_fails(path, "sections[0].steps[0].inputs[0].max", "min 10 is greater than max 5")
+
+
+REGISTRATION = """
+[registration]
+category = "N1"
+category_th = "รถยนต์บรรทุกส่วนบุคคล (รย.3)"
+category_en = "Private goods vehicle (RY 3)"
+seats = 2
+gross_weight_kg = 2850
+permitted_front_axle_kg = 1300
+permitted_rear_axle_kg = 1800
+max_curb_weight_increase_percent = 25.0
+source = "registration book"
+structural_change_th = "ไม่มี"
+structural_change_en = "None"
+"""
+
+
+def with_registration(**changes) -> str:
+    """VALID with a [registration] table after [model] (``changes``: lines replaced)."""
+    table = REGISTRATION
+    for key, value in changes.items():
+        start = table.index(f"{key} = ")
+        table = table[:start] + f"{key} = {value}" + table[table.index("\n", start) :]
+    return broken('transmission = "MT"\n', 'transmission = "MT"\n' + table)
+
+
+def test_registration_loads(tmp_path):
+    manual = load_manual(write(tmp_path, with_registration()), qualification_codes=CODES)
+    assert manual.registration.category_name("th") == "รถยนต์บรรทุกส่วนบุคคล (รย.3)"
+    assert manual.registration.permitted_rear_axle_kg == 1800
+
+
+def test_permitted_axle_loads_below_the_gross_weight(tmp_path):
+    path = write(tmp_path, with_registration(permitted_rear_axle_kg="800"))
+    assert_fails(
+        path,
+        "registration.permitted_rear_axle_kg",
+        "the permitted axle loads add up to 2100 kg, less than the gross weight 2850 kg",
+    )
+
+
+def test_registration_values_are_checked(tmp_path):
+    assert_fails(write(tmp_path, with_registration(seats="0")), "registration.seats", "1")
+    assert_fails(write(tmp_path, with_registration(category='"M9"')), "registration.category", "M1")
+    assert_fails(
+        write(tmp_path, with_registration(structural_change_th='"None"')),
+        "registration.structural_change_th",
+        "Thai text expected",
+    )
 
 
 def test_measurement_without_limits(tmp_path):

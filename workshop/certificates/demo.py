@@ -110,7 +110,8 @@ def sign_every_step(
     job: Job, technician: User, countersigner: User, folder, values: dict | None = None
 ) -> None:
     """Sign every step of the job's manual with valid values, countersigning where required."""
-    values = {**DEFAULT_VALUES, **(values or {})}
+    # the number the motor maker stamped, one per motor (it goes into the registration)
+    values = {"motor_number_stamped": f"EVM{job.id:07d}", **DEFAULT_VALUES, **(values or {})}
     started = utcnow() - timedelta(minutes=20)
     while True:
         progress = job_progress(job)
@@ -223,6 +224,7 @@ DEMO_CONVERSIONS = [
             curb_weight_kg=1040,
             owner_name="วีระ ใจงาม",
             owner_phone="086 333 0303",
+            owner_national_id="1299722003328",
         ),
         "certified",
     ),
@@ -240,6 +242,7 @@ DEMO_CONVERSIONS = [
             curb_weight_kg=1075,
             owner_name="ปรียา สุขใจ",
             owner_phone="087 444 0404",
+            owner_national_id="1453832364051",
         ),
         "awaiting_inspection",
     ),
@@ -259,6 +262,7 @@ DEMO_CONVERSIONS = [
             curb_weight_kg=1040,
             owner_name="สมศรี มีสุข",
             owner_phone="089 555 0505",
+            owner_national_id="3224154990953",
         ),
         "blocked_simulator",
     ),
@@ -276,6 +280,7 @@ DEMO_CONVERSIONS = [
             curb_weight_kg=1040,
             owner_name="ชัยวัฒน์ รุ่งเรือง",
             owner_phone="081 666 0606",
+            owner_national_id="1454752772048",
         ),
         "blocked_duties",
     ),

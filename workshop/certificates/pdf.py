@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from workshop import i18n
+from workshop.certificates.registration import particulars
 from workshop.extensions import db
 from workshop.inspection.models import Branch
 from workshop.inspection.services import (
@@ -14,9 +15,9 @@ from workshop.inspection.services import (
     latest_decision,
     latest_values,
     technicians,
-    weights,
 )
 from workshop.jobs.models import Job
+from workshop.national_id import format_national_id
 from workshop.pdf import (  # noqa: F401  (shared renderer, re-exported for today's callers)
     FONT_DIR,
     FONT_URLS,
@@ -173,6 +174,24 @@ def _waivers(kit_id: str) -> list[dict]:
     ]
 
 
+def _motor_number(job: Job, values: dict) -> dict:
+    """The motor number as stamped on the motor (it replaces the engine number in the
+    registration) and where it is stamped, in both languages."""
+    from workshop.jobs.progress import manual_of
+
+    number = str(values.get("motor_number_stamped") or "")
+    where = values.get("motor_number_location")
+    location = {"th": "", "en": ""}
+    try:
+        _step, choice = manual_of(job).find_input("motor_number_location")
+    except KeyError:
+        choice = None
+    for option in getattr(choice, "options", ()):
+        if option.value == where:
+            location = {"th": option.label_th, "en": option.label_en}
+    return {"number": number or "—", **location}
+
+
 def _serial_range(serials: list[str]) -> str:
     if not serials:
         return "—"
@@ -195,9 +214,16 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
 
     values = latest_values(job)
     motor_serials = serials("motor") or [str(values.get("motor_serial", ""))]
+    found = particulars(job, values)
     weight_rows = []
-    for w in weights(job, values):
-        change = w.change_percent
+    for limit in found.weights:
+        w, change = limit.weight, limit.weight.change_percent
+        if limit.limit_kg is not None:
+            shown_limit = f"≤ {_num(limit.limit_kg, 0)} kg"
+        elif limit.limit_percent is not None:
+            shown_limit = f"≤ +{limit.limit_percent:g} %"
+        else:
+            shown_limit = "—"
         weight_rows.append(
             {
                 "th": WEIGHT_LABELS[w.key][0],
@@ -205,8 +231,11 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
                 "before": _num(w.before, 0),
                 "after": _num(w.after, 0),
                 "change": "—" if change is None else f"{change:+.1f} %",
+                "limit": shown_limit,
+                "exceeded": limit.exceeded,
             }
         )
+    registration = found.registration
     decision = latest_decision(job)
     inspector = decision.decided_by or decision.inspector if decision is not None else None
     engineers = [
@@ -245,6 +274,7 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
             "engine_number": vehicle.engine_number or "—",
         },
         "motor_serial": ", ".join(s for s in motor_serials if s) or "—",
+        "motor_number": _motor_number(job, values),
         "motor": None
         if motor is None
         else {
@@ -283,6 +313,23 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
         if kit is None
         else {"id": kit.id, "version": kit.version, "th": kit.name_th, "en": kit.name_en},
         "weights": weight_rows,
+        "registration": None
+        if registration is None
+        else {
+            "category": registration.category,
+            "category_th": registration.category_name("th"),
+            "category_en": registration.category_name("en"),
+            "seats": registration.seats,
+            "gross_weight_kg": _num(registration.gross_weight_kg, 0),
+            "payload_kg": _num(found.payload_kg, 0),
+            "structural_change_th": registration.structural_change("th"),
+            "structural_change_en": registration.structural_change("en"),
+            "source": registration.source,
+        },
+        "owner": {
+            "name": job.owner_name,
+            "national_id": format_national_id(job.owner_national_id) or "—",
+        },
         "eol": _eol_summary(job, battery.max_voltage_v if battery else None),
         "measured_safety": _measured_safety(job),
         "centre": {

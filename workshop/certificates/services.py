@@ -20,6 +20,7 @@ from workshop.certificates.models import (
     CertificateRevocation,
     VerificationRequest,
 )
+from workshop.certificates.registration import registration_problems
 from workshop.certificates.signing import (
     Signature,
     centre_signature,
@@ -90,6 +91,22 @@ BLOCKER_MESSAGES = {
         "%(engineer)s gave the %(branch)s sign-off but has no signing certificate in force: "
         "enrol one under Engineer licences"
     ),
+    "registration_data_missing": _l(
+        "manual %(manual)s has no registration data (category, seats, gross and axle weights): "
+        "the DLT cannot re-register the car"
+    ),
+    "owner_id_missing": _l(
+        "the owner's national ID is missing: the DLT re-registers the car in the owner's name"
+    ),
+    "curb_weight_over_limit": _l(
+        "the curb weight rose %(change)s %% in the conversion; the limit is +%(limit)s %%"
+    ),
+    "front_axle_over_permitted": _l(
+        "the front axle load after the conversion (%(after)s kg) is over the permitted %(limit)s kg"
+    ),
+    "rear_axle_over_permitted": _l(
+        "the rear axle load after the conversion (%(after)s kg) is over the permitted %(limit)s kg"
+    ),
 }
 
 
@@ -117,8 +134,9 @@ def certificate_blockers(job: Job) -> list[Blocker]:
 
     The one place the issuing rule lives: every step signed (and countersigned where required),
     no open non-conformance, the latest complete EOL run is evidence and passed every mandatory
-    check, the inspection approved, both engineer sign-offs in force on valid licences, and the
-    separation of duties kept. Training jobs never qualify.
+    check, the inspection approved, both engineer sign-offs in force on valid licences, the
+    separation of duties kept, and what the DLT registers present and within its limits
+    (:mod:`workshop.certificates.registration`). Training jobs never qualify.
     """
     if job.is_training:
         return [Blocker("training_job")]
@@ -151,6 +169,7 @@ def certificate_blockers(job: Job) -> list[Blocker]:
         or job.status != JobStatus.APPROVED
     ):
         missing.append(Blocker("inspection_not_approved"))
+    missing.extend(Blocker(code, params) for code, params in registration_problems(job))
     missing.extend(duty_blockers(job))
     missing.extend(signing_key_blockers(job))
     signoffs = active_signoffs(job)

@@ -438,12 +438,56 @@ class VehicleModel(_Model):
         return self
 
 
+Mass = Annotated[int, Strict(), Field(ge=100, le=10_000)]
+
+
+class Registration(_Model):
+    """What the Department of Land Transport registers for this model after the conversion, and the
+    limits its weights are held to (the certificate prints both; the issuing rule enforces the limits).
+
+    Gross weight, seats and the permitted axle loads are the model's, from its registration book
+    and the maker's plate; ``source`` names where the limits come from.
+    """
+
+    category: Literal["M1", "N1"]
+    category_th: ThaiText
+    category_en: Text
+    seats: Annotated[int, Strict(), Field(ge=1, le=15)]
+    gross_weight_kg: Mass
+    permitted_front_axle_kg: Mass
+    permitted_rear_axle_kg: Mass
+    max_curb_weight_increase_percent: Annotated[StrictFloat, Field(gt=0, le=100)]
+    source: Text
+    structural_change_th: ThaiText
+    structural_change_en: Text
+
+    @model_validator(mode="after")
+    def _check_masses(self) -> Registration:
+        axles = self.permitted_front_axle_kg + self.permitted_rear_axle_kg
+        if axles < self.gross_weight_kg:
+            raise manual_problem(
+                "permitted_rear_axle_kg",
+                f"the permitted axle loads add up to {axles} kg, less than the gross weight "
+                f"{self.gross_weight_kg} kg: one of them is mistyped",
+            )
+        return self
+
+    def category_name(self, locale: object = "th") -> str:
+        """The vehicle category in ``locale``."""
+        return display(self, "category", locale)
+
+    def structural_change(self, locale: object = "th") -> str:
+        """What the conversion changes in the structure, in ``locale``."""
+        return display(self, "structural_change", locale)
+
+
 class Manual(_Model):
     """A whole conversion manual. ``fingerprint`` is the SHA-256 of the source file, set by the loader."""
 
     id: Slug
     version: Annotated[str, Strict(), StringConstraints(pattern=VERSION_PATTERN)]
     model: VehicleModel
+    registration: Registration | None = None
     qualification: QualificationCode | None = None
     sections: Annotated[tuple[Section, ...], Field(min_length=1)]
     fingerprint: Annotated[str, Strict(), StringConstraints(pattern=FINGERPRINT_PATTERN)] | None = (
