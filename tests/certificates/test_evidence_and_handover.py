@@ -98,16 +98,22 @@ def test_handover_sheet(issued, client, auth, crew):  # noqa: F811
     assert r.status_code == 200 and r.data[:5] == b"%PDF-"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert issued.number in text and "22:00" in text and "2.4662" in text
+    # the duty to re-register before driving, high-voltage advice, the range the usable energy gives
+    assert "Land Traffic Act" in text and "2,000" in text
+    assert "Orange cables" in text and "call 199" in text
+    assert "about 113 km" in text and "15.8 kWh usable" in text
 
 
 def test_energy_cost_arithmetic():
-    costs = energy_costs("eco_car", Decimal("19.8"), Decimal("3"))
+    costs = energy_costs("eco_car", Decimal("19.8"), Decimal("3"), usable_kwh=Decimal("15.8"))
     # 14 kWh/100 km at the battery / 0.90 charger = 15.556 kWh at the wall
     assert costs.home_off_peak == Decimal("41.02")  # 15.556 x 2.6369
     assert costs.public_charger == Decimal("92.81")  # 15.556 x (2.4662 + 3.50)
     assert costs.fuel == Decimal("247.00")  # 6.5 L x 38.00
     assert costs.saving_at_home == Decimal("205.98")
     assert costs.full_charge_hours == Decimal("7.3")  # within the programme's 8 h
+    # 15.8 usable kWh / 14 kWh per 100 km: within the programme's 100-120 km, not 141 km
+    assert costs.range_km == Decimal("113")
 
 
 def test_broken_energy_file_is_named(tmp_path):

@@ -60,6 +60,7 @@ cell_max_voltage_v = 3.65
 nominal_voltage_v = 330
 max_voltage_v = 365
 energy_kwh = 19.8
+usable_energy_kwh = 15.8
 
 [ratings.charger]
 power_kw = 3.0
@@ -411,6 +412,11 @@ BROKEN_TOML = {
         edit("energy_kwh = 19.8", "energy_kwh = 198"),
         "ratings.battery.energy_kwh",
         "330 V × 60 Ah = 19.80 kWh, but energy_kwh is 198 kWh (more than 3 % apart)",
+    ),
+    "usable energy above the pack's": (
+        edit("usable_energy_kwh = 15.8", "usable_energy_kwh = 21.0"),
+        "ratings.battery.energy_kwh",
+        "19.8 kWh is below the usable energy 21 kWh",
     ),
     "nominal voltage off": (
         edit("nominal_voltage_v = 330", "nominal_voltage_v = 320"),

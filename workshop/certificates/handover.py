@@ -75,9 +75,16 @@ class EnergyCosts:
 
 
 def energy_costs(
-    body_class: str, battery_kwh: Decimal, charger_kw: Decimal, energy: EnergyFile | None = None
+    body_class: str,
+    battery_kwh: Decimal,
+    charger_kw: Decimal,
+    energy: EnergyFile | None = None,
+    *,
+    usable_kwh: Decimal,
 ) -> EnergyCosts:
-    """Energy cost per 100 km for a car of ``body_class`` with this battery and charger."""
+    """Energy cost per 100 km for a car of ``body_class`` with this battery and charger. The
+    range is what the usable energy (the BMS's state-of-charge window) drives, never the whole
+    pack."""
     energy = energy or load_energy()
     if body_class not in energy.body_class:
         raise EnergyFileError(ENERGY_FILE, f"body_class.{body_class}", "missing")
@@ -108,5 +115,5 @@ def energy_costs(
         full_charge_hours=(
             Decimal(battery_kwh) / energy.charging.charger_efficiency / Decimal(charger_kw)
         ).quantize(Decimal("0.1")),
-        range_km=(Decimal(battery_kwh) * 100 / car.kwh_per_100km).quantize(Decimal("1")),
+        range_km=(Decimal(usable_kwh) * 100 / car.kwh_per_100km).quantize(Decimal("1")),
     )

@@ -297,6 +297,7 @@ def handover_sheet(certificate_id: int):
         kit.ratings.battery.energy_kwh,
         kit.ratings.charger.power_kw,
         energy,
+        usable_kwh=kit.ratings.battery.usable_energy_kwh,
     )
     context = {
         "number": certificate.number,
@@ -308,7 +309,9 @@ def handover_sheet(certificate_id: int):
         "centre": job.centre.name("th"),
         "centre_en": job.centre.name("en"),
         "battery_kwh": f"{kit.ratings.battery.energy_kwh:g}",
+        "usable_kwh": f"{kit.ratings.battery.usable_energy_kwh:g}",
         "chemistry": kit.ratings.battery.chemistry,
+        "max_v": f"{kit.ratings.battery.max_voltage_v:g}",
         "charger_kw": f"{kit.ratings.charger.power_kw:g}",
         "charge_after": energy.charging.home_charging_after,
         "costs": {

@@ -88,6 +88,8 @@ class BatteryRating(KitModel):
     nominal_voltage_v: Positive
     max_voltage_v: Positive
     energy_kwh: Positive
+    # What the BMS lets the car use (its state-of-charge window): the range the owner is told.
+    usable_energy_kwh: Positive
 
     @model_validator(mode="after")
     def _check_pack(self) -> BatteryRating:
@@ -105,6 +107,9 @@ class BatteryRating(KitModel):
         energy = self.nominal_voltage_v * capacity / 1000
         how = f"{self.nominal_voltage_v:g} V × {capacity:g} Ah = {energy:.2f} kWh"
         _require_close("energy_kwh", self.energy_kwh, energy, "kWh", 0.03, how)
+        _require_order(
+            self, "usable_energy_kwh", "energy_kwh", "kWh", "the usable energy", equal_ok=True
+        )
         return self
 
 
