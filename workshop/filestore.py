@@ -1,5 +1,5 @@
 """One store for every file the app keeps: job and inspection photos (and their thumbnails), EOL
-traces, training certificate PDFs and evidence bundles.
+traces and the report PDFs stored when a run ends, training certificate PDFs and evidence bundles.
 
 Files are kept by content: ``<root>/<kind>/<ab>/<sha256><suffix>``, where ``ab`` is the first two
 hex digits of the SHA-256 of the bytes. A file never changes once written (the same bytes give
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workshop.errors import DomainError
 
-KINDS = frozenset({"photos", "traces", "training-certificates", "evidence"})
+KINDS = frozenset({"photos", "traces", "eol-reports", "training-certificates", "evidence"})
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8}){0,2}$")
 _CHUNK = 1 << 20

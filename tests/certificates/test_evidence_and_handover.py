@@ -54,7 +54,14 @@ def test_evidence_bundle_holds_everything_with_hashes(
     assert f"certificate/{issued.number}.pdf" in names
     assert archive.read(f"certificate/{issued.number}.pdf") == issued.pdf
     assert any(n.endswith("-trace.blf") for n in names)
-    assert any(n.endswith("-report.pdf") for n in names)
+    # each EOL report is the one stored when its run ended, byte for byte, not a new rendering
+    from workshop.eol.runs import job_runs
+
+    (run,) = [run for run in job_runs(issued.job) if run.finished]
+    assert run.report_sha256
+    report = archive.read(f"eol/run-{run.id}-report.pdf")
+    assert hashlib.sha256(report).hexdigest() == run.report_sha256
+    assert client.get(f"/eol/runs/{run.id}/report.pdf").data == report
     assert any(n.startswith("photos/") for n in names)
     records = json.loads(archive.read("steps/step_records.json"))
     assert records and all(r["signed_by"] for r in records)
@@ -66,6 +73,9 @@ def test_evidence_bundle_holds_everything_with_hashes(
     photos = json.loads(archive.read("photos/index.json"))
     assert photos and all(p["file"] in names and p["label_en"] and p["label_th"] for p in photos)
     assert any(p["file"].startswith("photos/intake-01/vin_photo-1.") for p in photos)
+    # the motor's stamped number, nameplate and purchase invoice, as the DLT asks
+    inputs = {p["input"] for p in photos}
+    assert {"motor_number_photo", "motor_nameplate_photo", "motor_invoice_photo"} <= inputs
     # the inspection and the engineers' sign-offs, with their licence numbers
     (inspection,) = json.loads(archive.read("inspection/inspections.json"))
     assert inspection["decision"] == "approved" and inspection["answers"]
@@ -133,3 +143,17 @@ def test_an_unreachable_queue_is_said_and_changes_nothing(issued, client, auth, 
     assert "flash-error" in r.text
     db.session.rollback()
     assert db.session.query(EvidenceBundle).count() == 0
+
+
+def test_a_run_from_before_stored_reports_is_rendered_and_says_so(issued, cert_app):  # noqa: F811
+    from workshop.certificates.evidence import build_evidence_bundle
+    from workshop.eol.runs import job_runs
+    from workshop.extensions import db
+
+    (run,) = [run for run in job_runs(issued.job) if run.finished]
+    run.report_sha256 = ""  # as a run that ended before reports were kept
+    db.session.commit()
+    data = build_evidence_bundle(issued, cert_app.config["UPLOAD_FOLDER"])
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert f"eol/run-{run.id}-report-rendered-for-this-bundle.pdf" in names
+    assert f"eol/run-{run.id}-report.pdf" not in names

@@ -16,7 +16,7 @@ from workshop.certificates.models import Certificate, EvidenceBundle
 from workshop.columns import utcnow
 from workshop.eol.models import EolRun
 from workshop.eol.report import render_run_report, run_charts
-from workshop.eol.runs import job_runs, trace_path
+from workshop.eol.runs import job_runs, stored_report, trace_path
 from workshop.extensions import db
 from workshop.filestore import FileStore
 from workshop.jobs.models import Photo, StepRecord
@@ -221,7 +221,14 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=
                 f"eol/run-{run.id}.json",
                 json.dumps(_run(run), ensure_ascii=False, indent=2).encode(),
             )
-            add(f"eol/run-{run.id}-report.pdf", render_run_report(run, run_charts(run)))
+            stored = stored_report(run, files_folder)
+            if stored is not None:
+                add(f"eol/run-{run.id}-report.pdf", stored)
+            else:  # a run from before reports were kept when a run ended: said in its name
+                add(
+                    f"eol/run-{run.id}-report-rendered-for-this-bundle.pdf",
+                    render_run_report(run, run_charts(run)),
+                )
             if run.trace_sha256:
                 trace = trace_path(files_folder, run.trace_sha256)
                 if trace.exists():

@@ -75,6 +75,8 @@ class EolRun(db.Model):
     software_version: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     trace_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     trace_frames: Mapped[int] = mapped_column(default=0)
+    # The report PDF rendered when the run ended, kept as evidence ("" for runs before that).
+    report_sha256: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
     eol_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
     dbc_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
 

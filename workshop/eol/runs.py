@@ -328,6 +328,8 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
         run.trace_frames = result.trace.frames
         if Path(result.trace.path).is_file():
             FileStore(trace_folder).put_file("traces", result.trace.path, ".blf")
+    if run.job_id is not None:
+        store_report(run, trace_folder)
     record_event(
         "eol.finish",
         run,
@@ -339,6 +341,26 @@ def finish_run(run: EolRun, result, trace_folder: str | Path) -> EolRun:
         },
     )
     return run
+
+
+def store_report(run: EolRun, folder: str | Path) -> str:
+    """Render the report of a finished job run as it stands now and keep it: the job file and
+    the evidence bundle use these bytes, never a later rendering."""
+    from workshop.eol.report import render_run_report, run_charts
+
+    db.session.flush()  # the checks just written are part of the report
+    run.report_sha256 = FileStore(folder).put_bytes(
+        "eol-reports", render_run_report(run, run_charts(run, "th")), ".pdf"
+    )
+    return run.report_sha256
+
+
+def stored_report(run: EolRun, folder: str | Path) -> bytes | None:
+    """The report PDF kept when the run ended, or None (a run from before reports were kept)."""
+    if not run.report_sha256:
+        return None
+    path = FileStore(folder).path("eol-reports", run.report_sha256, ".pdf")
+    return path.read_bytes() if path.is_file() else None
 
 
 def abort_run(run: EolRun, reason: str, code: str = "") -> EolRun:

@@ -258,8 +258,10 @@ def run_report_pdf(run_id: int):
     if not run.finished:
         flash(_("The report is ready when the run has finished."), "info")
         return redirect(url_for("eol.show_run", run_id=run.id))
+    # the report kept when the run ended; a rendering only for runs from before that
+    pdf = runs.stored_report(run, current_app.config["UPLOAD_FOLDER"])
     return current_app.response_class(
-        render_run_report(run, _charts(run)),
+        pdf if pdf is not None else render_run_report(run, _charts(run)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="eol-run-{run.id}.pdf"'},
     )
