@@ -217,7 +217,8 @@ def manuals_group():
 @manuals_group.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def manuals_check(files):
-    """Validate all manuals (or FILES): one line per manual or its error; exit 1 on any error."""
+    """Validate all manuals (or FILES): one line per manual or its error, then a WARNING for each
+    safety measurement whose limits name no source; exit 1 on any error."""
     from workshop.manuals.loader import ManualError, check_manuals, summary_line
 
     try:
@@ -232,6 +233,11 @@ def manuals_check(files):
             click.echo(f"ERROR {result}")
         else:
             click.echo(summary_line(result))
+            for place in result.missing_sources():
+                click.echo(
+                    f"WARNING {_path.name}: {place}: a safety measurement whose limits name no "
+                    'source (add source = "standard and clause, datasheet or document")'
+                )
     if not results:
         click.echo("no manuals found", err=True)
         raise SystemExit(1)

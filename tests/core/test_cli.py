@@ -133,6 +133,28 @@ def test_manuals_check_prints_one_line_per_manual(app, tmp_path):
     assert "broken-car.toml" in r.output and "ERROR" in r.output
 
 
+def test_a_safety_measurement_without_a_source_is_a_warning(app, tmp_path):
+    """The shipped manuals name a source for every safety limit (no WARNING above); a copy of one
+    that drops a source is warned about, naming the step and input, and still passes."""
+    from workshop.manuals.loader import MANUALS_DIR
+
+    text = (MANUALS_DIR / "honda-jazz-ge.toml").read_text(encoding="utf-8")
+    dropped = text.replace(
+        'source = "UN R100.02 §5.1.2.2: equipotential bonding below 0.1 Ω, measured with at '
+        'least 0.2 A"\n',
+        "",
+    )
+    assert dropped != text
+    copy = tmp_path / "honda-jazz-ge.toml"
+    copy.write_text(dropped, encoding="utf-8")
+    r = app.test_cli_runner().invoke(cli, ["manuals", "check", str(copy)])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[1].startswith(
+        "WARNING honda-jazz-ge.toml: final-01.bonding_ohm: a safety measurement whose limits "
+        "name no source"
+    )
+
+
 def test_kits_check_prints_one_line_per_kit(app):
     r = invoke(app, "kits", "check")
     assert r.exit_code == 0, r.output

@@ -92,6 +92,37 @@ def test_a_manual_and_the_eol_limits_must_say_the_same(app, tmp_path):
     )
 
 
+def test_a_changed_safety_limit_without_its_source_is_a_warning(app, kit_copy):
+    """The LFP profile's source stands for its value: a kit that changes the value needs its own."""
+    eol = kit_copy / "eol.toml"
+    text = eol.read_text(encoding="utf-8")
+    eol.write_text(text.replace("vacuum_min_kpa = 54.0", "vacuum_min_kpa = 50.0"), "utf-8")
+    r = check(app, kit_copy)
+    assert r.exit_code == 0, r.output  # a warning, not an error
+    (warning,) = [line for line in r.output.splitlines() if line.startswith("WARNING")]
+    assert warning.startswith(
+        "WARNING jazz-ev1/eol.toml: limits.brakes.vacuum_min_kpa: a safety limit without a source"
+    )
+    eol.write_text(
+        eol.read_text(encoding="utf-8")
+        + '\n[sources]\n"brakes.vacuum_min_kpa" = "Booster maker letter 2026-11: 50 kPa is enough"\n',
+        "utf-8",
+    )
+    r = check(app, kit_copy)
+    assert r.exit_code == 0 and "WARNING" not in r.output, r.output
+
+
+def test_a_source_for_no_limit_is_an_error(app, kit_copy):
+    eol = kit_copy / "eol.toml"
+    eol.write_text(
+        eol.read_text(encoding="utf-8") + '\n[sources]\n"bms.precharge_within" = "BMS datasheet"\n',
+        "utf-8",
+    )
+    r = check(app, kit_copy)
+    assert r.exit_code == 1
+    assert "'bms.precharge_within' names no limit" in r.output
+
+
 FOREIGN = sorted((Path(__file__).parent / "data" / "foreign_dbc").glob("*.dbc"))
 
 

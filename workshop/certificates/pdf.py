@@ -106,6 +106,7 @@ def _measured_safety(job: Job) -> list[dict]:
                     "unit": unit_symbol(inp.unit),
                     "limit": " ".join(x for x in (low, high) if x),
                     "step": step.id,
+                    "source": inp.source or "",
                     "instrument": getattr(inp, "instrument_en", "") or "",
                 }
             )

@@ -251,7 +251,8 @@ def _merged(base: dict, override: dict) -> dict:
 def with_profile(raw: dict, kit_folder: Path) -> dict:
     """The kit's eol.toml over its chemistry's limit profile (``profile = "lfp"`` by default):
     the profile gives every run setting and limit, the kit overrides what differs. Only
-    ``[run]`` and ``[limits]`` come from a profile."""
+    ``[run]``, ``[limits]`` and ``[sources]`` come from a profile; a profile's source is dropped
+    where the kit changes the value it stands for."""
     name = raw.get("profile", "lfp")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
         raise DataFileError(kit_folder / EOL_FILE, "profile", f"not a profile name: {name!r}")
@@ -264,10 +265,26 @@ def with_profile(raw: dict, kit_folder: Path) -> dict:
             f"no limit profile {name!r} (profiles: {', '.join(known) or 'none'})",
         )
     profile = read_data_file(path)
-    unknown = sorted(set(profile) - {"run", "limits"})
+    unknown = sorted(set(profile) - {"run", "limits", "sources"})
     if unknown:
-        raise DataFileError(path, unknown[0], "a profile holds only [run] and [limits] tables")
-    return _merged({k: profile[k] for k in ("run", "limits") if k in profile}, raw)
+        raise DataFileError(
+            path, unknown[0], "a profile holds only [run], [limits] and [sources] tables"
+        )
+    merged = _merged({k: profile[k] for k in ("run", "limits") if k in profile}, raw)
+    # A source belongs to a value: the profile's stands only where the kit keeps its value.
+    profile_limits = profile.get("limits") or {}
+    overridden = {
+        f"{group}.{name}"
+        for group, values in (raw.get("limits") or {}).items()
+        if isinstance(values, dict)
+        for name, value in values.items()
+        if value != (profile_limits.get(group) or {}).get(name)
+    }
+    sources = {k: v for k, v in (profile.get("sources") or {}).items() if k not in overridden}
+    kit_sources = raw.get("sources", {})
+    # (anything but a table is left for the schema to refuse, naming the file)
+    merged["sources"] = {**sources, **kit_sources} if isinstance(kit_sources, dict) else kit_sources
+    return merged
 
 
 def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:

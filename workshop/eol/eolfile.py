@@ -171,6 +171,41 @@ class CertificatePolicy(_Strict):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
+# The limits that keep people and the car safe: each needs a ``source`` (a standard and clause, a
+# datasheet, a programme document) in ``[sources]`` of the kit or of its profile; `workshop kits
+# check` warns about one without.
+SAFETY_LIMITS = (
+    "bms.isolation_min_ohm_per_v",
+    "bms.precharge_start_link_max_v",
+    "bms.precharge_within_s",
+    "bms.contactor_close_current_max_a",
+    "bms.contactor_open_within_s",
+    "bms.link_discharge_within_s",
+    "bms.cell_voltage_v",
+    "bms.pack_voltage_v",
+    "bms.temperature_c",
+    "bms.alarm_within_s",
+    "brakes.vacuum_min_kpa",
+    "brakes.leak_rate_max_kpa_per_s",
+    "brakes.recovery_within_s",
+    "brakes.brake_switch_within_s",
+    "brakes.regen_cut_within_s",
+)
+
+
+def _check_sources(sources: dict[str, str]) -> dict[str, str]:
+    """Each key names a limit as ``<sequence>.<limit>`` (bms.precharge_within_s)."""
+    for key in sources:
+        group, _, name = key.partition(".")
+        model = Limits.model_fields.get(group)
+        if model is None or name not in model.annotation.model_fields:
+            raise ValueError(
+                f"sources: {key!r} names no limit (write <sequence>.<limit>, e.g. "
+                "bms.precharge_within_s)"
+            )
+    return sources
+
+
 class EolFile(_Strict):
     """The parsed eol.toml, before it is bound to the DBC."""
 
@@ -184,7 +219,16 @@ class EolFile(_Strict):
     signals: dict[str, SignalMap] = Field(default_factory=dict)
     commands: dict[str, SignalMap] = Field(default_factory=dict)
     limits: Limits
+    # Where each limit comes from, by "<sequence>.<limit>": the kit's own, and the profile's for
+    # the values the kit does not override.
+    sources: Annotated[
+        dict[str, Annotated[str, Field(min_length=5)]], AfterValidator(_check_sources)
+    ] = Field(default_factory=dict)
     certificate: CertificatePolicy = Field(default_factory=CertificatePolicy)
+
+    def missing_sources(self) -> list[str]:
+        """The safety limits that have no source."""
+        return [key for key in SAFETY_LIMITS if key not in self.sources]
 
 
 # Every setting name the file may use, for "did you mean ...?" on a misspelt one.

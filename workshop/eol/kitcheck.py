@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from workshop.kits.loader import register_folder_check
+from workshop.kits.loader import register_folder_check, register_folder_warning
 
 
 @register_folder_check
@@ -39,6 +39,25 @@ def eol_problems(kit) -> list[str]:
     problems.extend(_ratings_against_limits(kit, definition))
     problems.extend(_manuals_against_limits(kit, definition))
     return problems
+
+
+@register_folder_warning
+def eol_warnings(kit) -> list[str]:
+    """Safety limits of the kit's EOL definition that name no source."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+
+    if not (Path(kit.directory) / kit.eol).exists():
+        return []
+    try:
+        definition = load_kit(kit.directory)
+    except EolDefinitionError:
+        return []  # reported as an error by eol_problems
+    shown = f"{definition.kit_id}/eol.toml"
+    return [
+        f"{shown}: limits.{key}: a safety limit without a source (give one in [sources] as "
+        f'"{key}" = "standard and clause, datasheet or programme document")'
+        for key in definition.spec.missing_sources()
+    ]
 
 
 # A manual's measurement that repeats an EOL limit: the two must say the same (one figure for one

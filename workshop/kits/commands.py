@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from workshop.kits.loader import KitError, check_kits, summary_line
+from workshop.kits.loader import KitError, check_kits, folder_warnings, summary_line
 
 
 @click.group("kits")
@@ -18,7 +18,8 @@ def kits() -> None:
 def check_command(ctx: click.Context, dirs: tuple[Path, ...]) -> None:
     """Validate kits: each DIR is a kit folder or a folder of kits (default: kit_specs/).
 
-    Prints one line per kit, or "ERROR FILE: LOCATION: PROBLEM"; exits 1 on any error.
+    Prints one line per kit, or "ERROR FILE: LOCATION: PROBLEM", then "WARNING ..." for what a
+    kit should not go without (a safety limit without its source); exits 1 on any error.
     """
     results = check_kits(dirs)
     for _folder, result in results:
@@ -27,7 +28,11 @@ def check_command(ctx: click.Context, dirs: tuple[Path, ...]) -> None:
         if isinstance(result, KitError) and len(result.details) > 1 and result.location == "(file)":
             for _location, problem in result.details:  # one line per problem found
                 click.echo(f"ERROR {problem}")
+        elif isinstance(result, KitError):
+            click.echo(f"ERROR {result}")
         else:
-            click.echo(f"ERROR {result}" if isinstance(result, KitError) else summary_line(result))
+            click.echo(summary_line(result))
+            for warning in folder_warnings(result):
+                click.echo(f"WARNING {warning}")
     if any(isinstance(result, KitError) for _folder, result in results):
         ctx.exit(1)

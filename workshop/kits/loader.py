@@ -140,6 +140,23 @@ def register_folder_check(check: Callable[[KitSpec], list[str]]):
     return check
 
 
+# What a kit may go without but should not (a safety limit without its source): each takes the
+# KitSpec and returns warning lines; `workshop kits check` prints them and still exits 0.
+FOLDER_WARNINGS: list[Callable[[KitSpec], list[str]]] = []
+
+
+def register_folder_warning(check: Callable[[KitSpec], list[str]]):
+    """Add ``check`` to the warnings ``workshop kits check`` prints for every kit that loads."""
+    if check not in FOLDER_WARNINGS:
+        FOLDER_WARNINGS.append(check)
+    return check
+
+
+def folder_warnings(kit: KitSpec) -> list[str]:
+    """Every warning of a kit that loads ("file: place: what is missing")."""
+    return [line for check in FOLDER_WARNINGS for line in check(kit)]
+
+
 def _folder_problems(kit: KitSpec) -> KitError | None:
     lines = [line for check in FOLDER_CHECKS for line in check(kit)]
     if not lines:

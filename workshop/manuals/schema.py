@@ -83,6 +83,10 @@ SerialCategory = Literal[
 InputType = Literal["measurement", "torque", "confirmation", "choice", "text", "photo", "serial"]
 INPUT_TYPES: tuple[str, ...] = InputType.__args__
 
+# Measurements that are safety evidence wherever they are taken (besides every measurement of a
+# high-voltage step): their limits must name a source.
+SAFETY_KEY_PREFIXES = ("isolation", "bonding")
+
 # Work on a high-voltage step needs one of these, on top of the manual's model qualification.
 HV_QUALIFICATIONS: frozenset[str] = frozenset({"hv_qualified", "hv_live"})
 
@@ -164,6 +168,9 @@ class MeasurementInput(_Input):
     max: StrictFloat | None = None
     instrument_th: ThaiText | None = None
     instrument_en: Text | None = None
+    # Where the limits come from (standard and clause, datasheet, programme document); a safety
+    # measurement without one is a warning of `workshop manuals check`.
+    source: Text | None = None
 
     @model_validator(mode="after")
     def _check_limits(self) -> MeasurementInput:
@@ -582,6 +589,18 @@ class Manual(_Model):
                 if step_input.key == key:
                     return step, step_input
         raise KeyError(f"manual {self.id!r} has no input {key!r}")
+
+    def missing_sources(self) -> list[str]:
+        """Safety measurements whose limits name no source, as "step-id.input-key": every
+        measurement of a high-voltage step, and isolation and bonding wherever they are."""
+        return [
+            f"{step.id}.{inp.key}"
+            for step in self.steps
+            for inp in step.inputs
+            if inp.type == "measurement"
+            and inp.source is None
+            and ("high_voltage" in step.hazards or inp.key.startswith(SAFETY_KEY_PREFIXES))
+        ]
 
     @property
     def total_minutes(self) -> int:
