@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from workshop.core.views import bp as core_bp
     from workshop.eol.views import bp as eol_bp
     from workshop.inspection.views import bp as inspection_bp
+    from workshop.jobs.instrument_views import bp as instruments_bp
     from workshop.jobs.views import bp as jobs_bp
     from workshop.kits.views import bp as kits_bp
     from workshop.training.views import bp as training_bp
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(instruments_bp)
     app.register_blueprint(eol_bp)
     app.register_blueprint(kits_bp)
     app.register_blueprint(inspection_bp)

@@ -75,12 +75,23 @@ def seed_demo() -> list[DemoLogin]:
             extra_centres=list(centres.values()) if login.role == Role.INSPECTOR else (),
         )
     _grant_demo_qualifications()
+    _register_demo_instruments(home)
     _receive_demo_stock(home)
     _open_demo_jobs(home)
     _seed_demo_training()
     db.session.commit()
     _seed_demo_conversions()
     return DEMO_LOGINS
+
+
+def _register_demo_instruments(centre: Centre) -> None:
+    """The demo centre's calibrated instruments (Instruments), one of each kind."""
+    from flask import current_app
+
+    from workshop.certificates.demo import register_demo_instruments
+
+    supervisor = db.session.scalar(sa.select(User).where(User.username == "supervisor"))
+    register_demo_instruments(centre, supervisor, current_app.config["UPLOAD_FOLDER"])
 
 
 def _seed_demo_conversions() -> None:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from workshop.errors import DomainError
 
-KINDS = frozenset({"photos", "traces", "eol-reports", "training-certificates", "evidence"})
+KINDS = frozenset(
+    {"photos", "traces", "eol-reports", "calibration", "training-certificates", "evidence"}
+)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SUFFIX = re.compile(r"^(\.[a-z0-9]{1,8}){0,2}$")
 _CHUNK = 1 << 20

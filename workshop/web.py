@@ -30,6 +30,7 @@ from workshop import i18n
 from workshop.accounts.access import access_of, user_may
 from workshop.audit.services import Actor, set_actor
 from workshop.extensions import db, login_manager, talisman
+from workshop.instrument_kinds import kind_name
 from workshop.manuals.schema import unit_symbol
 from workshop.national_id import format_national_id
 
@@ -41,6 +42,7 @@ NAV = [
     ("kits.search_serial", _l("Serials")),
     ("kits.catalogue", _l("Kits")),
     ("kits.cost_report", _l("Costs")),
+    ("instruments.instrument_register", _l("Instruments")),
     ("inspection.queue", _l("Inspection")),
     ("eol.check_trace", _l("Trace checker")),
     ("certificates.list_certificates", _l("Certificates")),
@@ -271,6 +273,7 @@ def init_web(app) -> None:
     app.jinja_env.filters["thb"] = i18n.format_thb
     app.jinja_env.filters["unit"] = unit_symbol
     app.jinja_env.filters["national_id"] = format_national_id
+    app.jinja_env.globals["instrument_kind"] = lambda kind: kind_name(kind, current_locale())
 
     @app.context_processor
     def _context():

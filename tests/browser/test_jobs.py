@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from tests.factories import make_intake
 from tests.jobs.conftest import ALL_QUALIFICATIONS
 from workshop.accounts.services import grant_qualification
-from workshop.certificates.demo import demo_text
+from workshop.certificates.demo import demo_text, register_demo_instruments
 from workshop.extensions import db
 from workshop.jobs import services
 from workshop.jobs.progress import StepState, job_progress
@@ -25,6 +25,8 @@ def jazz_job(app, create_centre, create_user):
         for code in ALL_QUALIFICATIONS:
             grant_qualification(user, code)
         people[name] = user
+    # the centre's calibrated instruments: the weighing and HV readings name one
+    register_demo_instruments(centre, people["boss"], app.config["UPLOAD_FOLDER"])
     manual = load_manuals()["honda-jazz-ge"]
     job = services.open_job(
         centre,

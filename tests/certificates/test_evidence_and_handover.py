@@ -79,6 +79,14 @@ def test_evidence_bundle_holds_everything_with_hashes(
     # the inspection and the engineers' sign-offs, with their licence numbers
     (inspection,) = json.loads(archive.read("inspection/inspections.json"))
     assert inspection["decision"] == "approved" and inspection["answers"]
+    # the calibration record of every instrument a reading was taken with, and its certificate
+    calibration = json.loads(archive.read("calibration/instruments.json"))
+    kinds = {c["kind"] for c in calibration}
+    assert {"insulation_tester", "milliohm_meter", "vehicle_scale"} <= kinds
+    for entry in calibration:
+        assert entry["readings"] and entry["due_on"] and entry["certificate_number"]
+        assert archive.read(entry["certificate_file"]).startswith(b"%PDF-")
+    assert any(r["instruments"] for r in records)
     signoffs = json.loads(archive.read("inspection/engineer_signoffs.json"))
     assert {s["branch"] for s in signoffs} == {"mechanical", "electrical"}
     assert all(s["licence_number"] and s["engineer"] for s in signoffs)

@@ -77,6 +77,8 @@ def test_the_rule_refuses_each_missing_condition(build_job, crew):
     )
     latest = job_progress(job)[step.id]
     raw = {k: "y" if v is True else str(v) for k, v in latest.latest.values.items()}
+    # the same calibrated instruments as the first reading
+    raw.update({f"instrument:{k}": str(v["id"]) for k, v in latest.latest.instruments.items()})
     jobs.sign_step(job, step.id, crew["tech"], raw, base_seq=1, reason="re-measured")
     db.session.commit()
     assert "countersign_missing" in codes(job)

@@ -90,6 +90,8 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     measured = latest_values(job)
     assert "Isolation and bonding measured in the steps" in "".join(pages)
     assert "UN R100.02 §5.1.2.2" in "".join(pages)  # each limit with its source
+    # and the calibrated instrument each was measured with
+    assert "Hioki RM3548" in "".join(pages) and "calibrated until" in "".join(pages)
     assert f"{measured['bonding_ohm']:,.3f} Ω" in "".join(pages)
     assert f"{measured['isolation_ohm_per_v']:,.1f} Ω/V" in "".join(pages)
     for text in pages:  # the number on every page

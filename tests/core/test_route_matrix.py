@@ -44,6 +44,9 @@ EXPECTED = {
     "jobs.photo": {T, S, INS, A},
     "jobs.submit_job": {S},
     "jobs.cancel_job": {S},
+    "instruments.instrument_register": {T, S, INS, A},
+    "instruments.retire_instrument": {S},
+    "instruments.instrument_certificate": {T, S, INS, A},
     "eol.job_runs": {T, S, INS, A},
     "eol.start_run": {T, S},
     "eol.run_report_pdf": {T, S, INS, A},
@@ -138,6 +141,8 @@ def ARGS(world):
         "jobs.photo": {"job_id": world["job"].id, "photo_id": world["photo"].id},
         "jobs.submit_job": {"job_id": world["job"].id},
         "jobs.cancel_job": {"job_id": world["job"].id},
+        "instruments.retire_instrument": {"instrument_id": world["instrument"].id},
+        "instruments.instrument_certificate": {"instrument_id": world["instrument"].id},
         "eol.job_runs": {"job_id": world["job"].id},
         "eol.start_run": {"job_id": world["job"].id},
         "eol.run_report_pdf": {"run_id": world["run"].id},
@@ -291,6 +296,11 @@ def world(app, create_centre, create_user):
         user_id=users[T].id, kit_id="jazz-ev1", filename="t.blf", status="done", result=None
     )
     db.session.add(trace_check)
+    from workshop.certificates.demo import register_demo_instruments
+    from workshop.jobs.models import Instrument
+
+    register_demo_instruments(centre, users[S], app.config["UPLOAD_FOLDER"])
+    instrument = db.session.scalar(db.select(Instrument).order_by(Instrument.id))
     from tests.certificates.conftest import add_world_certificate
 
     world_certificates = add_world_certificate(job, users)
@@ -306,6 +316,7 @@ def world(app, create_centre, create_user):
         "users": users,
         "job": job,
         "photo": photo,
+        "instrument": instrument,
         "grant": grant,
         **_training_world(app, users),
     }

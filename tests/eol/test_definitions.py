@@ -292,7 +292,10 @@ def test_an_unknown_profile_or_an_incomplete_one_is_named(kit_copy):
     )
     (profiles / "nmc.toml").write_text("[signals]\n", encoding="utf-8")
     (problem,) = problems_of(kit)
-    assert problem == "_profiles/nmc.toml: signals: a profile holds only [run] and [limits] tables"
+    assert (
+        problem
+        == "_profiles/nmc.toml: signals: a profile holds only [run], [limits] and [sources] tables"
+    )
 
 
 def test_state_values_that_do_not_fit_their_signal_are_refused(kit_copy):

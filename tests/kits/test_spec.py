@@ -135,6 +135,9 @@ BO_ 512 BMS_Pack: 8 BMS
 EOL = (
     'format = 1\nkit = "test-kit"\n\n[limits.bms]\n'
     "pack_voltage_v = [1.0, 1000.0]\ncell_voltage_v = [1.0, 5.0]\n"
+    # a kit that changes a safety limit says where its own value comes from
+    '\n[sources]\n"bms.pack_voltage_v" = "test pack datasheet"\n'
+    '"bms.cell_voltage_v" = "test cell datasheet"\n'
 )
 
 

@@ -145,11 +145,64 @@ def demo_text(inp, values: dict) -> str:
     return str(values.get(inp.key, "OK"))
 
 
+def register_demo_instruments(centre, user: User, folder) -> None:
+    """One calibrated instrument of each kind for ``centre`` (calibrated 60 days ago, due in
+    ten months), as a centre registers its own under Instruments."""
+    from workshop.instrument_kinds import instrument_kinds
+    from workshop.jobs import instruments
+
+    today = instruments.today()
+    have = instruments.usable(centre.id, instrument_kinds())
+    for n, kind in enumerate(instrument_kinds().values(), start=1):
+        if have[kind.id]:
+            continue
+        instruments.register_instrument(
+            centre,
+            instruments.NewInstrument(
+                kind=kind.id,
+                make_model=DEMO_INSTRUMENT_MODELS.get(kind.id, kind.name_en),
+                serial=f"{centre.code}-{kind.id.upper().replace('_', '-')}-{n:02d}",
+                certificate_number=f"CAL-{today.year}-{centre.id:03d}{n:02d}",
+                calibrated_on=today - timedelta(days=60),
+                due_on=today + timedelta(days=300),
+                certificate=b"%PDF-1.4\n% demo calibration certificate\n%%EOF\n",
+            ),
+            user,
+            folder,
+        )
+
+
+DEMO_INSTRUMENT_MODELS = {
+    "insulation_tester": "Fluke 1587 FC",
+    "milliohm_meter": "Hioki RM3548",
+    "hv_multimeter": "Fluke 87V",
+    "vehicle_scale": "Intercomp SW777",
+    "torque_wrench": "Norbar TTi 60",
+    "vacuum_gauge": "WIKA 111.10",
+}
+
+
+def _instrument_for(job, technician, folder, kind) -> str:
+    from workshop.jobs import instruments
+
+    found = instruments.usable(job.centre_id, {kind})[kind]
+    if not found:
+        register_demo_instruments(job.centre, technician, folder)
+        found = instruments.usable(job.centre_id, {kind})[kind]
+    return str(found[0].id)
+
+
 def _raw_values(job, step, technician, folder, values) -> dict:
+    from workshop.jobs.instruments import FIELD_PREFIX
+
     raw = {}
     for inp in step.inputs:
         if inp.type == "measurement":
             raw[inp.key] = str(_measurement_value(inp, values))
+            if inp.calibrated:
+                raw[FIELD_PREFIX + inp.key] = _instrument_for(
+                    job, technician, folder, inp.calibrated
+                )
         elif inp.type == "torque":
             raw[inp.key] = str(inp.spec_nm)
         elif inp.type == "confirmation":

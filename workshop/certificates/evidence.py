@@ -6,6 +6,7 @@ for it, shows the build's progress, and offers the download once it is ready."""
 import hashlib
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from workshop.eol.report import render_run_report, run_charts
 from workshop.eol.runs import job_runs, stored_report, trace_path
 from workshop.extensions import db
 from workshop.filestore import FileStore
-from workshop.jobs.models import Photo, StepRecord
+from workshop.jobs.models import Instrument, Photo, StepRecord
 from workshop.photos import photo_path
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
@@ -42,7 +43,45 @@ def _record(r: StepRecord) -> dict:
         "countersigned_by": r.countersign.user.full_name if r.countersign else None,
         "countersigned_at": r.countersign.at.isoformat() if r.countersign else None,
         "photos": [p.sha256 for p in r.photos],
+        "instruments": r.instruments or {},
     }
+
+
+def _add_calibration(records, files_folder: str, add) -> None:
+    """The calibration record of every instrument the job's readings were taken with, and its
+    certificate file when one was uploaded."""
+    ids = sorted({used["id"] for r in records for used in (r.instruments or {}).values()})
+    register = []
+    for instrument in db.session.scalars(sa.select(Instrument).where(Instrument.id.in_(ids))):
+        entry = {
+            "id": instrument.id,
+            "kind": instrument.kind,
+            "make_model": instrument.make_model,
+            "serial": instrument.serial,
+            "certificate_number": instrument.certificate_number,
+            "calibrated_on": instrument.calibrated_on.isoformat(),
+            "due_on": instrument.due_on.isoformat(),
+            "retired_at": instrument.retired_at.isoformat() if instrument.retired_at else None,
+            "readings": sorted(
+                f"{r.step_id}.{key}"
+                for r in records
+                for key, used in (r.instruments or {}).items()
+                if used["id"] == instrument.id
+            ),
+            "certificate_file": None,
+        }
+        if instrument.certificate_sha256:
+            path = FileStore(files_folder).path("calibration", instrument.certificate_sha256)
+            if path.is_file():
+                ext = "pdf" if instrument.certificate_type == "application/pdf" else "jpg"
+                if instrument.certificate_type == "image/png":
+                    ext = "png"
+                serial = re.sub(r"[^A-Za-z0-9.-]+", "-", instrument.serial)
+                name = f"calibration/{instrument.kind}-{serial}.{ext}"
+                add(name, path.read_bytes())
+                entry["certificate_file"] = name
+        register.append(entry)
+    add("calibration/instruments.json", _json(register))
 
 
 def _run(run: EolRun) -> dict:
@@ -184,6 +223,7 @@ def build_evidence_bundle(certificate: Certificate, files_folder: str, progress=
             "steps/step_records.json",
             json.dumps([_record(r) for r in records], ensure_ascii=False, indent=2).encode(),
         )
+        _add_calibration(records, files_folder, add)
         photos = db.session.scalars(sa.select(Photo).where(Photo.job_id == job.id)).all()
         finished = [run for run in job_runs(job) if run.finished]
         total, done = len(photos) + 3 * len(finished) + 1, 1

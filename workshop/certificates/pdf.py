@@ -90,6 +90,7 @@ def _measured_safety(job: Job) -> list[dict]:
         if not latest:
             continue
         values = latest[-1].values or {}
+        used = latest[-1].instruments or {}
         for inp in step.inputs:
             if inp.type != "measurement" or not inp.key.startswith(SAFETY_MEASUREMENT_PREFIXES):
                 continue
@@ -107,7 +108,7 @@ def _measured_safety(job: Job) -> list[dict]:
                     "limit": " ".join(x for x in (low, high) if x),
                     "step": step.id,
                     "source": inp.source or "",
-                    "instrument": getattr(inp, "instrument_en", "") or "",
+                    "instrument": used.get(inp.key),
                 }
             )
     return rows

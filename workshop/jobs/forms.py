@@ -3,7 +3,15 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -72,3 +80,21 @@ class PhotoForm(Form):
 
 class CancelForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class InstrumentForm(Form):
+    """Register a calibrated instrument (the kinds come from checklists/instruments.toml)."""
+
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    make_model = StringField(_l("Make and model"), validators=[DataRequired(), Length(max=120)])
+    serial = StringField(_l("Serial number"), validators=[DataRequired(), Length(max=64)])
+    certificate_number = StringField(
+        _l("Calibration certificate number"), validators=[DataRequired(), Length(max=64)]
+    )
+    calibrated_on = DateField(_l("Calibrated on"), validators=[DataRequired()])
+    due_on = DateField(_l("Calibration due on"), validators=[DataRequired()])
+    certificate = FileField(_l("Calibration certificate (PDF or photo)"))
+
+
+class RetireForm(Form):
+    """Only the CSRF token."""

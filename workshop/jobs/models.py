@@ -1,7 +1,7 @@
 """Conversion jobs, the vehicles they convert, and the evidence recorded step by step."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,6 +133,9 @@ class StepRecord(db.Model):
     # A key the tablet sends with each save: the same save sent again (a retry after a dropped
     # connection) finds this record instead of creating a second one.
     save_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Per input key, the calibrated instrument the reading was taken with, as it stood then:
+    # {"id", "kind", "make_model", "serial", "certificate_number", "due_on"}.
+    instruments: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     job: Mapped[Job] = relationship()
     user: Mapped[User] = relationship()
@@ -199,3 +202,45 @@ class NonConformance(db.Model):
     def is_open(self) -> bool:
         """True until a passing record of the same step closes it."""
         return self.closed_at is None
+
+
+class Instrument(db.Model):
+    """A measuring instrument of a centre with its calibration: which certificate, valid until
+    when. Readings that need a calibrated instrument name one of these; a retired or overdue
+    instrument is refused."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (sa.UniqueConstraint("centre_id", "kind", "serial"),)
+
+    id: Mapped[intpk]
+    centre_id: Mapped[int] = mapped_column(sa.ForeignKey("centres.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    make_model: Mapped[str] = mapped_column(sa.String(120))
+    serial: Mapped[str] = mapped_column(sa.String(64))
+    certificate_number: Mapped[str] = mapped_column(sa.String(64))
+    calibrated_on: Mapped[date]
+    due_on: Mapped[date]
+    # The calibration certificate (PDF or image) in the file store, "" when none was uploaded.
+    certificate_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    certificate_type: Mapped[str] = mapped_column(sa.String(32), default="")
+    registered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    registered_at: Mapped[created_at]
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    centre: Mapped[Centre] = relationship()
+    registered_by: Mapped[User] = relationship()
+
+    def usable_on(self, day: date) -> bool:
+        """Not retired and calibrated for ``day`` (the due date itself still counts)."""
+        return self.retired_at is None and self.calibrated_on <= day <= self.due_on
+
+    def snapshot(self) -> dict:
+        """What a record keeps of the instrument a reading was taken with."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "make_model": self.make_model,
+            "serial": self.serial,
+            "certificate_number": self.certificate_number,
+            "due_on": self.due_on.isoformat(),
+        }

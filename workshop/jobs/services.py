@@ -20,6 +20,7 @@ from workshop.columns import utcnow
 from workshop.errors import DomainError
 from workshop.extensions import db
 from workshop.i18n import BANGKOK, to_bangkok
+from workshop.jobs.instruments import instruments_used
 from workshop.jobs.models import (
     ACTIVE_STATUSES,
     Countersign,
@@ -457,6 +458,7 @@ def sign_step(
                 limits=first[2],
             )
         )
+    used = instruments_used(job, step, raw_values)
     now = utcnow()
     seconds = 0
     if started_at is not None and started_at <= now:
@@ -477,6 +479,7 @@ def sign_step(
         signed_at=now,
         seconds_spent=seconds,
         save_key=save_key,
+        instruments=used,
     )
     db.session.add(record)
     if seconds:

@@ -25,7 +25,7 @@ from workshop.accounts.qualifications import qualification_name
 from workshop.accounts.services import valid_qualifications
 from workshop.extensions import db
 from workshop.formtools import choices
-from workshop.jobs import listing, services
+from workshop.jobs import instruments, listing, services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.jobs.progress import (
@@ -190,6 +190,9 @@ def _raw_values(step):
             raw[inp.key] = request.form.getlist(inp.key)
         else:
             raw[inp.key] = request.form.get(inp.key)
+        if getattr(inp, "calibrated", None):
+            name = instruments.FIELD_PREFIX + inp.key
+            raw[name] = request.form.get(name)
     return raw
 
 
@@ -271,6 +274,11 @@ def _step_context(job, manual, step):
         refusal=services.sign_refusal(job, step, current_user) if is_worker else None,
         qualification_name=qualification_name,
         save_key=request.form.get("save_key") or uuid.uuid4().hex,
+        instrument_choices=instruments.usable(
+            job.centre_id,
+            {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
+        ),
+        instrument_field=instruments.FIELD_PREFIX,
     )
 
 

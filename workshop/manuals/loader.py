@@ -25,6 +25,7 @@ from workshop.datafiles import (
     read_data_file,
     validation_error,
 )
+from workshop.instrument_kinds import instrument_kinds
 from workshop.manuals import schema
 from workshop.manuals.schema import Manual
 
@@ -73,7 +74,11 @@ def load_manual(path: str | Path, *, qualification_codes: Iterable[str] | None =
             path, "fingerprint", "is computed from the file's bytes by the loader; remove this key"
         )
     data["fingerprint"] = hashlib.sha256(raw).hexdigest()
-    context = {"qualification_codes": codes, "file_stem": path.stem}
+    context = {
+        "qualification_codes": codes,
+        "file_stem": path.stem,
+        "instrument_kinds": set(instrument_kinds()),
+    }
     try:
         return Manual.model_validate(data, context=context)
     except ValidationError as exc:

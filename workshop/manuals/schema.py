@@ -171,6 +171,17 @@ class MeasurementInput(_Input):
     # Where the limits come from (standard and clause, datasheet, programme document); a safety
     # measurement without one is a warning of `workshop manuals check`.
     source: Text | None = None
+    # The kind of calibrated instrument (checklists/instruments.toml) the reading must be taken
+    # with: the technician picks one of the centre's, not overdue, and the record keeps which.
+    calibrated: Key | None = None
+
+    @field_validator("calibrated")
+    @classmethod
+    def _known_kind(cls, kind: str | None, info: ValidationInfo) -> str | None:
+        kinds = (info.context or {}).get("instrument_kinds")
+        if kind is not None and kinds is not None and kind not in kinds:
+            raise ValueError(f"unknown instrument kind {kind!r}; kinds: {', '.join(sorted(kinds))}")
+        return kind
 
     @model_validator(mode="after")
     def _check_limits(self) -> MeasurementInput:
