@@ -33,7 +33,7 @@ def test_simulated_run_passes_and_prints_every_check(cli, tmp_path):
     assert result.exit_code == 0, result.output
     for check in plan_checks(sequences=["ecu"]):
         assert f"{check.check_id}" in result.output
-    assert "PASS: 7 passed, 0 failed" in result.output
+    assert "PASS: 9 passed, 0 failed" in result.output
     assert f"Trace: {trace}" in result.output and trace.exists()
 
 

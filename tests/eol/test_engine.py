@@ -57,6 +57,13 @@ FAULT_MESSAGES = {
     "brake_switch_stuck": "brake switch still RELEASED 0.2 s after the pedal was pressed",
     "regen_disabled": "no regenerative torque requested while braking at 30 km/h",
     "regen_not_cut": "0.3 s after the brake pedal was released",
+    "ac_isolation_fault": "AC-side isolation 100.0 kΩ is below 182.5 kΩ (500 Ω/V × 365 V)",
+    "early_contactor_close": "main contactor closed with the DC link at 8",
+    "hvil_no_shutdown": "0.5 s after the HVIL loop opened: the ECU does not shut down high voltage",
+    "drive_while_plugged": "Nm asked, at most 1 Nm allowed): the car could drive off while charging",
+    "dcdc_undervoltage": "DC-DC output fell to 12.40 V under a 35 A load (needs 13.2-14.8 V)",
+    "no_vacuum_warning": "no low-vacuum warning for the driver within 3 s at",
+    "no_thermal_warning": "no thermal-event warning for the driver within 2 s",
 }
 
 

@@ -22,6 +22,7 @@ PASSIVE_ECU_BMS = [
     "bms.temperatures",
     "bms.soc",
     "bms.isolation",
+    "bms.ac_isolation",
     "bms.balancing",
     "bms.charge_current_limit",
 ]

@@ -122,6 +122,55 @@ def _measurement(run, name):
     return None
 
 
+# The EOL run's safety measurements the certificate prints, each with the limit it was judged
+# against and that limit's source from the kit's eol.toml (or its profile).
+EOL_SAFETY_MEASUREMENTS = (
+    ("isolation_resistance", "bms.isolation_min_ohm_per_v"),
+    ("ac_isolation_resistance", "bms.ac_isolation_min_ohm_per_v"),
+    ("precharge_time", "bms.precharge_within_s"),
+    ("current_at_close", "bms.contactor_close_current_max_a"),
+    ("link_ratio_at_close", "bms.precharge_min_link_ratio_pct"),
+    ("hvil_shutdown_time", "bms.hvil_shutdown_within_s"),
+    ("thermal_warning_time", "bms.thermal_warning_within_s"),
+    ("torque_while_plugged", "ecu.charge_inhibit_max_nm"),
+    ("dcdc_voltage_min", "ecu.dcdc_voltage_v"),
+    ("vacuum_warning_time", "brakes.vacuum_warning_within_s"),
+)
+
+
+def _eol_safety(run) -> list[dict]:
+    """The run's safety measurements with limits and sources (only those the run made)."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+    from workshop.eol.messages import label
+
+    try:
+        sources = load_kit(run.kit_id).spec.sources
+    except EolDefinitionError:
+        sources = {}
+    found = {}
+    for check in run.checks:
+        for m in check.measurements or []:
+            found.setdefault(m.get("name"), m)
+    rows = []
+    for name, limit_key in EOL_SAFETY_MEASUREMENTS:
+        m = found.get(name)
+        if m is None or not isinstance(m.get("value"), int | float):
+            continue
+        value = m["value"]
+        rows.append(
+            {
+                "th": label(name, "th"),
+                "en": label(name, "en"),
+                "value": _num(value, 3 if abs(value) < 10 else 1),
+                "unit": m.get("unit") or "",
+                "limit": m.get("limits_text") or "",
+                "passed": m.get("outcome") == "pass",
+                "source": sources.get(limit_key, ""),
+            }
+        )
+    return rows
+
+
 def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
     from workshop.eol.runs import latest_complete_run
 
@@ -160,6 +209,7 @@ def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
         "checks": len(run.checks),
         "bench_kind": run.bench_kind,
         "waivers": _waivers(run.kit_id),
+        "safety": _eol_safety(run),
     }
 
 

@@ -79,6 +79,15 @@ class EcuLimits(_Strict):
     torque_tolerance_nm: PositiveFloat
     torque_feedback_within_s: PositiveFloat
     max_active_faults: int = Field(ge=0)
+    # drive inhibited while the charge plug is in: the ECU requests no torque
+    charge_plug_within_s: PositiveFloat
+    charge_inhibit_window_s: PositiveFloat
+    charge_inhibit_max_nm: PositiveFloat
+    # 12 V DC-DC converter under the load bank
+    dcdc_voltage_v: Range
+    dcdc_load_min_a: PositiveFloat
+    dcdc_settle_s: PositiveFloat
+    dcdc_window_s: PositiveFloat
 
 
 class BmsLimits(_Strict):
@@ -97,11 +106,16 @@ class BmsLimits(_Strict):
     soc_tolerance_pct: PositiveFloat
     isolation_min_ohm_per_v: PositiveFloat
     isolation_reference_voltage_v: PositiveFloat | None = None
+    # AC circuits galvanically connected to the HV bus (a non-isolated on-board charger)
+    ac_isolation_min_ohm_per_v: PositiveFloat
     contactor_open_within_s: PositiveFloat
     precharge_start_link_max_v: PositiveFloat
     link_discharge_within_s: PositiveFloat
     precharge_within_s: PositiveFloat
     contactor_close_current_max_a: PositiveFloat
+    precharge_min_link_ratio_pct: float = Field(gt=0, le=100)
+    hvil_shutdown_within_s: PositiveFloat
+    thermal_warning_within_s: PositiveFloat
     charge_current_limit_a: Range
     alarm_within_s: PositiveFloat
     alarm_clear_within_s: PositiveFloat
@@ -118,10 +132,20 @@ class BmsLimits(_Strict):
         return self
 
     @property
+    def isolation_reference_v(self) -> float:
+        """The working voltage isolation is judged against: the maximum pack voltage unless the
+        kit names another."""
+        return self.isolation_reference_voltage_v or self.pack_voltage_v[1]
+
+    @property
     def isolation_min_ohm(self) -> float:
         """Minimum isolation: ohm per volt times the maximum pack voltage."""
-        reference = self.isolation_reference_voltage_v or self.pack_voltage_v[1]
-        return self.isolation_min_ohm_per_v * reference
+        return self.isolation_min_ohm_per_v * self.isolation_reference_v
+
+    @property
+    def ac_isolation_min_ohm(self) -> float:
+        """Minimum isolation of the AC side: its ohm per volt times the same working voltage."""
+        return self.ac_isolation_min_ohm_per_v * self.isolation_reference_v
 
 
 class BrakeLimits(_Strict):
@@ -144,6 +168,15 @@ class BrakeLimits(_Strict):
     regen_within_s: PositiveFloat
     regen_cut_max_nm: PositiveFloat
     regen_cut_within_s: PositiveFloat
+    # the driver's low-vacuum warning: the booster is vented below this, the lamp must light
+    vacuum_warning_kpa: PositiveFloat
+    vacuum_warning_within_s: PositiveFloat
+
+    @model_validator(mode="after")
+    def _warning_below_minimum(self):
+        if self.vacuum_warning_kpa >= self.vacuum_min_kpa:
+            raise ValueError("vacuum_warning_kpa must be below vacuum_min_kpa")
+        return self
 
 
 class Limits(_Strict):
@@ -190,6 +223,14 @@ SAFETY_LIMITS = (
     "brakes.recovery_within_s",
     "brakes.brake_switch_within_s",
     "brakes.regen_cut_within_s",
+    "brakes.vacuum_warning_kpa",
+    "brakes.vacuum_warning_within_s",
+    "bms.ac_isolation_min_ohm_per_v",
+    "bms.precharge_min_link_ratio_pct",
+    "bms.hvil_shutdown_within_s",
+    "bms.thermal_warning_within_s",
+    "ecu.charge_inhibit_max_nm",
+    "ecu.dcdc_voltage_v",
 )
 
 

@@ -233,6 +233,64 @@ _FAULT_LIST = [
         "The ECU keeps requesting regenerative torque after the pedal is released.",
         "ECU ยังสั่งแรงบิดคืนพลังงานต่อหลังปล่อยแป้นเบรก",
     ),
+    Fault(
+        "ac_isolation_fault",
+        "bms.ac_isolation",
+        "AC-side isolation fault",
+        "ฉนวนด้าน AC รั่ว",
+        "The on-board charger's AC input leaks to the chassis: 100 kΩ, enough for the DC limit, "
+        "far below 500 Ω/V.",
+        "ขาเข้า AC ของเครื่องชาร์จรั่วลงตัวถัง เหลือ 100 kΩ ผ่านเกณฑ์ด้าน DC แต่ต่ำกว่า 500 Ω/V มาก",
+    ),
+    Fault(
+        "early_contactor_close",
+        "bms.precharge_ratio",
+        "Main contactor closes at 85 %",
+        "คอนแทคเตอร์หลักต่อที่ 85 %",
+        "The BMS closes the main contactor when the DC link is at 85 % of the pack: little "
+        "current yet, but an arc at every start.",
+        "BMS ต่อคอนแทคเตอร์หลักเมื่อ DC link ได้ 85 % ของแพ็ก กระแสยังน้อยแต่เกิดประกายไฟทุกครั้งที่สตาร์ท",
+    ),
+    Fault(
+        "hvil_no_shutdown",
+        "bms.hvil_shutdown",
+        "HVIL open ignored",
+        "ไม่ตัดไฟเมื่อ HVIL เปิด",
+        "The ECU reports an open interlock loop but keeps the contactors closed.",
+        "ECU รายงานว่าวงจร HVIL เปิด แต่ไม่สั่งเปิดคอนแทคเตอร์",
+    ),
+    Fault(
+        "drive_while_plugged",
+        "ecu.charge_inhibit",
+        "Drive not inhibited while plugged in",
+        "ขับได้ขณะเสียบสายชาร์จ",
+        "The ECU sees the charge plug but still passes torque requests to the inverter.",
+        "ECU ตรวจพบสายชาร์จแต่ยังส่งคำสั่งแรงบิดไปยังอินเวอร์เตอร์",
+    ),
+    Fault(
+        "dcdc_undervoltage",
+        "ecu.dcdc_output",
+        "DC-DC sags under load",
+        "DC-DC แรงดันตกเมื่อมีโหลด",
+        "The 12 V DC-DC converter's output falls to 12.4 V under the load bank.",
+        "แรงดันขาออกของ DC-DC 12 V ตกเหลือ 12.4 V เมื่อเปิดโหลด",
+    ),
+    Fault(
+        "no_vacuum_warning",
+        "brakes.low_vacuum_warning",
+        "No low-vacuum warning",
+        "ไม่เตือนแรงดูดต่ำ",
+        "The cluster never shows the low brake-vacuum warning.",
+        "หน้าปัดไม่แสดงไฟเตือนแรงดูดหม้อลมเบรกต่ำ",
+    ),
+    Fault(
+        "no_thermal_warning",
+        "bms.thermal_warning",
+        "No thermal-event warning",
+        "ไม่เตือนเหตุความร้อนแบตเตอรี่",
+        "The BMS reports a thermal event but the driver is never warned.",
+        "BMS รายงานเหตุความร้อน แต่ไม่มีการแจ้งเตือนผู้ขับ",
+    ),
 ]
 
 _FAULT_NEEDS = {
@@ -260,6 +318,13 @@ _FAULT_NEEDS = {
     "brake_switch_stuck": ("brake_switch",),
     "regen_disabled": ("regen_torque",),
     "regen_not_cut": ("regen_torque",),
+    "ac_isolation_fault": ("ac_isolation_resistance",),
+    "early_contactor_close": ("contactor_state", "dc_link_voltage"),
+    "hvil_no_shutdown": ("hvil_break",),
+    "drive_while_plugged": ("charge_plug_simulation",),
+    "dcdc_undervoltage": ("dcdc_voltage",),
+    "no_vacuum_warning": ("vacuum_warning",),
+    "no_thermal_warning": ("thermal_warning",),
 }
 FAULTS: dict[str, Fault] = {
     fault.name: replace(fault, needs=_FAULT_NEEDS[fault.name]) for fault in _FAULT_LIST

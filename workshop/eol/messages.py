@@ -323,6 +323,77 @@ MESSAGES: dict[str, str] = {
     "regen_after_stop": _l(
         "regenerative torque still %(value)s Nm %(limit)s s after the vehicle stopped"
     ),
+    # -- safety checks (checks_safety) ----------------------------------------------------------
+    "plug_not_detected": _l(
+        "the ECU did not report the charge plug (%(source)s) within %(limit)s s of the simulated "
+        "plug-in"
+    ),
+    "no_torque_request_frames": _l("no torque request (%(source)s) received in %(window)s s"),
+    "drive_while_plugged": _l(
+        "the ECU requested %(value)s Nm with the charge plug in (%(asked)s Nm asked, at most "
+        "%(limit)s Nm allowed): the car could drive off while charging"
+    ),
+    "plug_stays": _l("the ECU still reports the charge plug %(limit)s s after it was removed"),
+    "no_dcdc_status": _l("no DC-DC output status (%(source)s) received in %(window)s s"),
+    "dcdc_no_load": _l(
+        "the 12 V load bank drew only %(current)s A (needs %(needed)s A): check the load request "
+        "and the load bank"
+    ),
+    "dcdc_low": _l(
+        "DC-DC output fell to %(value)s V under a %(load)s A load (needs %(low)s-%(high)s V): "
+        "the 12 V battery will run down while driving"
+    ),
+    "dcdc_high": _l("DC-DC output rose to %(value)s V under load (needs %(low)s-%(high)s V)"),
+    "no_ac_isolation": _l("no AC-side isolation reading (%(source)s) in %(window)s s"),
+    "ac_isolation_low": _l(
+        "AC-side isolation %(value)s kΩ is below %(limit)s kΩ (%(per_volt)s Ω/V × %(reference)s "
+        "V): check the on-board charger and its AC wiring"
+    ),
+    "ratio_not_open": _l("the main contactor did not open within %(limit)s s of the request"),
+    "ratio_not_closed": _l(
+        "the main contactor did not close within %(limit)s s (see the precharge check)"
+    ),
+    "ratio_no_samples": _l(
+        "no DC-link voltage (%(source)s) received while the contactor was still open"
+    ),
+    "precharge_ratio_low": _l(
+        "main contactor closed with the DC link at %(ratio)s %% of the pack (%(link)s V of "
+        "%(pack)s V; needs at least %(limit)s %%): check the BMS precharge threshold"
+    ),
+    "hvil_contactor_not_closed": _l("the main contactor is not closed in READY"),
+    "hvil_break_not_seen": _l(
+        "the ECU did not report the interlock open (%(source)s) when the tester opened the loop: "
+        "check the HVIL wiring to the tester"
+    ),
+    "hvil_contactors_stay": _l(
+        "contactors still %(state)s %(limit)s s after the HVIL loop opened: the ECU does not "
+        "shut down high voltage on an open interlock"
+    ),
+    "hvil_stays_open": _l("the ECU still reports the interlock open after the loop was closed"),
+    "no_warning_status": _l("no warning status (%(source)s) received"),
+    "thermal_warning_at_rest": _l(
+        "the thermal-event warning is on before any test: read the BMS fault log"
+    ),
+    "thermal_warning_missing": _l(
+        "no thermal-event warning for the driver within %(limit)s s of the BMS self-test"
+    ),
+    "thermal_warning_stays": _l(
+        "the thermal-event warning stays on %(limit)s s after the self-test ended"
+    ),
+    "vacuum_warning_at_rest": _l(
+        "the low-vacuum warning is on with %(vacuum)s kPa of vacuum in the booster"
+    ),
+    "cannot_reach_warning": _l(
+        "could not bring the vacuum under %(level)s kPa: still %(vacuum)s kPa after %(strokes)s "
+        "pedal strokes with the pump off"
+    ),
+    "vacuum_warning_missing": _l(
+        "no low-vacuum warning for the driver within %(limit)s s at %(vacuum)s kPa: check the "
+        "vacuum sensor and the cluster lamp"
+    ),
+    "vacuum_warning_stays": _l(
+        "the low-vacuum warning stays on after the vacuum was restored to %(needed)s kPa"
+    ),
 }
 
 # Measurement labels, by measurement name.
@@ -374,6 +445,16 @@ LABELS: dict[str, str] = {
     "regen_torque": _l("Regenerative torque"),
     "cut_after_release": _l("Regeneration cut after release"),
     "cut_at_standstill": _l("Regeneration cut at standstill"),
+    "torque_while_plugged": _l("Torque requested with the plug in"),
+    "dcdc_load_current": _l("12 V load current"),
+    "dcdc_voltage_min": _l("Lowest DC-DC voltage under load"),
+    "dcdc_voltage_max": _l("Highest DC-DC voltage under load"),
+    "ac_isolation_resistance": _l("AC-side isolation resistance"),
+    "link_ratio_at_close": _l("DC link / pack when the contactor closed"),
+    "hvil_shutdown_time": _l("Contactors open after HVIL opened"),
+    "thermal_warning_time": _l("Thermal-event warning after"),
+    "vacuum_at_test": _l("Vacuum during the warning test"),
+    "vacuum_warning_time": _l("Low-vacuum warning after"),
     # chart series and axes
     "brake_vacuum": _l("Brake vacuum"),
     "dc_link_voltage": _l("DC link voltage"),

@@ -16,7 +16,13 @@ from typing import Any
 
 import can
 
-from workshop.eol import checks_bms, checks_brakes, checks_ecu, procedures  # noqa: F401 (registers)
+from workshop.eol import (  # noqa: F401 (registers the checks)
+    checks_bms,
+    checks_brakes,
+    checks_ecu,
+    checks_safety,
+    procedures,
+)
 from workshop.eol.definitions import KitDefinition
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
@@ -57,23 +63,30 @@ ORDER = (
     "ecu.ready",
     "ecu.drive_modes",
     "ecu.torque_response",
+    "ecu.charge_inhibit",
+    "ecu.dcdc_output",
     "bms.pack_voltage",
     "bms.cell_voltage",
     "bms.cell_spread",
     "bms.temperatures",
     "bms.soc",
     "bms.isolation",
+    "bms.ac_isolation",
     "bms.balancing",
     "bms.charge_current_limit",
     "bms.contactors_open",
     "bms.precharge",
+    "bms.precharge_ratio",
+    "bms.hvil_shutdown",
     "bms.alarm_reporting",
+    "bms.thermal_warning",
     "brakes.vacuum_build",
     "brakes.vacuum_hold",
     "brakes.vacuum_recovery",
     "brakes.brake_switch",
     "brakes.regen_request",
     "brakes.regen_cut",
+    "brakes.low_vacuum_warning",
 )
 _ordered = {check_id: CHECKS[check_id] for check_id in ORDER}
 CHECKS.clear()
@@ -161,6 +174,10 @@ _INITIAL_COMMANDS = {
     "alarm_test": "none",
     "pump_mode": "auto",
     "brake_pedal": 0.0,
+    "hvil_break": False,
+    "charge_plug_simulation": False,
+    "lv_load": False,
+    "thermal_event_test": False,
 }
 _SAFE_COMMANDS = {**_INITIAL_COMMANDS, "eol_session": False}
 

@@ -60,6 +60,11 @@ CATALOGUE = [
     _v("torque_request", "Nm", "torque the ECU requests from the inverter"),
     _v("torque_feedback", "Nm", "torque the inverter reports"),
     _v("regen_torque", "Nm", "regenerative braking torque the ECU requests"),
+    _v("charge_plug", "", "charge plug detected by the ECU (proximity pilot)", kind="flag"),
+    _v("dcdc_voltage", "V", "12 V DC-DC converter output voltage"),
+    _v("dcdc_current", "A", "12 V DC-DC converter output current"),
+    _v("vacuum_warning", "", "driver warning: low brake vacuum", kind="flag"),
+    _v("thermal_warning", "", "driver warning: thermal event in the battery", kind="flag"),
     # BMS
     _v("pack_voltage", "V", "pack voltage"),
     _v("pack_current", "A", "pack current, positive = discharge"),
@@ -67,6 +72,11 @@ CATALOGUE = [
     _v("cell_voltage", "V", "cell voltage", indexed=True),
     _v("cell_temperature", "°C", "temperature sensor", indexed=True),
     _v("isolation_resistance", "Ω", "HV isolation resistance"),
+    _v(
+        "ac_isolation_resistance",
+        "Ω",
+        "isolation resistance of the AC circuits galvanically connected to the HV bus (charger)",
+    ),
     _v("dc_link_voltage", "V", "DC-link (inverter side) voltage"),
     _v("contactor_state", "", "main contactor", kind="state", states=("open", "closed")),
     _v(
@@ -124,6 +134,10 @@ CATALOGUE = [
     ),
     _t("alarm_test_cell", "", "cell the alarm self-test simulates"),
     _t("pump_mode", "", "vacuum pump control", kind="state", states=("auto", "off")),
+    _t("hvil_break", "", "the tester's relay that opens the HVIL loop", kind="flag"),
+    _t("charge_plug_simulation", "", "simulated charge plug (proximity pilot)", kind="flag"),
+    _t("lv_load", "", "switch on the 12 V load bank (lights, blower, fans)", kind="flag"),
+    _t("thermal_event_test", "", "BMS self-test: report a thermal event", kind="flag"),
     _t("brake_pedal", "%", "pedal robot stroke"),
 ]
 

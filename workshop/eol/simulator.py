@@ -38,11 +38,24 @@ CELL_SPREAD_V = 0.020  # seeded spread is clipped to +-20 mV, so the healthy spr
 TEMP_NOMINAL_C = 30.0
 PRECHARGE_R_OHM = 100.0
 PRECHARGE_RC_S = 0.6
-PRECHARGE_CLOSE_FRACTION = 0.95
+PRECHARGE_CLOSE_FRACTION = 0.98  # above the 95 % the EOL asks, with margin for frame timing
+EARLY_CLOSE_FRACTION = 0.85  # fault: the current is small yet, but the link is not charged
 PRECHARGE_TIMEOUT_S = 6.0
 IDLE_LOAD_A = 0.4
 SOC_PCT = 62.0
 ISOLATION_OHM = 2_500_000.0
+AC_ISOLATION_OHM = 2_200_000.0
+AC_ISOLATION_FAULT_OHM = 100_000.0  # above the DC limit, far below 500 ohm/V
+DCDC_VOLTAGE_V = 14.2
+DCDC_DROOP_OHM = 0.004
+DCDC_FAULT_V = 12.4
+LV_IDLE_A = 6.0
+LV_LOAD_BANK_A = 35.0
+LV_BATTERY_V = 12.6
+VACUUM_WARN_ON_KPA = 25.0
+VACUUM_WARN_OFF_KPA = 30.0
+VACUUM_WARN_DELAY_S = 1.0
+THERMAL_WARN_DELAY_S = 0.5
 CHARGE_LIMIT_A = 12.0
 ALARM_DEBOUNCE_S = 0.2
 BMS_ALARM_LIMITS = {"cell_ov": 3.65, "cell_uv": 2.50, "over_temp": 55.0, "over_current": 200.0}
@@ -77,6 +90,10 @@ class _Vehicle:
             "alarm_test_cell": 1,
             "pump_mode": "auto",
             "brake_pedal": 0.0,
+            "hvil_break": False,
+            "charge_plug_simulation": False,
+            "lv_load": False,
+            "thermal_event_test": False,
         }
         # ECU
         self.vehicle_state = "off"
@@ -111,6 +128,12 @@ class _Vehicle:
         self.pedal = 0.0
         self.pedal_changed = 0.0
         self.brake_switch = False
+        self.vacuum_low_since: float | None = None
+        self.vacuum_warning = False
+        self.thermal_since: float | None = None
+        self.thermal_warning = False
+        self.dcdc_voltage = LV_BATTERY_V
+        self.dcdc_current = 0.0
 
     def set_faults(self, faults: set[str]) -> None:
         """Apply the injected faults; measurement faults change the cells and sensors."""
@@ -167,12 +190,14 @@ class _Vehicle:
     def _step(self, dt: float) -> None:
         faults, cmd = self.faults, self.cmd
         key_on = cmd["key_switch"] == "on"
-        hvil_ok = "hvil_open" not in faults
+        hvil_ok = "hvil_open" not in faults and not cmd["hvil_break"]
+        # The ECU opens the contactors on an open interlock, unless the fault makes it ignore it.
+        hvil_allows = hvil_ok or "hvil_no_shutdown" in faults
         speed = float(cmd["speed_simulation"])
 
         # BMS contactors: the tester's override wins over the ECU's request.
         override = cmd["contactor_request"]
-        want_closed = override == "close" or (override in ("none", None) and key_on and hvil_ok)
+        want_closed = override == "close" or (override in ("none", None) and key_on and hvil_allows)
         welded = "stuck_contactor" in faults
         pack = self.pack_ocv
         if welded:
@@ -184,9 +209,12 @@ class _Vehicle:
             if self.precharge == "active":
                 if "precharge_failure" not in faults:
                     self.link_v += (pack - self.link_v) * (1 - math.exp(-dt / PRECHARGE_RC_S))
-                fraction = (
-                    0.5 if "premature_contactor_close" in faults else PRECHARGE_CLOSE_FRACTION
-                )
+                if "premature_contactor_close" in faults:
+                    fraction = 0.5
+                elif "early_contactor_close" in faults:
+                    fraction = EARLY_CLOSE_FRACTION
+                else:
+                    fraction = PRECHARGE_CLOSE_FRACTION
                 if self.link_v >= fraction * pack:
                     self.main_closed, self.precharge = True, "done"
                 elif self.t - self.precharge_started > PRECHARGE_TIMEOUT_S:
@@ -226,11 +254,37 @@ class _Vehicle:
         ):
             self.drive_mode = request
         ready = self.vehicle_state == "ready"
-        self.torque_request = float(cmd["torque_command"]) if ready else 0.0
+        inhibited = bool(cmd["charge_plug_simulation"]) and "drive_while_plugged" not in faults
+        self.torque_request = float(cmd["torque_command"]) if ready and not inhibited else 0.0
         target = 0.0 if "inverter_no_response" in faults else self.torque_request
         self.torque_feedback += (target - self.torque_feedback) * (
             1 - math.exp(-dt / INVERTER_TAU_S)
         )
+
+        # 12 V DC-DC: runs while the HV bus is live, and carries the load bank when asked.
+        if self.main_closed and key_on:
+            self.dcdc_current = LV_LOAD_BANK_A if cmd["lv_load"] else LV_IDLE_A
+            self.dcdc_voltage = DCDC_VOLTAGE_V - DCDC_DROOP_OHM * self.dcdc_current
+            if cmd["lv_load"] and "dcdc_undervoltage" in faults:
+                self.dcdc_voltage = DCDC_FAULT_V
+        else:
+            self.dcdc_current, self.dcdc_voltage = 0.0, LV_BATTERY_V
+
+        # Driver warnings on the cluster: low vacuum (debounced, with hysteresis), thermal event.
+        if self.vacuum < VACUUM_WARN_ON_KPA:
+            if self.vacuum_low_since is None:
+                self.vacuum_low_since = self.t
+            elif self.t - self.vacuum_low_since >= VACUUM_WARN_DELAY_S:
+                self.vacuum_warning = "no_vacuum_warning" not in faults
+        elif self.vacuum > VACUUM_WARN_OFF_KPA:
+            self.vacuum_low_since, self.vacuum_warning = None, False
+        if cmd["thermal_event_test"]:
+            if self.thermal_since is None:
+                self.thermal_since = self.t
+            elif self.t - self.thermal_since >= THERMAL_WARN_DELAY_S:
+                self.thermal_warning = "no_thermal_warning" not in faults
+        else:
+            self.thermal_since, self.thermal_warning = None, False
 
         # Brakes: the switch follows the pedal after a short debounce.
         if self.t - self.pedal_changed >= 0.015:
@@ -289,7 +343,7 @@ class _Vehicle:
             case "drive_mode":
                 return self.drive_mode
             case "hvil":
-                return "open" if "hvil_open" in f else "closed"
+                return "open" if "hvil_open" in f or self.cmd["hvil_break"] else "closed"
             case "fault_count":
                 return 1 if "active_fault_code" in f else 0
             case "fault_code":
@@ -302,6 +356,18 @@ class _Vehicle:
                 return self.torque_feedback
             case "regen_torque":
                 return self.regen
+            case "charge_plug":
+                return bool(self.cmd["charge_plug_simulation"])
+            case "dcdc_voltage":
+                return self.dcdc_voltage
+            case "dcdc_current":
+                return self.dcdc_current
+            case "vacuum_warning":
+                return self.vacuum_warning
+            case "thermal_warning":
+                return self.thermal_warning
+            case "ac_isolation_resistance":
+                return AC_ISOLATION_FAULT_OHM if "ac_isolation_fault" in f else AC_ISOLATION_OHM
             case "pack_voltage":
                 return self.pack_voltage
             case "pack_current":
