@@ -63,6 +63,27 @@ def test_a_reading_names_a_calibrated_instrument_of_its_kind(app, jazz_job, tmp_
     assert instruments.instruments_used(job, step, {}) == {}
 
 
+def test_a_torque_names_a_calibrated_torque_wrench(app, jazz_job, tmp_path):
+    job, _, supervisor = jazz_job
+    step = load_manuals()["honda-jazz-ge"].step("drivetrain-01")
+    (torque,) = [inp for inp in step.inputs if inp.type == "torque"][:1]
+    value = {torque.key: str(torque.spec_nm)}
+    scale = instruments.register_instrument(job.centre, new(), supervisor, tmp_path)
+    wrench = instruments.register_instrument(
+        job.centre, new("torque_wrench", "TW-1", make_model="Norbar TTi 60"), supervisor, tmp_path
+    )
+    with pytest.raises(InstrumentError, match="choose the calibrated"):
+        instruments.instruments_used(job, step, value)
+    with pytest.raises(InstrumentError, match="needs a"):
+        instruments.instruments_used(
+            job, step, {**value, f"instrument:{torque.key}": str(scale.id)}
+        )
+    used = instruments.instruments_used(
+        job, step, {**value, f"instrument:{torque.key}": str(wrench.id)}
+    )
+    assert used[torque.key]["serial"] == "TW-1"
+
+
 def test_another_centres_retired_or_overdue_instrument_is_refused(
     app, jazz_job, create_centre, create_user, tmp_path
 ):

@@ -175,6 +175,11 @@ def check_contract(manual: Manual) -> None:
     registration = manual.registration
     assert registration is not None, "a conversion manual without [registration]"
     assert registration.source and registration.structural_change("en")
+    # every tightening torque is applied with a calibrated torque wrench the record names
+    torques = [inp for step in manual.steps for inp in step.inputs if inp.type == "torque"]
+    assert torques and all(inp.calibrated == "torque_wrench" for inp in torques), [
+        inp.key for inp in torques if inp.calibrated != "torque_wrench"
+    ]
     hv_steps = [step for step in manual.steps if "high_voltage" in step.hazards]
     assert hv_steps, "a conversion manual without high-voltage steps"
     for step in hv_steps:

@@ -205,6 +205,10 @@ def _raw_values(job, step, technician, folder, values) -> dict:
                 )
         elif inp.type == "torque":
             raw[inp.key] = str(inp.spec_nm)
+            if inp.calibrated:
+                raw[FIELD_PREFIX + inp.key] = _instrument_for(
+                    job, technician, folder, inp.calibrated
+                )
         elif inp.type == "confirmation":
             raw[inp.key] = "y"
         elif inp.type == "choice":

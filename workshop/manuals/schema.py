@@ -158,7 +158,21 @@ class _Input(_Model):
         return display(self, "label", locale)
 
 
-class MeasurementInput(_Input):
+class _CalibratedInput(_Input):
+    # The kind of calibrated instrument (checklists/instruments.toml) the reading must be taken
+    # with: the technician picks one of the centre's, not overdue, and the record keeps which.
+    calibrated: Key | None = None
+
+    @field_validator("calibrated")
+    @classmethod
+    def _known_kind(cls, kind: str | None, info: ValidationInfo) -> str | None:
+        kinds = (info.context or {}).get("instrument_kinds")
+        if kind is not None and kinds is not None and kind not in kinds:
+            raise ValueError(f"unknown instrument kind {kind!r}; kinds: {', '.join(sorted(kinds))}")
+        return kind
+
+
+class MeasurementInput(_CalibratedInput):
     """A measured value with a unit and limits; ``evaluate`` turns a reading into pass/fail."""
 
     type: Literal["measurement"]
@@ -171,17 +185,6 @@ class MeasurementInput(_Input):
     # Where the limits come from (standard and clause, datasheet, programme document); a safety
     # measurement without one is a warning of `workshop manuals check`.
     source: Text | None = None
-    # The kind of calibrated instrument (checklists/instruments.toml) the reading must be taken
-    # with: the technician picks one of the centre's, not overdue, and the record keeps which.
-    calibrated: Key | None = None
-
-    @field_validator("calibrated")
-    @classmethod
-    def _known_kind(cls, kind: str | None, info: ValidationInfo) -> str | None:
-        kinds = (info.context or {}).get("instrument_kinds")
-        if kind is not None and kinds is not None and kind not in kinds:
-            raise ValueError(f"unknown instrument kind {kind!r}; kinds: {', '.join(sorted(kinds))}")
-        return kind
 
     @model_validator(mode="after")
     def _check_limits(self) -> MeasurementInput:
@@ -209,8 +212,9 @@ class MeasurementInput(_Input):
         return not (self.max is not None and value > self.max)
 
 
-class TorqueInput(_Input):
-    """A tightening torque in Nm: spec ± tolerance."""
+class TorqueInput(_CalibratedInput):
+    """A tightening torque in Nm: spec ± tolerance (applied with a calibrated torque wrench when
+    the manual says ``calibrated = "torque_wrench"``, as the shipped manuals do)."""
 
     type: Literal["torque"]
     spec_nm: Annotated[StrictFloat, Field(gt=0)]
