@@ -42,8 +42,38 @@ def test_limits_come_from_a_measurement_in_the_charts_unit():
             {"name": "torque_feedback", "unit": "Nm", "low": 22.0, "high": 28.0},
         ]
     )
-    assert _limits_in(check, "Nm")["name"] == "torque_feedback"
+    assert _limits_in(check, "torque_feedback", "Nm")["name"] == "torque_feedback"
     precharge = SimpleNamespace(
         measurements=[{"name": "precharge_time", "unit": "s", "low": None, "high": 5.0}]
     )
-    assert _limits_in(precharge, "V") == {}
+    assert _limits_in(precharge, "dc_link_voltage", "V") == {}
+
+
+def test_the_vacuum_chart_draws_the_54_kpa_criterion_not_the_empty_booster():
+    """The build starts by proving the booster empty (<= 5 kPa): the chart's line is the
+    vacuum it must reach, and the report's table prints both."""
+    from workshop.eol.definitions import load_kit
+    from workshop.eol.engine import run_eol
+    from workshop.eol.simbus import SimulatedBus
+
+    kit = load_kit("jazz-ev1")
+    with SimulatedBus(kit, seed=2) as bus:
+        result = run_eol(kit, bus, ["brakes"], check_ids=["brakes.vacuum_build"])
+    build = result.result("brakes.vacuum_build")
+    check = SimpleNamespace(measurements=[m.to_dict() for m in build.measurements])
+    limits = _limits_in(check, "brake_vacuum", "kPa")
+    assert (limits["name"], limits["low"], limits["limits_text"]) == (
+        "vacuum_reached",
+        54.0,
+        "≥ 54 kPa",
+    )
+    assert [m["limits_text"] for m in check.measurements if m["unit"] == "kPa"] == [
+        "≤ 5 kPa",
+        "≥ 54 kPa",
+    ]
+    svg = str(
+        charts.line_chart(
+            build.series["brake_vacuum"], x_label="s", y_label="kPa", low=limits["low"], unit="kPa"
+        )
+    )
+    assert ">54 kPa<" in svg

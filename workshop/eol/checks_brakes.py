@@ -55,6 +55,10 @@ def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
         record=trail,
     )
     r.series["brake_vacuum"] = [(t_, round(v, 1)) for t_, v in trail["brake_vacuum"]]
+    reached = hit.value if hit is not None else (_latest(ctx, "brake_vacuum") or 0.0)
+    r.measure(
+        "vacuum_recovered", reached, "kPa", low=lim.vacuum_min_kpa, digits=1, quiet=hit is None
+    )
     if hit is None:
         r.measure(
             "recovery_time",

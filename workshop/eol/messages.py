@@ -434,6 +434,8 @@ LABELS: dict[str, str] = {
     "vent_strokes": _l("Pedal strokes to vent"),
     "start_vacuum": _l("Starting vacuum"),
     "build_time": _l("Vacuum build time"),
+    "vacuum_reached": _l("Vacuum reached"),
+    "vacuum_recovered": _l("Vacuum after recovery"),
     "pump_run_on": _l("Pump run-on"),
     "leak_rate": _l("Leak rate"),
     "vacuum_drop": _l("Vacuum drop"),

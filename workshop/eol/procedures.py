@@ -261,6 +261,7 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
     if hit is None:
         reached = _latest(ctx, "brake_vacuum") or 0.0
         never_ran = ctx.kit.has("pump_running") and not any(v for _, v in trail["pump_running"])
+        r.measure("vacuum_reached", reached, "kPa", low=lim.vacuum_min_kpa, digits=1, quiet=True)
         r.measure(
             "build_time",
             None,
@@ -274,6 +275,7 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
             ),
         )
         return
+    r.measure("vacuum_reached", hit.value, "kPa", low=lim.vacuum_min_kpa, digits=1)
     r.measure(
         "build_time",
         hit.t - t,
