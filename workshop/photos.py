@@ -156,8 +156,43 @@ def check_photo(data: bytes, limits: PhotoLimits) -> CheckedPhoto:
     )
 
 
-def check_photos(uploads: list[bytes], limits: PhotoLimits) -> list[CheckedPhoto]:
-    """Check every upload of one request; every header is read before any image is decoded."""
+PDF_MAGIC = b"%PDF-"
+PDF_CONTENT_TYPE = "application/pdf"
+# A PDF's last bytes hold its end-of-file marker (a few bytes of padding may follow).
+_PDF_TAIL_BYTES = 1024
+
+
+def is_pdf(data: bytes) -> bool:
+    """Whether ``data`` claims to be a PDF (its first bytes)."""
+    return data.startswith(PDF_MAGIC)
+
+
+def check_document(data: bytes, limits: PhotoLimits) -> CheckedPhoto:
+    """A PDF document (an invoice) where a manual's photo input accepts documents: bounded in
+    bytes like a photo and complete (header and end-of-file marker); it is stored as it came and
+    never parsed on the server."""
+    if not data:
+        raise PhotoRefused(_l("the file is empty"))
+    if len(data) > limits.max_bytes:
+        raise PhotoRefused(
+            _l("the file is larger than %(mb)d MB", mb=max(1, limits.max_bytes // 2**20))
+        )
+    if not is_pdf(data) or b"%%EOF" not in data[-_PDF_TAIL_BYTES:]:
+        raise PhotoRefused(_l("the PDF is incomplete or damaged"))
+    return CheckedPhoto(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type=PDF_CONTENT_TYPE,
+        width=0,
+        height=0,
+    )
+
+
+def check_photos(
+    uploads: list[bytes], limits: PhotoLimits, *, documents: bool = False
+) -> list[CheckedPhoto]:
+    """Check every upload of one request; every header is read before any image is decoded.
+    With ``documents`` a PDF is accepted beside photos (a purchase invoice)."""
     if len(uploads) > limits.max_files:
         raise PhotoRefused(
             _l("send at most %(n)d photos at once", n=limits.max_files)
@@ -165,8 +200,21 @@ def check_photos(uploads: list[bytes], limits: PhotoLimits) -> list[CheckedPhoto
             else _l("send one photo at a time")
         )
     for data in uploads:
-        check_header(data, limits)
-    return [check_photo(data, limits) for data in uploads]
+        if documents and is_pdf(data):
+            check_document(data, limits)
+            continue
+        try:
+            check_header(data, limits)
+        except PhotoRefused:
+            if documents and data and not is_pdf(data):
+                raise PhotoRefused(
+                    _l("the file is not a PDF, JPEG, PNG or WebP file, or it is damaged")
+                ) from None
+            raise
+    return [
+        check_document(data, limits) if documents and is_pdf(data) else check_photo(data, limits)
+        for data in uploads
+    ]
 
 
 def photo_path(folder: str | Path, sha256: str, *, thumbnail: bool = False) -> Path:
@@ -177,6 +225,10 @@ def photo_path(folder: str | Path, sha256: str, *, thumbnail: bool = False) -> P
 def store_photo(photo: CheckedPhoto, folder: str | Path) -> Path:
     """Keep a checked photo and its thumbnail (once per content); returns the photo's path."""
     store = FileStore(folder)
+    if photo.content_type == PDF_CONTENT_TYPE:
+        # A document has no thumbnail: pages show a PDF symbol and link to the file.
+        store.put_bytes("photos", photo.data)
+        return store.path("photos", photo.sha256)
 
     def thumbnail(part: Path) -> None:
         with _open(photo.data) as image:

@@ -76,6 +76,9 @@ def test_evidence_bundle_holds_everything_with_hashes(
     # the motor's stamped number, nameplate and purchase invoice, as the DLT asks
     inputs = {p["input"] for p in photos}
     assert {"motor_number_photo", "motor_nameplate_photo", "motor_invoice_photo"} <= inputs
+    (invoice,) = [p for p in photos if p["input"] == "motor_invoice_photo"]
+    assert invoice["file"].endswith("-1.pdf") and archive.read(invoice["file"]).startswith(b"%PDF-")
+    assert manifest["files"][invoice["file"]] == invoice["sha256"]
     # the inspection and the engineers' sign-offs, with their licence numbers
     (inspection,) = json.loads(archive.read("inspection/inspections.json"))
     assert inspection["decision"] == "approved" and inspection["answers"]

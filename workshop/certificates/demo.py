@@ -5,6 +5,7 @@ simulated bench, engineer sign-offs and an approved inspection.
 Used by the demo data (one certified conversion, one awaiting inspection) and by the tests.
 """
 
+import functools
 import io
 import logging
 from datetime import timedelta
@@ -165,11 +166,41 @@ def register_demo_instruments(centre, user: User, folder) -> None:
                 certificate_number=f"CAL-{today.year}-{centre.id:03d}{n:02d}",
                 calibrated_on=today - timedelta(days=60),
                 due_on=today + timedelta(days=300),
-                certificate=b"%PDF-1.4\n% demo calibration certificate\n%%EOF\n",
+                certificate=demo_document("calibration"),
             ),
             user,
             folder,
         )
+
+
+DEMO_DOCUMENTS = {
+    "calibration": (
+        "ใบรับรองการสอบเทียบ",
+        "Calibration certificate",
+        "เครื่องมือของศูนย์สาธิต ศูนย์จริงแนบใบรับรองจากห้องปฏิบัติการสอบเทียบที่ได้รับการรับรอง",
+        "An instrument of the demo centre; a real centre files the certificate of an accredited "
+        "calibration laboratory.",
+    ),
+    "invoice": (
+        "ใบกำกับภาษีการซื้อมอเตอร์",
+        "Motor purchase invoice",
+        "หลักฐานการได้มาซึ่งมอเตอร์ของรถสาธิต ศูนย์จริงแนบใบกำกับภาษีที่ระบุเลขมอเตอร์",
+        "Proof of acquiring the motor of a demo car; a real centre files the seller's invoice "
+        "naming the motor number.",
+    ),
+}
+
+
+@functools.cache
+def demo_document(kind: str) -> bytes:
+    """A real PDF that says on its face it is a demo document (rendered once per process)."""
+    from workshop.pdf import render_pdf
+
+    title_th, title_en, body_th, body_en = DEMO_DOCUMENTS[kind]
+    return render_pdf(
+        "certificates/pdf_demo_document.html",
+        {"title_th": title_th, "title_en": title_en, "body_th": body_th, "body_en": body_en},
+    )
 
 
 DEMO_INSTRUMENT_MODELS = {
@@ -217,9 +248,8 @@ def _raw_values(job, step, technician, folder, values) -> dict:
             raw[inp.key] = demo_text(inp, values)
         elif inp.type == "photo":
             for n in range(inp.count):
-                jobs.add_photo(
-                    job, step.id, inp.key, photo_bytes((40 + n, 90, 160)), technician, folder
-                )
+                data = demo_document("invoice") if inp.documents else photo_bytes((40 + n, 90, 160))
+                jobs.add_photo(job, step.id, inp.key, data, technician, folder)
         elif inp.type == "serial":
             raw[inp.key] = _serials_for(job, inp)
     return raw

@@ -23,7 +23,12 @@ from workshop.filestore import FileStore
 from workshop.jobs.models import Instrument, Photo, StepRecord
 from workshop.photos import photo_path
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+}
 
 
 def _record(r: StepRecord) -> dict:

@@ -620,7 +620,7 @@ def add_photos(
         raise JobError(_l("this step asks for no photo %(key)s", key=input_key))
     _check_worker(job, user, step, action=_l("photograph"))
     try:
-        checked = check_photos(uploads, limits or PhotoLimits())
+        checked = check_photos(uploads, limits or PhotoLimits(), documents=inp.documents)
     except PhotoRefused as exc:
         raise JobError(exc.args[0]) from None
     photos = []

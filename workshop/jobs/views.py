@@ -38,7 +38,7 @@ from workshop.jobs.progress import (
 )
 from workshop.jobs.signals import kits_offered
 from workshop.manuals.loader import manual_catalogue
-from workshop.photos import PhotoLimits, photo_path
+from workshop.photos import PDF_CONTENT_TYPE, PhotoLimits, photo_path
 from workshop.provinces import province_choices
 from workshop.transactions import transaction
 from workshop.web import current_locale
@@ -343,9 +343,21 @@ def photo(job_id: int, photo_id: int):
     if p.job_id != job.id:
         abort(404)
     thumb = request.args.get("thumb") == "1"
+    document = p.content_type == PDF_CONTENT_TYPE
+    if thumb and document:
+        return current_app.send_static_file("document.svg")
     path = photo_path(current_app.config["UPLOAD_FOLDER"], p.sha256, thumbnail=thumb)
     if not path.exists():
         abort(404)
+    if document:
+        # An uploaded PDF is downloaded, never shown inside the app's own origin.
+        return send_file(
+            path,
+            mimetype=p.content_type,
+            as_attachment=True,
+            download_name=f"{job.reference}-{p.step_id}-{p.input_key}.pdf",
+            max_age=86400,
+        )
     return send_file(path, mimetype="image/jpeg" if thumb else p.content_type, max_age=86400)
 
 

@@ -317,6 +317,8 @@ class PhotoInput(_Input):
     count: PositiveInt = 1
     of_th: ThaiText
     of_en: Text
+    # Also accept a PDF document (a purchase invoice as the seller sent it).
+    documents: bool = False
 
 
 class SerialInput(_Input):
