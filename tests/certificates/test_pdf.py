@@ -88,8 +88,14 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     from workshop.inspection.services import latest_values
 
     measured = latest_values(job)
-    assert "Isolation and bonding measured in the steps" in "".join(pages)
+    assert "Isolation, bonding and touch protection in the steps" in "".join(pages)
+    # the touch protection confirmed in the steps, with the rule (IPXXD/IPXXB) and its source
+    assert "IPXXD" in "".join(pages) and "§5.1.1.1" in "".join(pages)
     assert "UN R100.02 §5.1.2.2" in "".join(pages)  # each limit with its source
+    # the EOL run's safety measurements, each with its limit and source
+    flat = " ".join(" ".join(pages).split())  # table cells wrap their text
+    assert "AC-side isolation resistance" in flat and "500 Ω per volt" in flat, flat
+    assert "Contactors open after HVIL opened" in flat
     # and the calibrated instrument each was measured with
     assert "Hioki RM3548" in "".join(pages) and "calibrated until" in "".join(pages)
     assert f"{measured['bonding_ohm']:,.3f} Ω" in "".join(pages)

@@ -180,6 +180,14 @@ def check_contract(manual: Manual) -> None:
     assert torques and all(inp.calibrated == "torque_wrench" for inp in torques), [
         inp.key for inp in torques if inp.calibrated != "torque_wrench"
     ]
+    # touch protection confirmed against its IP code and printed in the certificate's annex
+    protection = [
+        inp
+        for step in manual.steps
+        for inp in step.inputs
+        if inp.type == "confirmation" and inp.annex and "IPXX" in inp.statement_en
+    ]
+    assert protection and all("UN R100" in inp.source for inp in protection)
     hv_steps = [step for step in manual.steps if "high_voltage" in step.hazards]
     assert hv_steps, "a conversion manual without high-voltage steps"
     for step in hv_steps:

@@ -79,7 +79,8 @@ SAFETY_MEASUREMENT_PREFIXES = ("isolation", "bonding")
 
 
 def _measured_safety(job: Job) -> list[dict]:
-    """Isolation and bonding as measured in the steps (value, limits, step, instrument)."""
+    """Isolation and bonding as measured in the steps (value, limits, step, instrument), and the
+    safety confirmations the manual prints in the annex (touch protection, IPXXD/IPXXB)."""
     from workshop.jobs.progress import latest_records, manual_of
     from workshop.manuals.schema import unit_symbol
 
@@ -92,6 +93,20 @@ def _measured_safety(job: Job) -> list[dict]:
         values = latest[-1].values or {}
         used = latest[-1].instruments or {}
         for inp in step.inputs:
+            if inp.type == "confirmation" and inp.annex and values.get(inp.key) is True:
+                rows.append(
+                    {
+                        "th": inp.label_th,
+                        "en": inp.label_en,
+                        "value": "ยืนยัน · confirmed",
+                        "unit": "",
+                        "limit": f"{inp.statement_th} · {inp.statement_en}",
+                        "step": step.id,
+                        "source": inp.source or "",
+                        "instrument": None,
+                    }
+                )
+                continue
             if inp.type != "measurement" or not inp.key.startswith(SAFETY_MEASUREMENT_PREFIXES):
                 continue
             value = values.get(inp.key)

@@ -252,6 +252,16 @@ class ConfirmationInput(_Input):
     type: Literal["confirmation"]
     statement_th: ThaiText
     statement_en: Text
+    # A safety confirmation the certificate prints in its annex (touch protection, IPXXD/IPXXB),
+    # with the rule it confirms.
+    annex: bool = False
+    source: Text | None = None
+
+    @model_validator(mode="after")
+    def _annex_has_source(self) -> ConfirmationInput:
+        if self.annex and not self.source:
+            raise manual_problem("source", "a confirmation printed in the annex needs its source")
+        return self
 
     def statement(self, locale: object = "th") -> str:
         """The statement in ``locale``."""
