@@ -389,3 +389,49 @@ def test_bad_speed_is_refused():
         SimulatedBus(load_kit("jazz-ev1"), speed=50)
     with pytest.raises(ValueError, match="unknown fault"):
         SimulatedBus(load_kit("jazz-ev1"), faults=["no_such_fault"])
+
+
+def test_a_two_mode_drive_without_a_precharge_state_runs(run_vehicle, tmp_path):
+    """A vendor ECU with ECO/SPORT only and no PRECHARGE state: the checks read the kit's own
+    state set instead of assuming three modes and a precharge state."""
+    kit_dir = tmp_path / "jazz-ev1"
+    shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    for text in ('precharge = "PRECHARGE", ', ', city = "CITY"'):
+        assert text in eol
+        eol = eol.replace(text, "")
+    (kit_dir / "eol.toml").write_text(eol)
+    kit = load_kit(kit_dir)
+    assert not kit.binding("drive_mode").has_state("city")
+    result = run_vehicle(kit, sequences=["ecu", "bms"])
+    failing = {c.check_id: c.message for c in result.checks if c.outcome is not Outcome.PASS}
+    assert failing == {}
+    modes = result.result("ecu.drive_modes")
+    assert [m.name for m in modes.measurements] == ["power_ack_time", "commute_ack_time"]
+    # the fault that needs a City mode cannot show on this kit
+    from workshop.eol.faults import applicable_faults
+
+    assert "ignored_drive_mode" not in applicable_faults(kit)
+    assert "ignored_drive_mode" in applicable_faults(load_kit("jazz-ev1"))
+
+
+def test_drive_modes_reported_and_requested_must_match(tmp_path):
+    kit_dir = tmp_path / "jazz-ev1"
+    shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    # the ECU reports City, the tester cannot ask for it
+    eol = eol.replace(
+        'drive_mode_request = { message = "EOL_VehicleCmd", signal = "EOL_DriveModeReq", '
+        'states = { none = "NO_REQUEST", commute = "COMMUTE", power = "POWER", city = "CITY" } }',
+        'drive_mode_request = { message = "EOL_VehicleCmd", signal = "EOL_DriveModeReq", '
+        'states = { none = "NO_REQUEST", commute = "COMMUTE", power = "POWER" } }',
+    )
+    (kit_dir / "eol.toml").write_text(eol)
+    from workshop.eol.definitions import EolDefinitionError
+
+    with pytest.raises(EolDefinitionError) as refused:
+        load_kit(kit_dir)
+    assert (
+        "signals.drive_mode: states.city: the drive mode is not in commands.drive_mode_request"
+        in ("\n".join(refused.value.problems))
+    )

@@ -662,6 +662,18 @@ def _cross_checks(spec: EolFile, bindings: dict, shown: str, problems: list[str]
                 f"{shown}: {where}: {value:g} does not fit {binding.label} "
                 f"(range {low:g}..{high:g})"
             )
+    modes, requests = bindings.get("drive_mode"), bindings.get("drive_mode_request")
+    if isinstance(modes, Binding) and isinstance(requests, Binding):
+        for mode in sorted(set(modes.states) ^ (set(requests.states) - {"none"})):
+            where, other = (
+                ("signals.drive_mode", "commands.drive_mode_request")
+                if mode in modes.states
+                else ("commands.drive_mode_request", "signals.drive_mode")
+            )
+            problems.append(
+                f"{shown}: {where}: states.{mode}: the drive mode is not in {other} "
+                "(the modes the ECU reports and the modes the tester requests must be the same)"
+            )
     cells = bindings.get("cell_voltage")
     if isinstance(cells, tuple) and spec.limits.bms.alarm_test_cell > len(cells):
         problems.append(f"{shown}: limits.bms.alarm_test_cell: there are only {len(cells)} cells")

@@ -33,6 +33,11 @@ class Fault:
 
 
 def _maps(kit: KitDefinition, name: str) -> bool:
+    """``pack_voltage``, ``cell_voltage[37]`` (at least 37 cells) or ``drive_mode=city`` (the
+    kit maps that state)."""
+    name, _, state = name.partition("=")
+    if state:
+        return kit.has(name) and kit.binding(name).has_state(state)
     base, _, index = name.partition("[")
     if not kit.has(base):
         return False
@@ -298,7 +303,7 @@ _FAULT_NEEDS = {
     "alive_counter_gap": ("alive_counter",),
     "hvil_open": ("hvil",),
     "active_fault_code": ("fault_count",),
-    "ignored_drive_mode": ("drive_mode",),
+    "ignored_drive_mode": ("drive_mode=city",),
     "inverter_no_response": ("torque_feedback",),
     "cell_overvoltage": ("cell_voltage[37]",),
     "cell_undervoltage": ("cell_voltage[63]",),
