@@ -435,3 +435,61 @@ def test_drive_modes_reported_and_requested_must_match(tmp_path):
         "signals.drive_mode: states.city: the drive mode is not in commands.drive_mode_request"
         in ("\n".join(refused.value.problems))
     )
+
+
+def _min_max_bms_kit(tmp_path):
+    """The Jazz kit with a BMS that broadcasts only its lowest and highest cell."""
+    kit_dir = tmp_path / "jazz-ev1"
+    shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)
+    dbc = (kit_dir / "vehicle.dbc").read_text()
+    dbc = dbc.replace(
+        "BO_ 516 BMS_Balancing: 8 BMS\n",
+        "BO_ 517 BMS_CellExtremes: 8 BMS\n"
+        ' SG_ BMS_CellVmin : 0|16@1+ (1,0) [0|5000] "mV" EOL_Tester\n'
+        ' SG_ BMS_CellVmax : 16|16@1+ (1,0) [0|5000] "mV" EOL_Tester\n\n'
+        "BO_ 516 BMS_Balancing: 8 BMS\n",
+    )
+    (kit_dir / "vehicle.dbc").write_text(dbc)
+    eol = "\n".join(
+        line
+        for line in (kit_dir / "eol.toml").read_text().splitlines()
+        if not line.startswith("cell_voltage =")
+    )
+    eol = eol.replace(
+        "\n[commands]\n",
+        '\ncell_voltage_min = { message = "BMS_CellExtremes", signal = "BMS_CellVmin" }\n'
+        'cell_voltage_max = { message = "BMS_CellExtremes", signal = "BMS_CellVmax" }\n\n'
+        "[commands]\n",
+        1,
+    )
+    (kit_dir / "eol.toml").write_text(eol)
+    return load_kit(kit_dir)
+
+
+def test_a_bms_with_only_its_lowest_and_highest_cell(run_vehicle, tmp_path):
+    kit = _min_max_bms_kit(tmp_path)
+    assert not kit.has("cell_voltage") and kit.maps(
+        "cell_voltage|cell_voltage_min+cell_voltage_max"
+    )
+    checks = ["bms.cell_voltage", "bms.cell_spread", "bms.soc", "bms.pack_voltage"]
+    result = run_vehicle(kit, sequences=["bms"], check_ids=checks)
+    assert outcomes(result) == dict.fromkeys(checks, Outcome.PASS)
+    cells = {m.name: m.value for m in result.result("bms.cell_voltage").measurements}
+    assert 3.28 <= cells["cell_voltage_min"] <= cells["cell_voltage_max"] <= 3.32
+    # the cell faults show through the extremes, each failing its own check
+    from workshop.eol.faults import applicable_faults
+
+    assert {"cell_overvoltage", "cell_undervoltage", "cell_imbalance"} <= set(
+        applicable_faults(kit)
+    )
+    for fault, check, text in (
+        ("cell_overvoltage", "bms.cell_voltage", "highest cell at 3.72 V is above 3.65 V"),
+        ("cell_undervoltage", "bms.cell_voltage", "lowest cell at 2.41 V is below 2.50 V"),
+        ("cell_imbalance", "bms.cell_spread", "exceeds 50 mV (highest cell"),
+    ):
+        faulty = run_vehicle(kit, faults=[fault], sequences=["bms"], check_ids=checks)
+        failed = {c.check_id: c.message for c in faulty.checks if c.outcome is Outcome.FAIL}
+        assert list(failed) == [check] and text in failed[check], (fault, failed)
+        # an outlier hides the typical cell: the SOC is not judged from the extremes (not passed)
+        soc = faulty.result("bms.soc")
+        assert soc.outcome is Outcome.SKIPPED and "cannot be judged" in soc.message

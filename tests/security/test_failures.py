@@ -108,10 +108,14 @@ def test_postgresql_outage_under_load(tmp_path):
         server = Gunicorn(url, tmp_path / "instance", workers=2, threads=2)
         results, errors, lock = [], [], threading.Lock()
         stop = threading.Event()
+        # Every loader is logged in before the database is cut off: on a busy machine a slow
+        # thread would otherwise try to log in during the outage (a 503, rightly).
+        logged_in = [threading.Event() for _ in range(4)]
 
         def load(n: int):
             client = Client(server.port)
             client.log_in()
+            logged_in[n].set()
             for i in range(100_000):
                 if stop.is_set():
                     return
@@ -135,6 +139,7 @@ def test_postgresql_outage_under_load(tmp_path):
         try:
             for t in threads:
                 t.start()
+            wait_for(lambda: all(e.is_set() for e in logged_in), "every loader logged in")
             wait_for(lambda: count(302) >= 8, "successes before the outage")
             cut = time.monotonic()
             with admin.connect() as conn:

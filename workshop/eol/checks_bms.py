@@ -12,6 +12,7 @@ from workshop.eol.records import (
     _check,
     _Precondition,
     _several,
+    _Skip,
     _unique,
     _v2,
 )
@@ -28,6 +29,25 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # BMS sequence
 # --------------------------------------------------------------------------------------------
+
+
+# A check needs every cell, or the BMS's own lowest and highest cell.
+CELLS = "cell_voltage|cell_voltage_min+cell_voltage_max"
+
+
+def _cell_extremes(ctx: Tester) -> tuple[float, float]:
+    """The lowest and highest cell voltage a min/max BMS reports over the observation window."""
+    lim = ctx.limits.bms
+    keys = ["cell_voltage_min", "cell_voltage_max"]
+    obs = ctx.observe(lim.observe_s, keys)
+    lows, highs = obs.values("cell_voltage_min"), obs.values("cell_voltage_max")
+    if not lows or not highs:
+        raise _Precondition(
+            "no_cell_extremes",
+            source=ctx.kit.binding("cell_voltage_max").label,
+            window=f"{lim.observe_s:g}",
+        )
+    return min(lows), max(highs)
 
 
 @_check(
@@ -81,13 +101,40 @@ def check_pack_voltage(ctx: Tester, r: Report) -> None:
     "bms.cell_voltage",
     "Every cell within its voltage window",
     "แรงดันทุกเซลล์อยู่ในช่วงที่กำหนด",
-    needs=("cell_voltage",),
+    needs=(CELLS,),
     passive=True,
 )
 def check_cell_voltage(ctx: Tester, r: Report) -> None:
-    """Every cell reports, and every cell is inside the cell window."""
+    """Every cell reports, and every cell is inside the cell window (or, for a BMS that sends
+    only its lowest and highest cell, those two are)."""
     lim = ctx.limits.bms
     timeout = lim.cell_broadcast_timeout_s
+    if not ctx.kit.has("cell_voltage"):
+        vmin, vmax = _cell_extremes(ctx)
+        low, high = lim.cell_voltage_v
+        r.measure(
+            "cell_voltage_min",
+            vmin,
+            "V",
+            low,
+            high,
+            digits=3,
+            fail=say("cell_min_low", value=_v2(vmin, low), limit=f"{low:.2f}")
+            if vmin < low
+            else say("cell_max_high", value=_v2(vmin, high), limit=f"{high:.2f}"),
+        )
+        r.measure(
+            "cell_voltage_max",
+            vmax,
+            "V",
+            low,
+            high,
+            digits=3,
+            fail=say("cell_max_high", value=_v2(vmax, high), limit=f"{high:.2f}")
+            if vmax > high
+            else say("cell_min_low", value=_v2(vmax, low), limit=f"{low:.2f}"),
+        )
+        return
     values = ctx.collect_indexed("cell_voltage", timeout)
     r.series["cell_voltage"] = [round(v, 4) if v is not None else None for v in values]
     if any(v is None for v in values):
@@ -116,7 +163,7 @@ def check_cell_voltage(ctx: Tester, r: Report) -> None:
     "bms.cell_spread",
     "Cell spread at rest",
     "ความต่างแรงดันเซลล์ขณะพัก",
-    needs=("cell_voltage",),
+    needs=(CELLS,),
     depends_on=("bms.cell_voltage",),
     passive=True,
 )
@@ -124,6 +171,24 @@ def check_cell_spread(ctx: Tester, r: Report) -> None:
     """Highest minus lowest cell at rest stays within the limit."""
     lim = ctx.limits.bms
     _at_rest(ctx)
+    if not ctx.kit.has("cell_voltage"):
+        vmin, vmax = _cell_extremes(ctx)
+        spread, limit = (vmax - vmin) * 1000, lim.cell_spread_max_v * 1000
+        r.measure(
+            "cell_spread",
+            spread,
+            "mV",
+            high=limit,
+            digits=0,
+            fail=say(
+                "spread_extremes",
+                spread=f"{spread:.0f}",
+                limit=f"{limit:g}",
+                high=f"{vmax:.3f}",
+                low=f"{vmin:.3f}",
+            ),
+        )
+        return
     values = ctx.collect_indexed(
         "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
     )
@@ -207,7 +272,7 @@ def check_temperatures(ctx: Tester, r: Report) -> None:
     "bms.soc",
     "State of charge plausible against cell voltage",
     "ค่า SOC สอดคล้องกับแรงดันเซลล์",
-    needs=("soc", "cell_voltage"),
+    needs=("soc", CELLS),
     passive=True,
 )
 def check_soc(ctx: Tester, r: Report) -> None:
@@ -218,10 +283,16 @@ def check_soc(ctx: Tester, r: Report) -> None:
     if hit is None:
         r.fail("no_soc", source=ctx.kit.binding("soc").label)
         return
-    values = ctx.collect_indexed(
-        "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
-    )
-    known = [v for v in values if v is not None]
+    if ctx.kit.has("cell_voltage"):
+        values = ctx.collect_indexed(
+            "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
+        )
+        known = [v for v in values if v is not None]
+    else:  # the middle of the BMS's own lowest and highest cell, if they are close enough
+        vmin, vmax = _cell_extremes(ctx)
+        if vmax - vmin > lim.cell_spread_max_v:
+            raise _Skip("soc_extremes_apart", spread=f"{(vmax - vmin) * 1000:.0f}")
+        known = [(vmin + vmax) / 2]
     if not known:
         raise _Precondition("soc_no_cells")
     median = statistics.median(known)

@@ -189,6 +189,25 @@ class KitDefinition:
         """Whether the kit binds this semantic name."""
         return semantic in self.bindings
 
+    def maps(self, need: str) -> bool:
+        """Whether the kit provides what a check or fault needs: ``pack_voltage``,
+        ``cell_voltage[37]`` (at least 37 cells), ``drive_mode=city`` (that state is mapped),
+        alternatives joined by ``|`` and names needed together by ``+``
+        (``cell_voltage|cell_voltage_min+cell_voltage_max``)."""
+        return any(
+            all(self._maps_one(name) for name in alternative.split("+"))
+            for alternative in need.split("|")
+        )
+
+    def _maps_one(self, name: str) -> bool:
+        name, _, state = name.partition("=")
+        if state:
+            return self.has(name) and self.binding(name).has_state(state)
+        base, _, index = name.partition("[")
+        if not self.has(base):
+            return False
+        return not index or len(self.indexed(base)) >= int(index.rstrip("]"))
+
     def binding(self, semantic: str) -> Binding:
         """The binding of a scalar semantic name (KeyError when the kit does not bind it)."""
         found = self.bindings[semantic]

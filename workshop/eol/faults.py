@@ -29,19 +29,7 @@ class Fault:
         """Whether this kit maps everything the fault and the check that catches it need."""
         from workshop.eol.engine import CHECKS
 
-        return all(_maps(kit, name) for name in (*self.needs, *CHECKS[self.check_id].needs))
-
-
-def _maps(kit: KitDefinition, name: str) -> bool:
-    """``pack_voltage``, ``cell_voltage[37]`` (at least 37 cells) or ``drive_mode=city`` (the
-    kit maps that state)."""
-    name, _, state = name.partition("=")
-    if state:
-        return kit.has(name) and kit.binding(name).has_state(state)
-    base, _, index = name.partition("[")
-    if not kit.has(base):
-        return False
-    return not index or len(kit.indexed(base)) >= int(index.rstrip("]"))
+        return all(kit.maps(need) for need in (*self.needs, *CHECKS[self.check_id].needs))
 
 
 _FAULT_LIST = [
@@ -305,9 +293,10 @@ _FAULT_NEEDS = {
     "active_fault_code": ("fault_count",),
     "ignored_drive_mode": ("drive_mode=city",),
     "inverter_no_response": ("torque_feedback",),
-    "cell_overvoltage": ("cell_voltage[37]",),
-    "cell_undervoltage": ("cell_voltage[63]",),
-    "cell_imbalance": ("cell_voltage[12]",),
+    # shown through every cell, or through a BMS's own lowest / highest cell
+    "cell_overvoltage": ("cell_voltage[37]|cell_voltage_max",),
+    "cell_undervoltage": ("cell_voltage[63]|cell_voltage_min",),
+    "cell_imbalance": ("cell_voltage[12]|cell_voltage_min+cell_voltage_max",),
     "over_temperature": ("cell_temperature[7]",),
     "soc_implausible": ("soc",),
     "isolation_fault": ("isolation_resistance",),

@@ -217,6 +217,15 @@ MESSAGES: dict[str, str] = {
     "cell_high": _l("cell %(cell)s at %(value)s V is above %(limit)s V"),
     "cell_low": _l("cell %(cell)s at %(value)s V is below %(limit)s V"),
     "cells_ok": _l("all %(count)s cells %(low)s–%(high)s V"),
+    "cell_max_high": _l("highest cell at %(value)s V is above %(limit)s V"),
+    "cell_min_low": _l("lowest cell at %(value)s V is below %(limit)s V"),
+    "no_cell_extremes": _l(
+        "no lowest / highest cell voltage (%(source)s) received in %(window)s s"
+    ),
+    "spread_extremes": _l(
+        "cell spread %(spread)s mV exceeds %(limit)s mV (highest cell %(high)s V, lowest "
+        "%(low)s V): balance the pack"
+    ),
     "spread": _l(
         "cell spread %(spread)s mV exceeds %(limit)s mV (cell %(high_cell)s at %(high)s V, "
         "cell %(low_cell)s at %(low)s V): balance the pack"
@@ -230,6 +239,9 @@ MESSAGES: dict[str, str] = {
     "temps_ok": _l("%(count)s sensors %(low)s–%(high)s °C"),
     "no_soc": _l("no SOC (%(source)s) received"),
     "soc_no_cells": _l("no cell voltages received; cannot judge the SOC"),
+    "soc_extremes_apart": _l(
+        "the lowest and highest cell are %(spread)s mV apart: the SOC cannot be judged from them"
+    ),
     "soc_implausible": _l(
         "SOC %(soc)s %% is implausible: the cells rest at %(cell)s V, which means about "
         "%(expected)s %% (± %(tolerance)s %%)"

@@ -290,7 +290,7 @@ def _execute(
             tester.poll_abort()
         _notify(on_check_started, info)
         started, real0, v0 = datetime.now(UTC), time.monotonic(), tester.now()
-        missing = [n for n in info.needs if not tester.kit.has(n)]
+        missing = [n for n in info.needs if not tester.kit.maps(n)]
         # A dependency blocks when it failed, could not run, or was itself blocked; one that
         # merely does not apply to this kit (unmapped, not at rest) does not.
         failed_deps = [d for d in info.depends_on if d in blocking]

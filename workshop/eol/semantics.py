@@ -73,6 +73,9 @@ CATALOGUE = [
     _v("pack_current", "A", "pack current, positive = discharge"),
     _v("soc", "%", "state of charge"),
     _v("cell_voltage", "V", "cell voltage", indexed=True),
+    # A BMS that broadcasts only its lowest and highest cell instead of every cell.
+    _v("cell_voltage_min", "V", "lowest cell voltage, as the BMS reports it"),
+    _v("cell_voltage_max", "V", "highest cell voltage, as the BMS reports it"),
     _v("cell_temperature", "°C", "temperature sensor", indexed=True),
     _v("isolation_resistance", "Ω", "HV isolation resistance"),
     _v(

@@ -376,6 +376,10 @@ class _Vehicle:
                 return 5.0 if "soc_implausible" in f else SOC_PCT
             case "cell_voltage":
                 return self.cells[index - 1]
+            case "cell_voltage_min":
+                return self._min_cell
+            case "cell_voltage_max":
+                return self._max_cell
             case "cell_temperature":
                 return self.temps[index - 1]
             case "isolation_resistance":
