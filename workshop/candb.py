@@ -88,6 +88,42 @@ def _decoded(raw: bytes) -> str:
         raise DbcError(f"not readable as text (byte {exc.start})") from None
 
 
+def overlaps_tolerated(database: Database) -> dict[str, str]:
+    """For a database loaded non-strictly: each message whose signals overlap (by name), with
+    cantools' own description of the first overlap (what a strict load would have refused).
+    cantools cannot decode such a message correctly: it may stay in the file, unused."""
+    found = {}
+    for message in database.messages:
+        try:
+            message.refresh(strict=True)
+        except cantools.database.Error as exc:
+            found[message.name] = str(exc)
+        finally:
+            message.refresh(strict=False)
+    return found
+
+
+def merge(databases: list[Database]) -> Database:
+    """One database of several files' messages and nodes (a vendor's file and the kit's overlays);
+    each file keeps the strictness it was loaded with."""
+    nodes, seen = [], set()
+    for database in databases:
+        for node in database.nodes:
+            if node.name not in seen:
+                seen.add(node.name)
+                nodes.append(node)
+    merged = Database(
+        messages=[m for database in databases for m in database.messages],
+        nodes=nodes,
+        buses=databases[0].buses,
+        version=databases[0].version,
+        dbc_specifics=databases[0].dbc,
+        strict=False,
+    )
+    merged.refresh()
+    return merged
+
+
 def load_dbc(path: str | Path, *, strict: bool = True) -> Database:
     """Load the DBC at ``path`` with cantools, or raise DbcError saying what is wrong."""
     path = Path(path)

@@ -493,3 +493,91 @@ def test_a_bms_with_only_its_lowest_and_highest_cell(run_vehicle, tmp_path):
         # an outlier hides the typical cell: the SOC is not judged from the extremes (not passed)
         soc = faulty.result("bms.soc")
         assert soc.outcome is Outcome.SKIPPED and "cannot be judged" in soc.message
+
+
+def _vendor_kit(tmp_path):
+    """The D-Max kit as a kit maker would assemble it from a vendor's database: the vendor file
+    as shipped (an overlapping signal in a multiplexed frame, a frame without cycle time), the
+    kit's own add-on frame in an overlay, the missing cycle time in eol.toml."""
+    import re
+
+    kit_dir = tmp_path / "dmax-ev2"
+    shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
+    dbc = (kit_dir / "vehicle.dbc").read_text(encoding="cp1252")
+    add_on = re.search(r"BO_ 275 VCU2_LvPower: 8 VCU2\n(?: SG_ .*\n)+\n", dbc).group(0)
+    vendor = dbc.replace(add_on, "")
+    vendor = vendor.replace('BA_ "GenMsgCycleTime" BO_ 275 100;\n', "")
+    vendor = vendor.replace('CM_ BO_ 275 "VCU2 low-voltage power: DC-DC output";\n', "")
+    vendor = vendor.replace('BA_ "GenMsgCycleTime" BO_ 2566869221 100;\n', "")
+    # a vendor diagnostic frame describing the same bits twice (raw and scaled)
+    vendor = vendor.replace(
+        "BO_ 2566869221 BMU_Summary: 8 BMU\n",
+        "BO_ 2566870757 BMU_Diag: 8 BMU\n"
+        ' SG_ BMU_DiagRaw : 7|16@0+ (1,0) [0|65535] "" EOL_Tester\n'
+        ' SG_ BMU_DiagScaled : 7|16@0+ (0.1,0) [0|6553.5] "V" EOL_Tester\n\n'
+        "BO_ 2566869221 BMU_Summary: 8 BMU\n",
+    )
+    (kit_dir / "vehicle.dbc").unlink()
+    (kit_dir / "bmu-vendor.dbc").write_text(vendor, encoding="cp1252")
+    overlay = (
+        'VERSION ""\n\nNS_ :\n    BA_DEF_\n    BA_\n\nBS_:\n\nBU_: VCU2 EOL_Tester\n\n'
+        + add_on
+        + 'BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;\nBA_ "GenMsgCycleTime" BO_ 275 100;\n'
+    )
+    (kit_dir / "eol-overlay.dbc").write_text(overlay)
+    kit_toml = (kit_dir / "kit.toml").read_text().replace('"vehicle.dbc"', '"bmu-vendor.dbc"')
+    (kit_dir / "kit.toml").write_text(kit_toml)
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('dbc = "vehicle.dbc"', 'dbc = "bmu-vendor.dbc"')
+    return kit_dir, eol
+
+
+def test_a_vendor_dbc_untouched_with_an_overlay(run_vehicle, tmp_path):
+    import hashlib
+
+    from workshop.eol.definitions import EolDefinitionError
+
+    kit_dir, eol = _vendor_kit(tmp_path)
+    vendor_bytes = (kit_dir / "bmu-vendor.dbc").read_bytes()
+    # strict, the vendor's file is refused, with the way out named
+    (kit_dir / "eol.toml").write_text(eol)
+    with pytest.raises(EolDefinitionError) as refused:
+        load_kit(kit_dir)
+    assert 'non_strict = ["bmu-vendor.dbc"]' in "\n".join(refused.value.problems)
+    extra = (
+        'overlays = ["eol-overlay.dbc"]\nnon_strict = ["bmu-vendor.dbc"]\n'
+        "cycle_times_ms = { BMU_Summary = 100 }\n"
+    )
+    (kit_dir / "eol.toml").write_text(eol.replace("\n[run]\n", "\n" + extra + "\n[run]\n", 1))
+    kit = load_kit(kit_dir)
+    (tolerated,) = kit.tolerated
+    assert tolerated.startswith("dmax-ev2/bmu-vendor.dbc: tolerated overlap in BMU_Diag,")
+    assert kit.database.get_message_by_name("BMU_Summary").cycle_time == 100
+    assert kit.has("dcdc_voltage")  # mapped on the overlay's frame
+    files = dict(kit.dbc_files)
+    assert files["bmu-vendor.dbc"] == hashlib.sha256(vendor_bytes).hexdigest()
+    assert set(files) == {"bmu-vendor.dbc", "eol-overlay.dbc"}
+    result = run_vehicle(kit)
+    assert {c.check_id: c.message for c in result.checks if c.outcome is not Outcome.PASS} == {}
+    assert result.dbc_sha256 == kit.dbc_sha256 != files["bmu-vendor.dbc"]
+    assert (kit_dir / "bmu-vendor.dbc").read_bytes() == vendor_bytes
+    # kits check lists the overlap it tolerated
+    from workshop.eol.kitcheck import eol_warnings
+    from workshop.kits.loader import load_kit as load_kit_spec
+
+    assert tolerated in eol_warnings(load_kit_spec(kit_dir))
+    # a cycle time for a message no file defines is refused
+    (kit_dir / "eol.toml").write_text(
+        eol.replace("\n[run]\n", "\n" + extra.replace("BMU_Summary", "BMU_Sumary") + "\n[run]\n")
+    )
+    with pytest.raises(EolDefinitionError, match="cycle_times_ms.BMU_Sumary: no such message"):
+        load_kit(kit_dir)
+    # a value mapped on a frame with overlapping signals would be decoded wrongly: refused
+    (kit_dir / "eol.toml").write_text(
+        eol.replace("\n[run]\n", "\n" + extra + "\n[run]\n", 1).replace(
+            'pack_voltage = { message = "BMU_Summary", signal = "BMU_U_Pack" }',
+            'pack_voltage = { message = "BMU_Diag", signal = "BMU_DiagScaled" }',
+        )
+    )
+    with pytest.raises(EolDefinitionError, match="pack_voltage: BMU_Diag has overlapping signals"):
+        load_kit(kit_dir)

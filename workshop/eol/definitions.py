@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,27 +28,22 @@ from pydantic import (
     ValidationError,
 )
 
-from workshop.candb import DbcError, load_dbc
 from workshop.datafiles import (
     DataFileError,
     common_problem,
     parse_toml,
     read_data_bytes,
-    read_data_file,
     validation_error,
 )
+from workshop.eol.dbcfiles import DbcFilesError, load_dbc_files
 from workshop.eol.eolfile import SETTING_NAMES, EolFile, Limits, RunSettings, SignalMap
+from workshop.eol.profiles import (  # noqa: F401 (kit_specs_root: part of this module's API)
+    EOL_FILE,
+    PROFILES_FOLDER,
+    kit_specs_root,
+    with_profile,
+)
 from workshop.eol.semantics import CATALOGUE, SEMANTICS, UNIT_FACTORS, Semantic
-
-EOL_FILE = "eol.toml"
-
-
-PROFILES_FOLDER = "_profiles"
-
-
-def kit_specs_root() -> Path:
-    """The repository's ``kit_specs/`` folder (found relative to this package, not the cwd)."""
-    return Path(__file__).resolve().parents[2] / "kit_specs"
 
 
 class EolDefinitionError(Exception):
@@ -169,6 +163,9 @@ class KitDefinition:
     bindings: dict[str, Binding | tuple[Binding, ...]]
     eol_sha256: str
     dbc_sha256: str
+    # (file, SHA-256) of the DBC and each overlay; overlaps a non-strict load tolerated
+    dbc_files: tuple[tuple[str, str], ...] = ()
+    tolerated: tuple[str, ...] = ()
 
     @property
     def limits(self) -> Limits:
@@ -247,65 +244,6 @@ def list_kits(root: Path | str | None = None) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / EOL_FILE).is_file())
 
 
-def profile_path(name: str, kit_folder: Path) -> Path:
-    """The limit profile ``name`` (``_profiles/<name>.toml``): beside the kit's folder if the
-    kit maker ships one, else the repository's."""
-    for folder in (kit_folder.parent / PROFILES_FOLDER, kit_specs_root() / PROFILES_FOLDER):
-        candidate = folder / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
-    return kit_specs_root() / PROFILES_FOLDER / f"{name}.toml"
-
-
-def _merged(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def with_profile(raw: dict, kit_folder: Path) -> dict:
-    """The kit's eol.toml over its chemistry's limit profile (``profile = "lfp"`` by default):
-    the profile gives every run setting and limit, the kit overrides what differs. Only
-    ``[run]``, ``[limits]`` and ``[sources]`` come from a profile; a profile's source is dropped
-    where the kit changes the value it stands for."""
-    name = raw.get("profile", "lfp")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
-        raise DataFileError(kit_folder / EOL_FILE, "profile", f"not a profile name: {name!r}")
-    path = profile_path(name, kit_folder)
-    if not path.is_file():
-        known = sorted(p.stem for p in (kit_specs_root() / PROFILES_FOLDER).glob("*.toml"))
-        raise DataFileError(
-            kit_folder / EOL_FILE,
-            "profile",
-            f"no limit profile {name!r} (profiles: {', '.join(known) or 'none'})",
-        )
-    profile = read_data_file(path)
-    unknown = sorted(set(profile) - {"run", "limits", "sources"})
-    if unknown:
-        raise DataFileError(
-            path, unknown[0], "a profile holds only [run], [limits] and [sources] tables"
-        )
-    merged = _merged({k: profile[k] for k in ("run", "limits") if k in profile}, raw)
-    # A source belongs to a value: the profile's stands only where the kit keeps its value.
-    profile_limits = profile.get("limits") or {}
-    overridden = {
-        f"{group}.{name}"
-        for group, values in (raw.get("limits") or {}).items()
-        if isinstance(values, dict)
-        for name, value in values.items()
-        if value != (profile_limits.get(group) or {}).get(name)
-    }
-    sources = {k: v for k, v in (profile.get("sources") or {}).items() if k not in overridden}
-    kit_sources = raw.get("sources", {})
-    # (anything but a table is left for the schema to refuse, naming the file)
-    merged["sources"] = {**sources, **kit_sources} if isinstance(kit_sources, dict) else kit_sources
-    return merged
-
-
 def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
     """Load and validate a kit by id (folder name under ``root``) or by folder path."""
     candidate = Path(kit)
@@ -343,18 +281,11 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
         problems.append(f"{shown}: kit: says '{spec.kit}' but the folder is '{directory.name}'")
 
     dbc_path = directory / spec.dbc
-    dbc_shown = f"{directory.name}/{spec.dbc}"
-    if not dbc_path.is_file():
-        raise EolDefinitionError(problems + [f"{shown}: dbc: file '{spec.dbc}' not found"])
-    dbc_bytes = dbc_path.read_bytes()
     try:
-        database = load_dbc(dbc_path)
-    except DbcError as exc:
-        raise EolDefinitionError(
-            problems + [f"{dbc_shown}: not a usable DBC file: {exc}"]
-        ) from None
-    if not database.messages:
-        raise EolDefinitionError(problems + [f"{dbc_shown}: defines no messages"])
+        dbc = load_dbc_files(spec, directory, shown, problems)
+    except DbcFilesError as exc:
+        raise EolDefinitionError(problems + exc.problems) from None
+    database, overlapping = dbc.database, dbc.overlapping
 
     if spec.tester_node not in {node.name for node in database.nodes}:
         nodes = ", ".join(n.name for n in database.nodes) or "none"
@@ -374,6 +305,15 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
             if bound is not None:
                 bindings[name] = bound
 
+    for found in bindings.values():
+        for binding in found if isinstance(found, tuple) else (found,):
+            if binding.message.name in overlapping:
+                problems.append(
+                    f"{shown}: {binding.semantic.name}: {binding.message.name} has overlapping "
+                    "signals (tolerated by non_strict), which cannot be decoded reliably: map "
+                    "the value from another frame or ask the vendor for a corrected file"
+                )
+                break
     _cross_checks(spec, bindings, shown, problems)
     if problems:
         raise EolDefinitionError(problems)
@@ -386,7 +326,9 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
         spec=spec,
         bindings=bindings,
         eol_sha256=hashlib.sha256(eol_bytes).hexdigest(),
-        dbc_sha256=hashlib.sha256(dbc_bytes).hexdigest(),
+        dbc_sha256=dbc.digest,
+        dbc_files=dbc.files,
+        tolerated=dbc.tolerated,
     )
 
 

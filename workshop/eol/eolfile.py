@@ -253,6 +253,14 @@ class EolFile(_Strict):
     format: Literal[1] = 1
     kit: str = Field(min_length=1)
     dbc: str = "vehicle.dbc"
+    # The kit's own DBC files added to ``dbc`` (a vendor's file kept untouched): EOL command
+    # frames, add-on sensors.
+    overlays: list[str] = Field(default_factory=list)
+    # Files loaded leniently: overlapping signals (common in vendor multiplexed frames) are
+    # tolerated and each one is reported by `workshop kits check`.
+    non_strict: list[str] = Field(default_factory=list)
+    # Cycle times (ms) for messages whose DBC has none, by message name.
+    cycle_times_ms: dict[str, Annotated[int, Field(gt=0, le=60_000)]] = Field(default_factory=dict)
     tester_node: str = "EOL_Tester"
     description: str = ""
     profile: str = Field(default="lfp", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")

@@ -43,7 +43,8 @@ def eol_problems(kit) -> list[str]:
 
 @register_folder_warning
 def eol_warnings(kit) -> list[str]:
-    """Safety limits of the kit's EOL definition that name no source."""
+    """Safety limits of the kit's EOL definition that name no source, and every overlap of
+    signals a non-strict DBC load tolerated."""
     from workshop.eol.definitions import EolDefinitionError, load_kit
 
     if not (Path(kit.directory) / kit.eol).exists():
@@ -57,7 +58,7 @@ def eol_warnings(kit) -> list[str]:
         f"{shown}: limits.{key}: a safety limit without a source (give one in [sources] as "
         f'"{key}" = "standard and clause, datasheet or programme document")'
         for key in definition.spec.missing_sources()
-    ]
+    ] + list(definition.tolerated)
 
 
 # A manual's measurement that repeats an EOL limit: the two must say the same (one figure for one
