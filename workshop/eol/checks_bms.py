@@ -171,34 +171,22 @@ def check_cell_spread(ctx: Tester, r: Report) -> None:
     """Highest minus lowest cell at rest stays within the limit."""
     lim = ctx.limits.bms
     _at_rest(ctx)
-    if not ctx.kit.has("cell_voltage"):
-        vmin, vmax = _cell_extremes(ctx)
-        spread, limit = (vmax - vmin) * 1000, lim.cell_spread_max_v * 1000
-        r.measure(
-            "cell_spread",
-            spread,
-            "mV",
-            high=limit,
-            digits=0,
-            fail=say(
-                "spread_extremes",
-                spread=f"{spread:.0f}",
-                limit=f"{limit:g}",
-                high=f"{vmax:.3f}",
-                low=f"{vmin:.3f}",
-            ),
-        )
-        return
-    values = ctx.collect_indexed(
-        "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
-    )
-    if any(v is None for v in values):
-        _missing_cells(ctx, r, "cell_voltage", values, lim.cell_broadcast_timeout_s)
-        return
-    imax = max(range(len(values)), key=values.__getitem__)
-    imin = min(range(len(values)), key=values.__getitem__)
-    spread = (values[imax] - values[imin]) * 1000
     limit = lim.cell_spread_max_v * 1000
+    if ctx.kit.has("cell_voltage"):
+        values = ctx.collect_indexed(
+            "cell_voltage", lim.cell_broadcast_timeout_s, max_age=lim.cell_broadcast_timeout_s
+        )
+        if any(v is None for v in values):
+            _missing_cells(ctx, r, "cell_voltage", values, lim.cell_broadcast_timeout_s)
+            return
+        imax = max(range(len(values)), key=values.__getitem__)
+        imin = min(range(len(values)), key=values.__getitem__)
+        vmax, vmin = values[imax], values[imin]
+        code, cells = "spread", {"high_cell": imax + 1, "low_cell": imin + 1}
+    else:  # a BMS that sends only its lowest and highest cell
+        vmin, vmax = _cell_extremes(ctx)
+        code, cells = "spread_extremes", {}
+    spread = (vmax - vmin) * 1000
     r.measure(
         "cell_spread",
         spread,
@@ -206,13 +194,12 @@ def check_cell_spread(ctx: Tester, r: Report) -> None:
         high=limit,
         digits=0,
         fail=say(
-            "spread",
+            code,
             spread=f"{spread:.0f}",
             limit=f"{limit:g}",
-            high_cell=imax + 1,
-            high=f"{values[imax]:.3f}",
-            low_cell=imin + 1,
-            low=f"{values[imin]:.3f}",
+            high=f"{vmax:.3f}",
+            low=f"{vmin:.3f}",
+            **cells,
         ),
     )
 
