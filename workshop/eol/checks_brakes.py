@@ -6,6 +6,8 @@ import logging
 
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
+    BRAKE_VACUUM,
+    VEHICLE,
     Report,
     _check,
     _Precondition,
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
     "แรงดูดกลับคืนหลังเหยียบเบรกสุด",
     needs=("brake_vacuum", "brake_pedal"),
     depends_on=("brakes.vacuum_build",),
+    resources=BRAKE_VACUUM,
 )
 def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
     """After a full press and release the pump restores the minimum vacuum in time."""
@@ -81,6 +84,7 @@ def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
     "Brake switch follows the pedal",
     "สวิตช์เบรกทำงานตามแป้นเบรก",
     needs=("brake_switch", "brake_pedal"),
+    resources={"brake_pedal"},
 )
 def check_brake_switch(ctx: Tester, r: Report) -> None:
     """Press: the switch turns on in time; release: it turns off in time."""
@@ -132,6 +136,7 @@ def _start_regen(ctx: Tester) -> Hit | None:
     "สั่งแรงบิดคืนพลังงานเมื่อเบรก",
     needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
     depends_on=("brakes.brake_switch", "ecu.ready"),
+    resources=VEHICLE | {"brake_pedal"},
 )
 def check_regen_request(ctx: Tester, r: Report) -> None:
     """Braking while moving makes the ECU request regenerative torque in time."""
@@ -165,6 +170,7 @@ def check_regen_request(ctx: Tester, r: Report) -> None:
     "ตัดแรงบิดคืนพลังงานเมื่อปล่อยเบรกและเมื่อรถหยุด",
     needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
     depends_on=("brakes.regen_request",),
+    resources=VEHICLE | {"brake_pedal"},
 )
 def check_regen_cut(ctx: Tester, r: Report) -> None:
     """Regen must stop when the pedal is released and when the vehicle stops."""

@@ -10,7 +10,7 @@ import statistics
 from typing import Any
 
 from workshop.eol.messages import message as say
-from workshop.eol.records import Report, _check, _Precondition
+from workshop.eol.records import BRAKE_VACUUM, Report, _check, _Precondition
 from workshop.eol.tester import Tester, _ensure_ready, _latest
 
 log = logging.getLogger(__name__)
@@ -341,6 +341,7 @@ def check_thermal_warning(ctx: Tester, r: Report) -> None:
     "แจ้งเตือนผู้ขับเมื่อแรงดูดหม้อลมเบรกต่ำ",
     needs=("vacuum_warning", "brake_vacuum", "pump_mode", "brake_pedal"),
     depends_on=("brakes.vacuum_build",),
+    resources=BRAKE_VACUUM,
 )
 def check_low_vacuum_warning(ctx: Tester, r: Report) -> None:
     """Pump off, pedal strokes until the vacuum is under the warning level: the lamp must light

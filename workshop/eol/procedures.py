@@ -9,6 +9,7 @@ from typing import Any
 
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
+    BRAKE_VACUUM,
     Report,
     _check,
     _Precondition,
@@ -226,6 +227,7 @@ def check_alarm_reporting(ctx: Tester, r: Report) -> None:
     "Vacuum pump builds vacuum from atmospheric",
     "ปั๊มสุญญากาศสร้างแรงดูดจากความดันบรรยากาศ",
     needs=("brake_vacuum", "pump_mode", "brake_pedal"),
+    resources=BRAKE_VACUUM,
 )
 def check_vacuum_build(ctx: Tester, r: Report) -> None:
     """Deplete the booster (pump off, pedal strokes), then time the pump to the minimum."""
@@ -297,6 +299,7 @@ def check_vacuum_build(ctx: Tester, r: Report) -> None:
     "หม้อลมเบรกคงแรงดูด (ทดสอบการรั่ว)",
     needs=("brake_vacuum", "pump_mode"),
     depends_on=("brakes.vacuum_build",),
+    resources=BRAKE_VACUUM,
 )
 def check_vacuum_hold(ctx: Tester, r: Report) -> None:
     """With the pump stopped after its cycle, the vacuum falls no faster than the limit."""

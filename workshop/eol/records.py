@@ -293,6 +293,12 @@ class _Skip(_Precondition):
 # --------------------------------------------------------------------------------------------
 
 
+# The car as a whole (key, contactors, drive): what most checks hold. The brakes' vacuum
+# checks hold only the pump and the pedal.
+VEHICLE = frozenset({"vehicle"})
+BRAKE_VACUUM = frozenset({"brake_pump", "brake_pedal"})
+
+
 @dataclass(frozen=True)
 class CheckInfo:
     """A check as declared: id, titles, what it needs from the kit, what it depends on."""
@@ -305,6 +311,9 @@ class CheckInfo:
     depends_on: tuple[str, ...]
     passive: bool
     func: Callable = field(repr=False, compare=False)
+    # What on the car the check holds while it runs: two checks that share nothing may run
+    # side by side (the brakes' vacuum chain waits for physics while the ECU and BMS are tested).
+    resources: frozenset[str] = VEHICLE
 
     def to_dict(self) -> dict:
         """Plain-data form (for a progress list before the run starts)."""
@@ -320,7 +329,9 @@ class CheckInfo:
 CHECKS: dict[str, CheckInfo] = {}
 
 
-def _check(check_id, title_en, title_th, *, needs=(), depends_on=(), passive=False):
+def _check(
+    check_id, title_en, title_th, *, needs=(), depends_on=(), passive=False, resources=VEHICLE
+):
     def register(func):
         CHECKS[check_id] = CheckInfo(
             check_id,
@@ -331,6 +342,7 @@ def _check(check_id, title_en, title_th, *, needs=(), depends_on=(), passive=Fal
             tuple(depends_on),
             passive,
             func,
+            frozenset(resources),
         )
         return func
 
