@@ -63,6 +63,9 @@ class RunSettings(_Strict):
     command_period_s: float = Field(ge=0)
     startup_timeout_s: PositiveFloat
     no_traffic_timeout_s: PositiveFloat
+    # Independent checks run side by side (the brakes' vacuum chain beside the ECU and BMS).
+    # false: one after another, for a car whose vacuum pump is switched by the key.
+    side_by_side: bool = True
 
 
 class EcuLimits(_Strict):
