@@ -26,7 +26,7 @@ from typing import Any
 import can
 
 from workshop.eol.definitions import Binding, KitDefinition
-from workshop.eol.faults import FAULTS
+from workshop.eol.faults import FAULTS, fault_position, pack_size
 
 log = logging.getLogger(__name__)
 
@@ -141,14 +141,16 @@ class _Vehicle:
             return
         self.faults = set(faults)
         cells, temps = list(self.base_cells), list(self.base_temps)
-        if "cell_overvoltage" in faults and len(cells) >= 37:
-            cells[36] = 3.72
-        if "cell_undervoltage" in faults and len(cells) >= 63:
-            cells[62] = 2.41
-        if "cell_imbalance" in faults and len(cells) >= 12:
-            cells[11] = round(max(self.base_cells) + 0.080, 4)
-        if "over_temperature" in faults and len(temps) >= 7:
-            temps[6] = 58.0
+        # Each acts on the same place of any pack (cell 37 of 100, 36 of 96...).
+        if "cell_overvoltage" in faults and cells:
+            cells[fault_position("cell_overvoltage", len(cells)) - 1] = 3.72
+        if "cell_undervoltage" in faults and cells:
+            cells[fault_position("cell_undervoltage", len(cells)) - 1] = 2.41
+        if "cell_imbalance" in faults and cells:
+            at = fault_position("cell_imbalance", len(cells)) - 1
+            cells[at] = round(max(self.base_cells) + 0.080, 4)
+        if "over_temperature" in faults and temps:
+            temps[fault_position("over_temperature", len(temps)) - 1] = 58.0
         self.cells, self.temps = cells, temps
         self._max_cell, self._min_cell = max(cells, default=0.0), min(cells, default=0.0)
         self._max_temp = max(temps, default=0.0)
@@ -463,8 +465,7 @@ class VehicleModel:
         self._lock = threading.Lock()
         self._faults: set[str] = set(faults)
         self.frames_sent = 0
-        cells = len(kit.indexed("cell_voltage")) if kit.has("cell_voltage") else 100
-        sensors = len(kit.indexed("cell_temperature")) if kit.has("cell_temperature") else 20
+        cells, sensors = pack_size(kit)
         self.vehicle = _Vehicle(cells, sensors, set(self._faults), seed)
         self.plans = self._build_plans()
         self._rx = self._build_rx()
