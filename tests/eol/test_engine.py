@@ -181,6 +181,31 @@ def test_cell_faults_act_on_the_same_place_of_any_pack(run_vehicle, tmp_path):
     assert "(cell 3 at" in spread.checks[0].message
 
 
+def test_the_simulated_pack_follows_the_kits_chemistry(run_vehicle, tmp_path):
+    """Cells rest at the profile's open-circuit voltage and cell faults sit just outside the
+    kit's own cell window: an NMC pack (3.0-4.2 V) is simulated as NMC, not as LiFePO4."""
+    kit_dir = tmp_path / "nmc-ev1"
+    shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('kit = "dmax-ev2"', 'kit = "nmc-ev1"').replace(
+        "cell_voltage_v = [2.50, 3.65]",
+        "cell_voltage_v = [3.00, 4.20]\n"
+        "soc_ocv_table = [[3.0, 0.0], [3.6, 20.0], [3.8, 60.0], [4.2, 100.0]]",
+    )
+    (kit_dir / "eol.toml").write_text(eol)
+    kit = load_kit(kit_dir)
+    checks = ["bms.cell_voltage", "bms.cell_spread", "bms.soc"]
+    healthy = run_vehicle(kit, check_ids=checks)
+    assert outcomes(healthy) == dict.fromkeys(checks, Outcome.PASS)
+    cells = healthy.result("bms.cell_voltage").measurements
+    assert {m.name: round(m.value, 1) for m in cells if m.name.startswith("cell_voltage_m")} == {
+        "cell_voltage_min": 3.8,
+        "cell_voltage_max": 3.8,
+    }
+    high = run_vehicle(kit, faults=["cell_overvoltage"], check_ids=["bms.cell_voltage"])
+    assert "cell 37 at 4.27 V is above 4.20 V" in high.result("bms.cell_voltage").message
+
+
 def test_unmapped_name_skips_its_check_without_blocking_others(run_vehicle, tmp_path):
     kit_dir = tmp_path / "jazz-ev1"
     shutil.copytree(kit_specs_root() / "jazz-ev1", kit_dir)

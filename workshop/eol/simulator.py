@@ -33,7 +33,10 @@ log = logging.getLogger(__name__)
 
 # Physics constants (vehicle units). Chosen so a healthy car passes the default limits with
 # margin and each fault crosses exactly one limit.
-CELL_NOMINAL_V = 3.300
+# The cells rest at the open-circuit voltage of SOC_PCT on the kit's chemistry profile (3.30 V
+# for LiFePO4); a cell fault sits just outside the kit's cell window.
+CELL_FAULT_ABOVE_V = 0.07
+CELL_FAULT_BELOW_V = 0.09
 CELL_SPREAD_V = 0.020  # seeded spread is clipped to +-20 mV, so the healthy spread stays < 50 mV
 TEMP_NOMINAL_C = 30.0
 PRECHARGE_R_OHM = 100.0
@@ -42,7 +45,7 @@ PRECHARGE_CLOSE_FRACTION = 0.98  # above the 95 % the EOL asks, with margin for 
 EARLY_CLOSE_FRACTION = 0.85  # fault: the current is small yet, but the link is not charged
 PRECHARGE_TIMEOUT_S = 6.0
 IDLE_LOAD_A = 0.4
-SOC_PCT = 62.0
+SOC_PCT = 60.0
 ISOLATION_OHM = 2_500_000.0
 AC_ISOLATION_OHM = 2_200_000.0
 AC_ISOLATION_FAULT_OHM = 100_000.0  # above the DC limit, far below 500 ohm/V
@@ -58,6 +61,7 @@ VACUUM_WARN_DELAY_S = 1.0
 THERMAL_WARN_DELAY_S = 0.5
 CHARGE_LIMIT_A = 12.0
 ALARM_DEBOUNCE_S = 0.2
+# The BMS's own alarm thresholds (its cell limits are the kit's cell window).
 BMS_ALARM_LIMITS = {"cell_ov": 3.65, "cell_uv": 2.50, "over_temp": 55.0, "over_current": 200.0}
 VACUUM_MAX_KPA = 85.0
 PUMP_TAU_S = 5.0
@@ -75,8 +79,22 @@ STEP_S = 0.02  # integration step; the fastest dynamics (inverter, debounce) are
 class _Vehicle:
     """The physical state of the simulated car; advanced in vehicle seconds."""
 
-    def __init__(self, cells: int, sensors: int, faults: set[str], seed: int):
+    def __init__(
+        self,
+        cells: int,
+        sensors: int,
+        faults: set[str],
+        seed: int,
+        cell_window: tuple[float, float] = (2.50, 3.65),
+        rest_v: float = 3.30,
+    ):
         rng = random.Random(seed)
+        self.cell_window = cell_window
+        self.alarm_limits = {
+            **BMS_ALARM_LIMITS,
+            "cell_uv": cell_window[0],
+            "cell_ov": cell_window[1],
+        }
         self.t = 0.0
         # tester inputs (semantic values)
         self.cmd: dict[str, Any] = {
@@ -107,7 +125,7 @@ class _Vehicle:
         offsets = [
             max(-CELL_SPREAD_V, min(CELL_SPREAD_V, rng.gauss(0, 0.006))) for _ in range(cells)
         ]
-        self.base_cells = [round(CELL_NOMINAL_V + o, 4) for o in offsets]
+        self.base_cells = [round(rest_v + o, 4) for o in offsets]
         self.base_temps = [
             round(TEMP_NOMINAL_C + rng.uniform(-1.5, 1.5), 1) for _ in range(sensors)
         ]
@@ -143,9 +161,11 @@ class _Vehicle:
         cells, temps = list(self.base_cells), list(self.base_temps)
         # Each acts on the same place of any pack (cell 37 of 100, 36 of 96...).
         if "cell_overvoltage" in faults and cells:
-            cells[fault_position("cell_overvoltage", len(cells)) - 1] = 3.72
+            at = fault_position("cell_overvoltage", len(cells)) - 1
+            cells[at] = round(self.cell_window[1] + CELL_FAULT_ABOVE_V, 4)
         if "cell_undervoltage" in faults and cells:
-            cells[fault_position("cell_undervoltage", len(cells)) - 1] = 2.41
+            at = fault_position("cell_undervoltage", len(cells)) - 1
+            cells[at] = round(self.cell_window[0] - CELL_FAULT_BELOW_V, 4)
         if "cell_imbalance" in faults and cells:
             at = fault_position("cell_imbalance", len(cells)) - 1
             cells[at] = round(max(self.base_cells) + 0.080, 4)
@@ -315,11 +335,11 @@ class _Vehicle:
         # BMS alarms: a genuine condition or the tester's self-test, debounced.
         test = cmd["alarm_test"]
         conditions = {
-            "cell_ov": self._max_cell > BMS_ALARM_LIMITS["cell_ov"] or test == "cell_overvoltage",
-            "cell_uv": self._min_cell < BMS_ALARM_LIMITS["cell_uv"] or test == "cell_undervoltage",
-            "over_temp": self._max_temp > BMS_ALARM_LIMITS["over_temp"]
+            "cell_ov": self._max_cell > self.alarm_limits["cell_ov"] or test == "cell_overvoltage",
+            "cell_uv": self._min_cell < self.alarm_limits["cell_uv"] or test == "cell_undervoltage",
+            "over_temp": self._max_temp > self.alarm_limits["over_temp"]
             or test == "over_temperature",
-            "over_current": abs(self.current) > BMS_ALARM_LIMITS["over_current"]
+            "over_current": abs(self.current) > self.alarm_limits["over_current"]
             or test == "over_current",
         }
         for name, active in conditions.items():
@@ -466,7 +486,15 @@ class VehicleModel:
         self._faults: set[str] = set(faults)
         self.frames_sent = 0
         cells, sensors = pack_size(kit)
-        self.vehicle = _Vehicle(cells, sensors, set(self._faults), seed)
+        bms = kit.limits.bms
+        self.vehicle = _Vehicle(
+            cells,
+            sensors,
+            set(self._faults),
+            seed,
+            cell_window=tuple(bms.cell_voltage_v),
+            rest_v=ocv_at(bms.soc_ocv_table, SOC_PCT),
+        )
         self.plans = self._build_plans()
         self._rx = self._build_rx()
 
@@ -647,6 +675,14 @@ class VehicleModel:
         if value is None:
             return _clamp(signal, 0)
         return _clamp(signal, b.to_dbc(value))
+
+
+def ocv_at(table: list[tuple[float, float]], soc_pct: float) -> float:
+    """The open-circuit cell voltage of ``soc_pct`` on a rising [volts, percent] table."""
+    for (v0, s0), (v1, s1) in zip(table, table[1:], strict=False):
+        if s0 <= soc_pct <= s1:
+            return round(v0 + (v1 - v0) * (soc_pct - s0) / (s1 - s0), 4)
+    return table[-1][0] if soc_pct > table[-1][1] else table[0][0]
 
 
 def _clamp(signal, value: float) -> float | int:
