@@ -13,6 +13,7 @@ from typing import Any
 import can
 
 from workshop.eol.definitions import KitDefinition
+from workshop.eol.simuds import UdsResponder
 from workshop.eol.simulator import VehicleModel
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class SimulatedBus(can.BusABC):
         self.clock = SimClock()
         self._heap = self.model.schedule()
         self._outbox: deque[can.Message] = deque()
+        # Diagnostic answers (UDS over ISO-TP), each due at its own simulated time.
+        self.uds = UdsResponder(kit, self._vehicle_value, self.clock.now)
+        self._answers: list[tuple[float, int, can.Message]] = []
+        self._answered = 0
         self._wall0: float | None = None
         self.channel_info = f"simulated {kit.kit_id}"
         super().__init__(channel=channel, **kwargs)
@@ -83,8 +88,19 @@ class SimulatedBus(can.BusABC):
             return self._outbox.popleft()
         clock = self.clock
         limit = math.inf if timeout is None else clock.t + max(timeout, 0.0)
-        heap = self._heap
-        while heap and heap[0][0] / 1e6 <= limit:
+        heap, answers = self._heap, self._answers
+        while True:
+            if (
+                answers
+                and answers[0][0] <= limit
+                and (not heap or answers[0][0] < heap[0][0] / 1e6)
+            ):
+                due, _, frame = heapq.heappop(answers)
+                self._pace(due)
+                clock.t = max(clock.t, due)
+                return frame
+            if not heap or heap[0][0] / 1e6 > limit:
+                break
             due_us, order, plan = heapq.heappop(heap)
             heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
             due = due_us / 1e6
@@ -104,7 +120,17 @@ class SimulatedBus(can.BusABC):
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         """Deliver a tester frame to the vehicle at the current simulated time."""
-        self.model.handle(msg, self.clock.t)
+        answers = self.uds.handle(msg, self.clock.t)
+        if not answers:
+            self.model.handle(msg, self.clock.t)
+        for frame in answers:
+            self._answered += 1
+            heapq.heappush(self._answers, (frame.timestamp, self._answered, frame))
+
+    def _vehicle_value(self, name: str, index: int | None):
+        vehicle = self.model.vehicle
+        vehicle.advance(max(vehicle.t, self.clock.t))
+        return vehicle.semantic_value(name, index)
 
 
 class VehicleSimulator:
