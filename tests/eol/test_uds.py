@@ -250,3 +250,44 @@ def test_normal_fixed_addressing_round_trip(kit_copy, tmp_path):
     assert result.result("bms.cell_voltage").outcome is Outcome.PASS
     ids = {f.arbitration_id for f in can.BLFReader(str(trace))}
     assert {0x18DAE5F1, 0x18DAF1E5} <= ids
+
+
+def test_the_wall_clock_simulator_answers_on_a_virtual_bus(kit, tmp_path):
+    """A development bay: the simulated car on the far end of python-can's virtual bus (another
+    thread, wall clock at 10 vehicle seconds per second) answers the same requests."""
+    from workshop.eol.simbus import VehicleSimulator
+
+    channel = f"uds-{uuid.uuid4().hex}"
+    with (
+        can.Bus(interface="virtual", channel=channel) as bus,
+        VehicleSimulator(kit, channel=channel, time_scale=10) as sim,
+    ):
+        result = run_eol(
+            kit,
+            bus,
+            ["bms"],
+            time_scale=10,
+            check_ids=["bms.cell_voltage"],
+            trace_path=tmp_path / "bay.blf",
+        )
+    assert sim.error is None and sim.uds.requests >= 1
+    check = result.result("bms.cell_voltage")
+    assert check.outcome is Outcome.PASS, check.message
+    assert check.series["cell_voltage"] == pytest.approx(sim.model.vehicle.cells, abs=0.00051)
+
+
+def test_response_pending_waits_for_the_late_answer(kit, tmp_path):
+    """NRC 0x78 ("response pending") is no refusal: the answer 2 s later (past timeout_s, within
+    P2* = 5 s) is read."""
+    bus = SimulatedBus(kit)
+    bus.uds.pending[DID] = 2.0
+    result, trace = run(kit, tmp_path, bus=bus)
+    check = result.result("bms.cell_voltage")
+    assert check.outcome is Outcome.PASS, check.message
+    frames = list(can.BLFReader(str(trace)))
+    answers = [f for f in frames if f.arbitration_id == 0x7EC]
+    assert bytes(answers[0].data[:4]) == bytes([0x03, 0x7F, 0x22, 0x78])
+    assert answers[1].data[0] == 0x10 and answers[1].timestamp - answers[0].timestamp > 1.9
+    # the tester waited for it: no second request went out meanwhile (one at a time per server)
+    asked = [f for f in frames if f.arbitration_id == 0x7E4 and f.data[1] == 0x22]
+    assert [f.timestamp < answers[1].timestamp for f in asked].count(True) == 1

@@ -613,10 +613,15 @@ def test_cli_check_real_kits_by_default():
     result = CliRunner().invoke(kits_cli, ["check"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["dmax-ev2", "jazz-ev1", "vios-ev1"]
+    assert [line.split()[0] for line in lines] == [
+        "dmax-ev2",
+        "dmax-ev2-vendor",
+        "jazz-ev1",
+        "vios-ev1",
+    ]
     assert re.fullmatch(
         r"vios-ev1  v1\.0  36 BOM lines  cost excl\. battery 167,820\.00 THB  \d+ DBC messages",
-        lines[2],
+        lines[3],
     )
 
 

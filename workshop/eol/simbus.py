@@ -65,7 +65,7 @@ class SimulatedBus(can.BusABC):
         self._heap = self.model.schedule()
         self._outbox: deque[can.Message] = deque()
         # Diagnostic answers (UDS over ISO-TP), each due at its own simulated time.
-        self.uds = UdsResponder(kit, self._vehicle_value, self.clock.now)
+        self.uds = UdsResponder(kit, self.model.vehicle, self.clock.now)
         self._answers: list[tuple[float, int, can.Message]] = []
         self._answered = 0
         self._wall0: float | None = None
@@ -127,11 +127,6 @@ class SimulatedBus(can.BusABC):
             self._answered += 1
             heapq.heappush(self._answers, (frame.timestamp, self._answered, frame))
 
-    def _vehicle_value(self, name: str, index: int | None):
-        vehicle = self.model.vehicle
-        vehicle.advance(max(vehicle.t, self.clock.t))
-        return vehicle.semantic_value(name, index)
-
 
 class VehicleSimulator:
     """Runs the simulated vehicle on a real CAN interface in a background thread, in wall time.
@@ -173,6 +168,7 @@ class VehicleSimulator:
         self._t0 = 0.0
         self.error: BaseException | None = None
         self._vehicle = self.model.vehicle
+        self.uds = UdsResponder(kit, self.model.vehicle, self._vnow)
 
     # -- public API -------------------------------------------------------------------------
     @property
@@ -251,6 +247,7 @@ class VehicleSimulator:
         bus = self._bus
         heap = self.model.schedule()
         pending: list[tuple[float, int, can.Message]] = []
+        answers: list[tuple[float, int, can.Message]] = []  # diagnostic answers, by vehicle time
         received = 0
         while not self._stop.is_set():
             # A discrete-event loop in vehicle time: tester commands (at their timestamps) and
@@ -267,9 +264,19 @@ class VehicleSimulator:
             while True:
                 next_cmd = pending[0][0] if pending else math.inf
                 next_emit = heap[0][0] / 1e6
-                if next_cmd <= next_emit and next_cmd <= cutoff:
+                next_answer = answers[0][0] if answers else math.inf
+                if next_answer <= min(next_cmd, next_emit, cutoff):
+                    due, _, frame = heapq.heappop(answers)
+                    frame.timestamp = self._t0 + due / self.time_scale
+                    bus.send(frame)
+                elif next_cmd <= next_emit and next_cmd <= cutoff:
                     at, _, msg = heapq.heappop(pending)
-                    self.model.handle(msg, at)
+                    replies = self.uds.handle(msg, at)
+                    for frame in replies:
+                        received += 1
+                        heapq.heappush(answers, (frame.timestamp, received, frame))
+                    if not replies:
+                        self.model.handle(msg, at)
                 elif next_emit <= cutoff:
                     due_us, order, plan = heapq.heappop(heap)
                     due = due_us / 1e6
@@ -279,7 +286,11 @@ class VehicleSimulator:
                     heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
                 else:
                     break
-            upcoming = min(heap[0][0] / 1e6, pending[0][0] if pending else math.inf)
+            upcoming = min(
+                heap[0][0] / 1e6,
+                pending[0][0] if pending else math.inf,
+                answers[0][0] if answers else math.inf,
+            )
             wait = (upcoming - self._vnow()) / self.time_scale
             msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
             if msg is not None:

@@ -7,7 +7,8 @@ arrives; consecutive frames follow a flow control one CAN frame time apart. An u
 the negative response RequestOutOfRange (0x31), another service ServiceNotSupported (0x11).
 
 For drills and tests a server can be told to stay silent on a DID (``silent``), to refuse it
-(``refused``: DID -> NRC) or to answer it short (``truncated``).
+(``refused``: DID -> NRC), to answer it short (``truncated``) or to say "response pending"
+(NRC 0x78) first and answer that many seconds later (``pending``: DID -> seconds).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from udsoncan import Request, Response
 from udsoncan.services import ReadDataByIdentifier
 
 from workshop.eol.definitions import KitDefinition, UdsBinding
-from workshop.eol.uds import Clock, ClockedTransport, transport_params, uds_bindings
+from workshop.eol.uds import (
+    RESPONSE_PENDING,
+    Clock,
+    ClockedTransport,
+    transport_params,
+    uds_bindings,
+)
 from workshop.eol.udsmap import UdsPoint, server_address
 
 P2_S = 0.005  # the server's answer delay
@@ -43,12 +50,13 @@ class UdsResponder:
     servers send back, each stamped with its own simulated time.
     """
 
-    def __init__(self, kit: KitDefinition, value, clock: Clock):
-        """``value(name, index)`` is the vehicle's value of a semantic name right now."""
-        self._value = value
+    def __init__(self, kit: KitDefinition, vehicle, clock: Clock):
+        """``vehicle`` is the simulated car (``advance(t)``, ``semantic_value(name, index)``)."""
+        self._vehicle = vehicle
         self.silent: set[int] = set()
         self.refused: dict[int, int] = {}
         self.truncated: set[int] = set()
+        self.pending: dict[int, float] = {}
         self.requests = 0
         self._servers: list[_Server] = []
         by_name: dict[str, _Server] = {}
@@ -75,23 +83,44 @@ class UdsResponder:
         for server in self._servers:
             if not server.stack.accepts(msg):
                 continue
+            # the answer shows the car as it is when the request arrives
+            self._vehicle.advance(max(self._vehicle.t, at))
+            stamped: list[can.Message] = []
             server.stack.feed(msg)
             server.stack.process()
+            # frames after a flow control follow it one frame time apart
+            self._flush(server, at + FRAME_S, stamped)
             while (payload := server.stack.recv()) is not None:
-                answer = self._answer(server, bytes(payload))
+                answer, later = self._answer(server, bytes(payload))
+                if later:
+                    server.stack.send(
+                        bytes([0x7F, ReadDataByIdentifier.request_id(), RESPONSE_PENDING])
+                    )
+                    server.stack.process()
+                    self._flush(server, at + P2_S, stamped)
                 if answer is not None:
                     server.stack.send(answer)
                     server.stack.process()
-            frames, server.outgoing[:] = list(server.outgoing), []
-            # a new answer waits P2; frames after a flow control follow one frame time apart
-            start = at + (P2_S if frames and frames[0].data[0] >> 4 in (0, 1) else FRAME_S)
-            for i, frame in enumerate(frames):
-                frame.timestamp = start + i * FRAME_S
-            return frames
+                    self._flush(server, at + (later or P2_S), stamped)
+            return stamped
         return []
 
-    def _answer(self, server: _Server, payload: bytes) -> bytes | None:
+    @staticmethod
+    def _flush(server: _Server, start: float, stamped: list[can.Message]) -> None:
+        for i, frame in enumerate(server.outgoing):
+            frame.timestamp = start + i * FRAME_S
+            stamped.append(frame)
+        server.outgoing.clear()
+
+    def _answer(self, server: _Server, payload: bytes) -> tuple[bytes | None, float]:
+        """The response to one request and how long after it arrives it is sent (0: P2)."""
         self.requests += 1
+        answer = self._response(server, payload)
+        data = Request.from_payload(payload).data or b""
+        first = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+        return answer, self.pending.get(first, 0.0) if answer is not None else 0.0
+
+    def _response(self, server: _Server, payload: bytes) -> bytes | None:
         request = Request.from_payload(payload)
         if request.service is not ReadDataByIdentifier:
             service = request.service or ReadDataByIdentifier
@@ -125,7 +154,7 @@ class UdsResponder:
         low, high = point.raw_range
         raws = []
         for binding in bindings:
-            value = self._value(binding.semantic.name, binding.index)
+            value = self._vehicle.semantic_value(binding.semantic.name, binding.index)
             raw = round(binding.to_dbc(value if value is not None else 0.0))
             raws.append(max(low, min(high, raw)))
         return udsoncan.DidCodec(point.pack_format).encode(*raws)

@@ -33,6 +33,10 @@ from workshop.eol.udsmap import UdsPoint, client_address, frame_ids
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+# ISO 14229-2's default P2*server_max: after "response pending" (NRC 0x78) a server may take
+# this long (vehicle seconds) for the real answer.
+P2_STAR_S = 5.0
+RESPONSE_PENDING = 0x78
 
 
 class ClockTimer(Timer):
@@ -70,6 +74,9 @@ class ClockedTransport(isotp.TransportLayerLogic):
         )
 
     def load_params(self) -> None:
+        # can-isotp 2 builds its three timers here (and STmin's in __init__, before this runs);
+        # they are replaced by timers on our clock. Pinned to can-isotp < 3 in pyproject.toml.
+        # Its rate limiter (off unless asked for) is the one part left on the host clock.
         super().load_params()
         self.timer_rx_fc = ClockTimer(self.params.rx_flowcontrol_timeout / 1000, self._vclock)
         self.timer_rx_cf = ClockTimer(self.params.rx_consecutive_frame_timeout / 1000, self._vclock)
@@ -137,7 +144,7 @@ class _Link:
     request_id: int
     points: dict[int, list[UdsBinding]]
     next_due: dict[int, float]
-    in_flight: tuple[int, float] | None = None
+    in_flight: tuple[int, float] | None = None  # (DID, answer deadline)
     config: dict[int, Any] = field(default_factory=dict)
 
 
@@ -194,8 +201,7 @@ class UdsPoller:
         due = float("inf")
         for link in self._links.values():
             if link.in_flight is not None:
-                did, sent = link.in_flight
-                due = min(due, sent + link.points[did][0].point.timeout_s)
+                due = min(due, link.in_flight[1])
             else:
                 due = min(due, min(link.next_due.values()))
         return due
@@ -206,9 +212,9 @@ class UdsPoller:
             return
         for link in self._links.values():
             if link.in_flight is not None:
-                did, sent = link.in_flight
+                did, deadline = link.in_flight
                 point = link.points[did][0].point
-                if now < sent + point.timeout_s:
+                if now < deadline:
                     continue
                 self._fail(link, did, "uds_no_answer", timeout=f"{point.timeout_s:g}")
                 link.stack.stop_receiving()
@@ -217,8 +223,9 @@ class UdsPoller:
             if link.next_due[did] > now:
                 continue
             request = ReadDataByIdentifier.make_request(didlist=[did], didconfig=link.config)
-            link.in_flight = (did, now)
-            link.next_due[did] = now + link.points[did][0].point.period_s
+            point = link.points[did][0].point
+            link.in_flight = (did, now + point.timeout_s)
+            link.next_due[did] = now + point.period_s
             link.stack.send(request.get_payload())
             link.stack.process()
 
@@ -246,6 +253,10 @@ class UdsPoller:
                 return []  # listening: another service's traffic on the same IDs
             if asked is not None:
                 self._fail(link, asked, "uds_garbled", bytes=payload[:8].hex(" ").upper())
+            return []
+        if not response.positive and response.code == RESPONSE_PENDING:
+            if asked is not None:  # the server needs longer: wait up to P2*
+                link.in_flight = (asked, t + P2_STAR_S)
             return []
         if not response.positive:
             if asked is not None:
