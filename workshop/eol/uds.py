@@ -186,6 +186,11 @@ class UdsPoller:
         for link in self._links.values():
             for did in link.points:
                 link.next_due[did] = 0.0
+        # the identifiers answers come on, to pass over every other frame cheaply
+        self._response_ids = {
+            frame_ids(next(iter(link.points.values()))[0].point.server)[1]
+            for link in self._links.values()
+        }
 
     @property
     def request_ids(self) -> set[tuple[int, bool]]:
@@ -231,6 +236,8 @@ class UdsPoller:
 
     def owner(self, msg: can.Message) -> _Link | None:
         """The server link a frame belongs to (None: not a diagnostic response)."""
+        if (msg.arbitration_id, msg.is_extended_id) not in self._response_ids:
+            return None
         for link in self._links.values():
             if link.stack.accepts(msg):
                 return link
