@@ -291,3 +291,29 @@ def test_response_pending_waits_for_the_late_answer(kit, tmp_path):
     # the tester waited for it: no second request went out meanwhile (one at a time per server)
     asked = [f for f in frames if f.arbitration_id == 0x7E4 and f.data[1] == 0x22]
     assert [f.timestamp < answers[1].timestamp for f in asked].count(True) == 1
+
+
+def test_a_did_per_cell_with_a_header_byte_little_endian(kit_copy, tmp_path):
+    """per_did = 1: DIDs 0x4B00..0x4B63, one cell each, after a status byte, little-endian."""
+    _edit(
+        kit_copy,
+        'did = 0x4A01, count = 100, per_did = 100, type = "uint16", byte_order = "big"',
+        'did = 0x4B00, count = 100, per_did = 1, start_byte = 1, type = "uint16", '
+        'byte_order = "little"',
+    )
+    kit = load_kit(kit_copy)
+    cells = kit.indexed("cell_voltage")
+    assert (cells[0].point.did, cells[99].point.did, cells[99].point.record_length) == (
+        0x4B00,
+        0x4B63,
+        3,
+    )
+    with SimulatedBus(kit, seed=4) as bus:
+        result = run_eol(
+            kit, bus, ["bms"], check_ids=["bms.cell_voltage"], trace_path=tmp_path / "r.blf"
+        )
+        truth = bus.model.vehicle.cells
+        assert bus.uds.requests >= 100
+    check = result.result("bms.cell_voltage")
+    assert check.outcome is Outcome.PASS, check.message
+    assert check.series["cell_voltage"] == pytest.approx(truth, abs=0.00051)
