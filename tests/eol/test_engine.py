@@ -26,7 +26,7 @@ from workshop.eol.simbus import SimulatedBus, VehicleSimulator
 # Only the tests of real-bus safeguards use the wall-clock simulator on a virtual bus, at this
 # many vehicle seconds per wall second; everything else runs on the simulated clock.
 SCALE = 30.0
-KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2"]
+KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"]
 
 # What the technician must read for each fault (a fragment of the failing check's message).
 FAULT_MESSAGES = {

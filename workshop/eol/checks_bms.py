@@ -352,7 +352,7 @@ def check_balancing(ctx: Tester, r: Report) -> None:
         r.measure(
             "balancing_active",
             None,
-            fail=say("no_balancing", frame=b.message.name, timeout=f"{timeout:g}"),
+            fail=say("no_balancing", frame=b.source, timeout=f"{timeout:g}"),
         )
         return
     r.measure("balancing_active", "ACTIVE" if hit.value else "IDLE", ok=True)
@@ -382,7 +382,7 @@ def check_charge_current_limit(ctx: Tester, r: Report) -> None:
             "A",
             low,
             high,
-            fail=say("no_charge_limit", frame=b.message.name, timeout=f"{timeout:g}"),
+            fail=say("no_charge_limit", frame=b.source, timeout=f"{timeout:g}"),
         )
         return
     value = hit.value
