@@ -119,7 +119,7 @@ def _requests_against_ratings(kit, definition) -> list[str]:
     """Cell voltages read on request (UDS) must cover exactly the pack's cells in series: an
     index past the last cell asks the BMS for a cell that does not exist, a short range leaves
     cells unjudged."""
-    from workshop.eol.definitions import UdsBinding
+    from workshop.eol.bindings import UdsBinding
 
     if not definition.has("cell_voltage"):
         return []
