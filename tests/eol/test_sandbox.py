@@ -6,6 +6,7 @@ to gigabytes of zeros (a zlib bomb).
 """
 
 import io
+import time
 import zlib
 
 import pytest
@@ -76,9 +77,19 @@ def test_a_healthy_trace_gives_the_same_verdict_as_in_process(healthy):
 def test_zero_size_object_is_refused_naming_the_offset(zero_size_object):
     with pytest.raises(TraceError) as refused:
         check_trace_isolated("jazz-ev1", zero_size_object)
-    assert refused.value.code == "trace_stuck"
-    assert str(refused.value.params["offset"]).isdigit()
+    assert refused.value.code == "trace_bad_object"
+    assert str(refused.value.params["offset"]).isdigit() and refused.value.params["size"] == 0
     assert "ไฟล์" in refused.value.message_in("th")
+
+
+def test_zero_size_object_is_refused_before_the_reader_spins(zero_size_object):
+    """python-can's reader would parse the object forever; the object sizes are checked first,
+    so even in-process the refusal is immediate (the sandbox's watchdog stays as a backstop)."""
+    started = time.process_time()
+    with pytest.raises(TraceError) as refused:
+        load_trace(zero_size_object)
+    assert refused.value.code == "trace_bad_object"
+    assert time.process_time() - started < 5
 
 
 def test_zlib_bomb_is_stopped_by_the_memory_limit(zlib_bomb):
