@@ -257,7 +257,6 @@ THROUGH_THE_SCRIPT = [
     FOLDER / "cantools" / "abs.dbc",
     FOLDER / "cantools" / "issue_63.dbc",
     FOLDER / "opendbc" / "psa_aee2010_r3.dbc",
-    FOLDER / "opendbc" / "ford_lincoln_base_pt.dbc",
 ]
 
 

@@ -7,6 +7,7 @@ imported, as it is by the application; the kits package does not import the EOL 
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -65,8 +66,9 @@ def eol_warnings(kit) -> list[str]:
     ] + list(definition.tolerated)
 
 
-# The last kit checked and its definition (or its error): `kits check` asks for the problems and
-# then the warnings of one KitSpec, and a vendor's DBC near the size cap takes seconds to parse.
+# The last kit checked (weakly) and its definition (or its error): `kits check` asks for the
+# problems and then the warnings of one KitSpec, and a vendor's DBC near the size cap takes seconds
+# to parse.
 _last_checked: list = [None, None]
 
 
@@ -75,7 +77,7 @@ def _definition(kit):
     kit has no eol.toml), loaded once per KitSpec object."""
     from workshop.eol.definitions import EolDefinitionError, load_kit
 
-    if _last_checked[0] is kit:
+    if _last_checked[0] is not None and _last_checked[0]() is kit:
         return _last_checked[1]
     if not (Path(kit.directory) / kit.eol).exists():
         definition = None
@@ -83,8 +85,9 @@ def _definition(kit):
         try:
             definition = load_kit(kit.directory)
         except EolDefinitionError as exc:
-            definition = exc
-    _last_checked[:] = [kit, definition]
+            definition = exc.with_traceback(None)  # its frames would keep ``kit`` alive
+    _last_checked[:] = [weakref.ref(kit), definition]
+    weakref.finalize(kit, _last_checked.__setitem__, slice(None), [None, None])  # no hoarding
     return definition
 
 
