@@ -39,9 +39,13 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+_ticks: dict[int, int] = {}
+
+
 def sandbox_waiting(worker_pid: int) -> bool:
     """Whether the worker's sandbox for the next check has started and waits for its request
-    (blocked reading its stdin): the state of a worker that has been up for a while."""
+    (blocked reading its stdin): the state of a worker that has been up for a while. Where the
+    kernel hides what a process waits on, a sleeping sandbox whose CPU time stopped growing."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -51,9 +55,15 @@ def sandbox_waiting(worker_pid: int) -> bool:
             blocked_on = Path(f"/proc/{entry}/wchan").read_text()
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == worker_pid and b"--wait" in command and "pipe_read" in blocked_on:
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) != worker_pid or b"--wait" not in command:
+            continue
+        if "pipe_read" in blocked_on:
             return True
+        ticks = int(fields[11]) + int(fields[12])
+        if blocked_on in ("", "0") and fields[0] == "S" and _ticks.get(int(entry)) == ticks:
+            return True
+        _ticks[int(entry)] = ticks
     return False
 
 
