@@ -239,10 +239,13 @@ def bind(
         try:
             message = database.get_message_by_name(msg_name)
         except KeyError:
-            problems.append(
-                f"{label}: no message '{msg_name}' in the DBC (nearest: "
-                f"{_nearest(msg_name, names)})"
+            close = difflib.get_close_matches(msg_name, names, n=3, cutoff=0.5)
+            hint = (
+                f"nearest: {', '.join(close)}"
+                if close
+                else f"none alike among its {len(names)} messages"
             )
+            problems.append(f"{label}: no message '{msg_name}' in the DBC ({hint})")
             if len(problems) - before >= 5:
                 break
             continue
