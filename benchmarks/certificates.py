@@ -121,6 +121,12 @@ def main() -> None:
         inspection.record_licence(mech, "mechanical", "สก.1", expires, None)
         inspection.record_licence(elec, "electrical", "ภฟ.2", expires, None)
         db.session.commit()
+        # Each engineer signs the certificate with their own key (from the development CA).
+        from workshop.certificates.engineer_keys import enrol_from_ca
+
+        for engineer in (mech, elec):
+            enrol_from_ca(engineer, app.config, app.instance_path)
+        db.session.commit()
         manual, kit = load_manuals()["honda-jazz-ge"], load_kits()["jazz-ev1"]
 
         def approved_job(n: int):
