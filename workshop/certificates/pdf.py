@@ -2,6 +2,9 @@
 ``templates/certificates/pdf_*.html`` with a URL fetcher that serves only the bundled Sarabun font
 and the QR image, never the network or the file system."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -43,6 +46,38 @@ SEQUENCE_NAMES = {
     "bms": ("ระบบจัดการแบตเตอรี่ BMS", "BMS"),
     "brakes": ("ระบบเบรก", "Brakes"),
 }
+
+
+# The EOL kit definitions read while one certificate is checked, laid out and issued: loading one
+# parses its DBC files (tens of ms), and the rule, the safety table and the waivers each need it.
+_shared_kits: ContextVar[dict | None] = ContextVar("certificate_eol_kits", default=None)
+
+
+@contextmanager
+def sharing_eol_kits() -> Iterator[None]:
+    """Within the block, :func:`eol_kit` reads each kit once."""
+    token = _shared_kits.set({})
+    try:
+        yield
+    finally:
+        _shared_kits.reset(token)
+
+
+def eol_kit(kit_id: str):
+    """The kit's EOL definition (limits with their sources, certificate policy); None when it
+    no longer loads. Raises nothing."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+
+    shared = _shared_kits.get()
+    if shared is not None and kit_id in shared:
+        return shared[kit_id]
+    try:
+        kit = load_kit(kit_id)
+    except EolDefinitionError:
+        kit = None
+    if shared is not None:
+        shared[kit_id] = kit
+    return kit
 
 
 def render_certificate(context: dict) -> bytes:
@@ -155,13 +190,10 @@ EOL_SAFETY_MEASUREMENTS = (
 
 def _eol_safety(run) -> list[dict]:
     """The run's safety measurements with limits and sources (only those the run made)."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
     from workshop.eol.messages import label
 
-    try:
-        sources = load_kit(run.kit_id).spec.sources
-    except EolDefinitionError:
-        sources = {}
+    kit = eol_kit(run.kit_id)
+    sources = kit.spec.sources if kit is not None else {}
     found = {}
     for check in run.checks:
         for m in check.measurements or []:
@@ -230,12 +262,10 @@ def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
 
 def _waivers(kit_id: str) -> list[dict]:
     """The checks the kit waives for certificates, with reason and reference (the annex)."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
-
-    try:
-        policy = load_kit(kit_id).spec.certificate
-    except EolDefinitionError:
+    kit = eol_kit(kit_id)
+    if kit is None:
         return []
+    policy = kit.spec.certificate
     return [
         {"check": w.check, "reason": w.reason, "reference": w.reference} for w in policy.waivers
     ]

@@ -405,9 +405,12 @@ def eol_waivers(kit_id: str) -> list:
 
 
 def _policy_kit(kit_id: str):
-    from workshop.eol.definitions import load_kit
+    kit = pdfs.eol_kit(kit_id)
+    if kit is None:  # load it again for the definition's own error
+        from workshop.eol.definitions import load_kit
 
-    return load_kit(kit_id)
+        return load_kit(kit_id)
+    return kit
 
 
 # --- numbering -----------------------------------------------------------------------------------
@@ -465,6 +468,11 @@ def issue_certificate(job: Job, user: User) -> Certificate:
 
     Refused with :class:`CertificateError` listing exactly what is missing.
     """
+    with pdfs.sharing_eol_kits():  # the rule and the PDF read the same kit definition
+        return _issue_certificate(job, user)
+
+
+def _issue_certificate(job: Job, user: User) -> Certificate:
     if not user.has_role(Role.INSPECTOR):
         raise CertificateError(_l("only inspectors issue certificates"))
     from workshop.accounts.access import CentreScope
