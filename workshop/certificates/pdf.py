@@ -2,14 +2,12 @@
 ``templates/certificates/pdf_*.html`` with a URL fetcher that serves only the bundled Sarabun font
 and the QR image, never the network or the file system."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from workshop import i18n
+from workshop.certificates.eol_kits import eol_kit
 from workshop.certificates.registration import particulars
 from workshop.extensions import db
 from workshop.inspection.models import Branch
@@ -46,38 +44,6 @@ SEQUENCE_NAMES = {
     "bms": ("ระบบจัดการแบตเตอรี่ BMS", "BMS"),
     "brakes": ("ระบบเบรก", "Brakes"),
 }
-
-
-# The EOL kit definitions read while one certificate is checked, laid out and issued: loading one
-# parses its DBC files (tens of ms), and the rule, the safety table and the waivers each need it.
-_shared_kits: ContextVar[dict | None] = ContextVar("certificate_eol_kits", default=None)
-
-
-@contextmanager
-def sharing_eol_kits() -> Iterator[None]:
-    """Within the block, :func:`eol_kit` reads each kit once."""
-    token = _shared_kits.set({})
-    try:
-        yield
-    finally:
-        _shared_kits.reset(token)
-
-
-def eol_kit(kit_id: str):
-    """The kit's EOL definition (limits with their sources, certificate policy); None when it
-    no longer loads. Raises nothing."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
-
-    shared = _shared_kits.get()
-    if shared is not None and kit_id in shared:
-        return shared[kit_id]
-    try:
-        kit = load_kit(kit_id)
-    except EolDefinitionError:
-        kit = None
-    if shared is not None:
-        shared[kit_id] = kit
-    return kit
 
 
 def render_certificate(context: dict) -> bytes:

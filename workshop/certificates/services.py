@@ -14,6 +14,7 @@ from workshop import i18n
 from workshop.accounts.models import Role, User
 from workshop.audit.services import record_event
 from workshop.certificates import pdf as pdfs
+from workshop.certificates.eol_kits import eol_kit
 from workshop.certificates.models import (
     Certificate,
     CertificateCounter,
@@ -405,7 +406,7 @@ def eol_waivers(kit_id: str) -> list:
 
 
 def _policy_kit(kit_id: str):
-    kit = pdfs.eol_kit(kit_id)
+    kit = eol_kit(kit_id)
     if kit is None:  # load it again for the definition's own error
         from workshop.eol.definitions import load_kit
 
@@ -468,11 +469,6 @@ def issue_certificate(job: Job, user: User) -> Certificate:
 
     Refused with :class:`CertificateError` listing exactly what is missing.
     """
-    with pdfs.sharing_eol_kits():  # the rule and the PDF read the same kit definition
-        return _issue_certificate(job, user)
-
-
-def _issue_certificate(job: Job, user: User) -> Certificate:
     if not user.has_role(Role.INSPECTOR):
         raise CertificateError(_l("only inspectors issue certificates"))
     from workshop.accounts.access import CentreScope
