@@ -135,9 +135,13 @@ def check_trace_isolated(
     over = TraceError("trace_over_limits", seconds=limits.cpu_seconds, megabytes=limits.memory_mb)
     process = _take(limits)
     try:
+        # The wall-clock budget is the check's: starting the interpreter and importing (seconds
+        # on a busy machine, bounded by the CPU limit) is not counted against the file.
+        ready = _wait_ready(process, limits)
         stdout, stderr = process.communicate(
             json.dumps(request).encode() + b"\n", timeout=limits.wall_seconds
         )
+        stdout = stdout if ready else b""
     except subprocess.TimeoutExpired:
         _discard(process)
         raise over from None
@@ -155,6 +159,25 @@ def check_trace_isolated(
     return RunResult.from_dict(answer["result"])
 
 
+READY = b"ready\n"
+# A child that has not finished its imports within this many wall seconds is stuck, not slow
+# (its CPU limit ends a child that computes).
+START_SECONDS = 120.0
+
+
+def _wait_ready(process: subprocess.Popen, limits: Limits) -> bool:
+    """Wait until the child has imported everything and says so; False if it died first."""
+    answer: list[bytes] = []
+    reader = threading.Thread(target=lambda: answer.append(process.stdout.readline()))
+    reader.start()
+    reader.join(START_SECONDS + limits.cpu_seconds)
+    if reader.is_alive():
+        raise subprocess.TimeoutExpired(process.args, START_SECONDS)
+    return answer == [READY]
+
+
+# A reader that makes no progress for this many seconds of the child's own CPU time is stuck
+# (CPU time, not wall time: a busy host slows a healthy reader, it does not make it stuck).
 STALL_SECONDS = 2.0
 
 
@@ -168,16 +191,14 @@ def _watch_reader() -> None:
     object (python-can loops forever on a BLF object of size 0): answer and exit at once."""
     from workshop.eol.traces import PROGRESS
 
-    last, still = -1, 0.0
+    last, since = -1, time.process_time()
     while True:
         time.sleep(0.1)
-        if not PROGRESS["reading"]:
-            last, still = -1, 0.0
-            continue
         frames = PROGRESS["frames"]
-        still = still + 0.1 if frames == last else 0.0
-        last = frames
-        if still >= STALL_SECONDS:
+        if not PROGRESS["reading"] or frames != last:
+            last, since = frames if PROGRESS["reading"] else -1, time.process_time()
+            continue
+        if time.process_time() - since >= STALL_SECONDS:
             handle = PROGRESS["file"]
             try:
                 offset = handle.tell() if handle is not None else "?"
@@ -203,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", action="store_true")
     args = parser.parse_args(argv)
     if args.wait:
+        sys.stdout.buffer.write(READY)
+        sys.stdout.flush()
         line = sys.stdin.readline()
         if not line.strip():
             return 0  # the process that started us is gone, or never sent a request
