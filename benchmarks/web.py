@@ -446,6 +446,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                             at - timedelta(minutes=10),
                             at,
                             600,
+                            "{}",
                         )
                         for key, k in photo_inputs[step.id]:
                             photos.append(
@@ -481,6 +482,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                                 None,
                                 at + timedelta(minutes=1),
                                 0,
+                                "{}",
                             )
                         if step.countersign:
                             other = crew[(crew.index(worker) + 1) % len(crew)]
@@ -504,6 +506,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                     "started_at",
                     "signed_at",
                     "seconds_spent",
+                    "instruments",
                 ],
                 records(),
             )

@@ -70,7 +70,13 @@ def select_locale() -> str:
 
 def current_locale() -> str:
     """The language of the current request as 'th' or 'en'."""
-    return str(get_locale() or "th")
+    locale = get_locale()
+    if locale is None:
+        return "th"
+    # Pages ask this once per row; str(Locale) rebuilds the identifier every time.
+    if locale.territory is None and locale.script is None and locale.variant is None:
+        return locale.language
+    return str(locale)
 
 
 # The session cookie's key holding the server-side session token (accounts/sessions.py).
@@ -104,9 +110,25 @@ def _load_user(user_id: str):
     # Events recorded while checking the session (an idle timeout) come from this address.
     set_actor(Actor(None, "", request.remote_addr or ""))
     try:
-        user = db.session.get(User, int(user_id))
+        user_id = int(user_id)
     except (TypeError, ValueError):
         return None
+    # One statement for the user and what every page asks of them (roles, qualifications,
+    # home and extra centres) instead of one per relationship: this runs on every request.
+    user = (
+        db.session.scalars(
+            sa.select(User)
+            .where(User.id == user_id)
+            .options(
+                sa.orm.joinedload(User.role_rows),
+                sa.orm.joinedload(User.qualifications),
+                sa.orm.joinedload(User.extra_centres),
+                sa.orm.joinedload(User.centre),
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
     if user is None or not user.active:
         return None
     idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))

@@ -70,19 +70,19 @@ def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
         .where(StepRecord.job_id == job.id)
         .order_by(StepRecord.step_id, StepRecord.seq)
         .options(
+            # One statement for the records, their signers, countersigns and photos (a record
+            # has one signer, at most one countersign and a few photos: joins stay small).
             # Who signed and countersigned: names only; their roles and qualifications are not
             # needed to show a record (User loads both eagerly by default).
-            sa.orm.selectinload(StepRecord.countersign)
-            .selectinload(Countersign.user)
-            .lazyload("*"),
-            sa.orm.selectinload(StepRecord.user).lazyload("*"),
-            sa.orm.selectinload(StepRecord.photos),
+            sa.orm.joinedload(StepRecord.countersign).joinedload(Countersign.user).lazyload("*"),
+            sa.orm.joinedload(StepRecord.user).lazyload("*"),
+            sa.orm.joinedload(StepRecord.photos),
         )
     )
     if step_ids is not None:
         stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
     grouped: dict[str, list[StepRecord]] = {}
-    for r in db.session.scalars(stmt):
+    for r in db.session.scalars(stmt).unique():
         grouped.setdefault(r.step_id, []).append(r)
     return grouped
 
