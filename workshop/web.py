@@ -113,26 +113,21 @@ def _load_user(user_id: str):
         user_id = int(user_id)
     except (TypeError, ValueError):
         return None
-    # One statement for the user and what every page asks of them (roles, qualifications,
-    # home and extra centres) instead of one per relationship: this runs on every request.
-    user = (
-        db.session.scalars(
-            sa.select(User)
-            .where(User.id == user_id)
-            .options(
-                sa.orm.joinedload(User.role_rows),
-                sa.orm.joinedload(User.qualifications),
-                sa.orm.joinedload(User.extra_centres),
-                sa.orm.joinedload(User.centre),
-            )
-        )
-        .unique()
-        .one_or_none()
+    # One statement for the user, their session and what every page asks of them (roles,
+    # qualifications, home and extra centres) instead of one per relationship: this runs on
+    # every request of a logged-in user.
+    user, record = sessions.load_user_with_session(
+        user_id,
+        session.get(SESSION_TOKEN),
+        sa.orm.joinedload(User.role_rows),
+        sa.orm.joinedload(User.qualifications),
+        sa.orm.joinedload(User.extra_centres),
+        sa.orm.joinedload(User.centre),
     )
     if user is None or not user.active:
         return None
     idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
-    record, reason = sessions.check_session(session.get(SESSION_TOKEN), user.id, idle)
+    record, reason = sessions.check_open_session(record, idle)
     if db.session.dirty or db.session.new:
         db.session.commit()
     if record is None:

@@ -55,6 +55,33 @@ def open_session(token: str | None, user_id: int) -> UserSession | None:
     )
 
 
+def load_user_with_session(
+    user_id: int, token: str | None, *options
+) -> tuple[User | None, UserSession | None]:
+    """User ``user_id`` (loaded with ``options``) and their open session that ``token`` names, in
+    one statement: every request of a logged-in user needs both."""
+    names_session = (
+        sa.and_(
+            UserSession.user_id == User.id,
+            UserSession.token_sha256 == _digest(token),
+            UserSession.ended_at.is_(None),
+        )
+        if token
+        else sa.false()
+    )
+    row = (
+        db.session.execute(
+            sa.select(User, UserSession)
+            .outerjoin(UserSession, names_session)
+            .where(User.id == user_id)
+            .options(*options)
+        )
+        .unique()
+        .one_or_none()
+    )
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def check_session(
     token: str | None, user_id: int, idle_timeout: timedelta, now: datetime | None = None
 ) -> tuple[UserSession | None, str]:
@@ -63,8 +90,14 @@ def check_session(
     A session idle for longer than ``idle_timeout`` is ended here (reason ``idle``); a live one
     has its ``last_seen_at`` moved on. The caller commits.
     """
+    return check_open_session(open_session(token, user_id), idle_timeout, now)
+
+
+def check_open_session(
+    record: UserSession | None, idle_timeout: timedelta, now: datetime | None = None
+) -> tuple[UserSession | None, str]:
+    """As ``check_session``, for a session already read (``load_user_with_session``)."""
     now = now or utcnow()
-    record = open_session(token, user_id)
     if record is None:
         return None, "ended"
     if now - record.last_seen_at > idle_timeout:
