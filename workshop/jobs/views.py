@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -27,6 +28,7 @@ from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs import instruments, listing, services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
+from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.jobs.progress import (
     StepState,
@@ -44,6 +46,8 @@ from workshop.transactions import transaction
 from workshop.web import current_locale
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+bp.add_app_template_global(status_label)
+bp.add_app_template_global(step_state_label)
 
 VIEWERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR, Role.ADMIN)
 WORKERS = (Role.TECHNICIAN, Role.SUPERVISOR)
@@ -138,7 +142,7 @@ def create_job():
 @requires(*VIEWERS)
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
-    job = get_in_scope_or_404(Job, job_id)
+    job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
     non_conformances = open_non_conformances(job)
     progress = job_progress(job, current_user, non_conformances=non_conformances)
     manual = manual_of(job)
@@ -266,7 +270,12 @@ def _step_context(job, manual, step):
         total=len(steps),
         previous=steps[index - 1] if index > 0 else None,
         following=steps[index + 1] if index + 1 < len(steps) else None,
-        pending=services.pending_photos(job, step.id),
+        # Only a step that asks for photos shows the ones waiting for its signature.
+        pending=(
+            services.pending_photos(job, step.id)
+            if any(inp.type == "photo" for inp in step.inputs)
+            else {}
+        ),
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         held=held,
         photo_form=PhotoForm(),
