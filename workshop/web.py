@@ -160,7 +160,6 @@ def end_login_session() -> None:
 @login_manager.user_loader
 def _load_user(user_id: str):
     from workshop.accounts import sessions
-    from workshop.accounts.models import User
 
     # Events recorded while checking the session (an idle timeout) come from this address.
     set_actor(Actor(None, "", request.remote_addr or ""))
@@ -169,16 +168,8 @@ def _load_user(user_id: str):
     except (TypeError, ValueError):
         return None
     # One statement for the user, their session and what every page asks of them (roles,
-    # qualifications, home and extra centres) instead of one per relationship: this runs on
-    # every request of a logged-in user.
-    user, record = sessions.load_user_with_session(
-        user_id,
-        session.get(SESSION_TOKEN),
-        sa.orm.joinedload(User.role_rows),
-        sa.orm.joinedload(User.qualifications),
-        sa.orm.joinedload(User.extra_centres),
-        sa.orm.joinedload(User.centre),
-    )
+    # qualifications, home and extra centres) instead of one per relationship.
+    user, record = sessions.load_user_with_session(user_id, session.get(SESSION_TOKEN))
     if user is None or not user.active:
         return None
     idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))

@@ -8,6 +8,7 @@ still opens anything. That is what makes logout, a password change or an adminis
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -55,26 +56,42 @@ def open_session(token: str | None, user_id: int) -> UserSession | None:
     )
 
 
-def load_user_with_session(
-    user_id: int, token: str | None, *options
-) -> tuple[User | None, UserSession | None]:
-    """User ``user_id`` (loaded with ``options``) and their open session that ``token`` names, in
-    one statement: every request of a logged-in user needs both."""
-    names_session = (
-        sa.and_(
-            UserSession.user_id == User.id,
-            UserSession.token_sha256 == _digest(token),
-            UserSession.ended_at.is_(None),
+@cache
+def _user_with_session_statement():
+    """The statement of ``load_user_with_session``, built once: building an ORM select with its
+    eager loads and computing its cache key costs more than running it, on every request."""
+    return (
+        sa.select(User, UserSession)
+        .outerjoin(
+            UserSession,
+            sa.and_(
+                UserSession.user_id == User.id,
+                UserSession.token_sha256 == sa.bindparam("token_sha256"),
+                UserSession.ended_at.is_(None),
+            ),
         )
-        if token
-        else sa.false()
+        .where(User.id == sa.bindparam("user_id"))
+        # What every page asks of the user: roles (access), qualifications (may they sign),
+        # home and extra centres (which records they see).
+        .options(
+            sa.orm.joinedload(User.role_rows),
+            sa.orm.joinedload(User.qualifications),
+            sa.orm.joinedload(User.extra_centres),
+            sa.orm.joinedload(User.centre),
+        )
     )
+
+
+def load_user_with_session(
+    user_id: int, token: str | None
+) -> tuple[User | None, UserSession | None]:
+    """User ``user_id`` (with roles, qualifications and centres) and their open session that
+    ``token`` names, in one statement: every request of a logged-in user needs both."""
     row = (
         db.session.execute(
-            sa.select(User, UserSession)
-            .outerjoin(UserSession, names_session)
-            .where(User.id == user_id)
-            .options(*options)
+            _user_with_session_statement(),
+            # No token names no session: "" is no SHA-256 digest.
+            {"user_id": user_id, "token_sha256": _digest(token) if token else ""},
         )
         .unique()
         .one_or_none()

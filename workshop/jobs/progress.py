@@ -5,6 +5,7 @@ the latest records of each step, open non-conformances, and the state of every s
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -63,32 +64,57 @@ class StepStatus:
     missing_qualification: str | None = None
 
 
-def _records_query(job: Job, step_ids=None):
+@cache
+def _records_statement(of_steps: bool):
+    """A job's records (of some steps only, when ``of_steps``) with their signers,
+    countersigns, photos and whether their step has an open non-conformance, in one statement;
+    built once (an ORM select with eager loads costs more to build than to run)."""
+    # A non-conformance is raised by a record of its step: the flag comes with the records.
+    has_open_nc = (
+        sa.exists()
+        .where(
+            NonConformance.job_id == StepRecord.job_id,
+            NonConformance.step_id == StepRecord.step_id,
+            NonConformance.closed_at.is_(None),
+        )
+        .correlate(StepRecord)
+    )
     stmt = (
-        sa.select(StepRecord)
-        .where(StepRecord.job_id == job.id)
+        sa.select(StepRecord, has_open_nc)
+        .where(StepRecord.job_id == sa.bindparam("job_id"))
         .order_by(StepRecord.step_id, StepRecord.seq)
         .options(
-            # One statement for the records, their signers, countersigns and photos (a record
-            # has one signer, at most one countersign and a few photos: joins stay small).
-            # Who signed and countersigned: names only; their roles and qualifications are not
-            # needed to show a record (User loads both eagerly by default).
+            # A record has one signer, at most one countersign and a few photos: joins stay
+            # small. Who signed and countersigned: names only; their roles and qualifications
+            # are not needed to show a record (User loads both eagerly by default).
             sa.orm.joinedload(StepRecord.countersign).joinedload(Countersign.user).lazyload("*"),
             sa.orm.joinedload(StepRecord.user).lazyload("*"),
             sa.orm.joinedload(StepRecord.photos),
         )
     )
-    if step_ids is not None:
-        stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
+    if of_steps:
+        stmt = stmt.where(StepRecord.step_id.in_(sa.bindparam("step_ids", expanding=True)))
     return stmt
+
+
+def _records_and_open_nc(job: Job, step_ids=None) -> tuple[dict[str, list[StepRecord]], set]:
+    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first, and
+    the steps among them with an open non-conformance."""
+    params = {"job_id": job.id}
+    if step_ids is not None:
+        params["step_ids"] = list(step_ids)
+    grouped: dict[str, list[StepRecord]] = {}
+    open_nc_steps = set()
+    for r, open_nc in db.session.execute(_records_statement(step_ids is not None), params).unique():
+        grouped.setdefault(r.step_id, []).append(r)
+        if open_nc:
+            open_nc_steps.add(r.step_id)
+    return grouped, open_nc_steps
 
 
 def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
     """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
-    grouped: dict[str, list[StepRecord]] = {}
-    for r in db.session.scalars(_records_query(job, step_ids)).unique():
-        grouped.setdefault(r.step_id, []).append(r)
-    return grouped
+    return _records_and_open_nc(job, step_ids)[0]
 
 
 def latest_records(job: Job) -> dict[str, list[StepRecord]]:
@@ -167,24 +193,8 @@ def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:
     """The state of one step of ``job``, as in ``job_progress``, reading only that step's records
     and those of the steps it depends on (the step screen and signing need no more)."""
     manual = manual_of(job)
-    # Whether the step has an open non-conformance comes with its records (a non-conformance
-    # is raised by a record of its step): one statement instead of two.
-    has_open_nc = (
-        sa.exists()
-        .where(
-            NonConformance.job_id == job.id,
-            NonConformance.step_id == StepRecord.step_id,
-            NonConformance.closed_at.is_(None),
-        )
-        .correlate(StepRecord)
-    )
-    stmt = _records_query(job, [step.id, *step.depends_on]).add_columns(has_open_nc)
-    grouped: dict[str, list[StepRecord]] = {}
-    open_nc_steps = set()
-    for r, open_nc in db.session.execute(stmt).unique():
-        grouped.setdefault(r.step_id, []).append(r)
-        if open_nc and r.step_id == step.id:
-            open_nc_steps.add(step.id)
+    grouped, open_nc_steps = _records_and_open_nc(job, [step.id, *step.depends_on])
+    open_nc_steps &= {step.id}
     return _step_status(job, manual, step, grouped, open_nc_steps, _held(user))
 
 
