@@ -65,10 +65,13 @@ class StepStatus:
 
 
 @cache
-def _records_statement(of_steps: bool):
+def _records_statement(of_steps: bool, evidence: bool = True):
     """A job's records (of some steps only, when ``of_steps``) with their signers,
     countersigns, photos and whether their step has an open non-conformance, in one statement;
-    built once (an ORM select with eager loads costs more to build than to run)."""
+    built once (an ORM select with eager loads costs more to build than to run).
+
+    Without ``evidence``, what a record holds (values, evaluations, instruments, note, photos)
+    is not read, and reading it raises: who signed when is enough to tell a step's state."""
     # A non-conformance is raised by a record of its step: the flag comes with the records.
     has_open_nc = (
         sa.exists()
@@ -89,15 +92,31 @@ def _records_statement(of_steps: bool):
             # are not needed to show a record (User loads both eagerly by default).
             sa.orm.joinedload(StepRecord.countersign).joinedload(Countersign.user).lazyload("*"),
             sa.orm.joinedload(StepRecord.user).lazyload("*"),
-            sa.orm.joinedload(StepRecord.photos),
         )
     )
+    if evidence:
+        stmt = stmt.options(sa.orm.joinedload(StepRecord.photos))
+    else:
+        stmt = stmt.options(
+            sa.orm.raiseload(StepRecord.photos),
+            *(
+                sa.orm.defer(column, raiseload=True)
+                for column in (
+                    StepRecord.values,
+                    StepRecord.evaluations,
+                    StepRecord.instruments,
+                    StepRecord.note,
+                )
+            ),
+        )
     if of_steps:
         stmt = stmt.where(StepRecord.step_id.in_(sa.bindparam("step_ids", expanding=True)))
     return stmt
 
 
-def _records_and_open_nc(job: Job, step_ids=None) -> tuple[dict[str, list[StepRecord]], set]:
+def _records_and_open_nc(
+    job: Job, step_ids=None, *, evidence: bool = True
+) -> tuple[dict[str, list[StepRecord]], set]:
     """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first, and
     the steps among them with an open non-conformance."""
     params = {"job_id": job.id}
@@ -105,7 +124,8 @@ def _records_and_open_nc(job: Job, step_ids=None) -> tuple[dict[str, list[StepRe
         params["step_ids"] = list(step_ids)
     grouped: dict[str, list[StepRecord]] = {}
     open_nc_steps = set()
-    for r, open_nc in db.session.execute(_records_statement(step_ids is not None), params).unique():
+    statement = _records_statement(step_ids is not None, evidence)
+    for r, open_nc in db.session.execute(statement, params).unique():
         grouped.setdefault(r.step_id, []).append(r)
         if open_nc:
             open_nc_steps.add(r.step_id)
@@ -171,14 +191,20 @@ def _held(user: User | None):
 
 
 def job_progress(
-    job: Job, user: User | None = None, *, non_conformances: list | None = None
+    job: Job,
+    user: User | None = None,
+    *,
+    non_conformances: list | None = None,
+    evidence: bool = True,
 ) -> dict[str, StepStatus]:
     """The state of every step of ``job`` (in manual order); qualification gaps for ``user``.
 
     ``non_conformances``: the job's open ones when the caller has them already.
+    ``evidence=False``: the records carry who signed and countersigned when, not what they
+    hold (values, photos): enough for the job page and for finding the next step.
     """
     manual = manual_of(job)
-    grouped = latest_records(job)
+    grouped = _records_and_open_nc(job, evidence=evidence)[0]
     if non_conformances is None:
         non_conformances = open_non_conformances(job)
     open_nc_steps = {nc.step_id for nc in non_conformances}

@@ -144,7 +144,7 @@ def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
     non_conformances = open_non_conformances(job)
-    progress = job_progress(job, current_user, non_conformances=non_conformances)
+    progress = job_progress(job, current_user, non_conformances=non_conformances, evidence=False)
     manual = manual_of(job)
     return render_template(
         "jobs/show.html",
@@ -251,7 +251,7 @@ def sign_step(job_id: int, step_id: str):
         flash(_("Failure recorded: it stays open on the job until the step passes."), "warning")
     if step.countersign:
         return redirect(url_for("jobs.show_step", job_id=job.id, step_id=step.id))
-    following = next_step(job_progress(job))
+    following = next_step(job_progress(job, evidence=False))
     if following is not None:
         return redirect(url_for("jobs.show_step", job_id=job.id, step_id=following.step.id))
     return redirect(url_for("jobs.show_job", job_id=job.id))
