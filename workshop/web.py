@@ -209,13 +209,21 @@ def _private_cache(response):
 
 
 def nav_items():
-    """Navigation entries the current user may open."""
-    items = []
-    for endpoint, label in NAV:
-        access = access_of(endpoint)
-        if access is not None and user_may(current_user, access):
-            items.append((endpoint, label))
-    return items
+    """Navigation entries the current user may open.
+
+    Who may open a view depends only on being logged in and the roles held: the list is worked
+    out once per set of roles (per app) and shared by every page that shows the menu.
+    """
+    user = current_user._get_current_object()
+    key = frozenset(user.roles) if user.is_authenticated else None
+    known = current_app.extensions.setdefault("workshop.nav_items", {})
+    if key not in known:
+        known[key] = [
+            (endpoint, label)
+            for endpoint, label in NAV
+            if (access := access_of(endpoint)) is not None and user_may(user, access)
+        ]
+    return known[key]
 
 
 def _error_page(code: int, title, message):
