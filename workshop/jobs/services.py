@@ -7,7 +7,6 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -581,22 +580,12 @@ def countersign_step(job: Job, step_id: str, user: User) -> Countersign:
 # --- photos --------------------------------------------------------------------------------------
 
 
-@cache
-def _pending_photos_statement():
-    # Built once: the step screen of every photo step runs it.
-    return (
+def _pending_photos(job: Job, step_id: str) -> dict[str, list[Photo]]:
+    photos = db.session.scalars(
         sa.select(Photo)
-        .where(
-            Photo.job_id == sa.bindparam("job_id"),
-            Photo.step_id == sa.bindparam("step_id"),
-            Photo.record_id.is_(None),
-        )
+        .where(Photo.job_id == job.id, Photo.step_id == step_id, Photo.record_id.is_(None))
         .order_by(Photo.id)
     )
-
-
-def _pending_photos(job: Job, step_id: str) -> dict[str, list[Photo]]:
-    photos = db.session.scalars(_pending_photos_statement(), {"job_id": job.id, "step_id": step_id})
     grouped: dict[str, list[Photo]] = {}
     for p in photos:
         grouped.setdefault(p.input_key, []).append(p)
