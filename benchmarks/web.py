@@ -98,6 +98,10 @@ def _step_values(step) -> tuple[dict, dict]:
             values[inp.key] = True
         elif inp.type == "choice":
             values[inp.key] = inp.options[0].value
+        elif inp.type == "text" and inp.format == "date":
+            values[inp.key] = datetime.now(UTC).date().isoformat()
+        elif inp.type == "text" and inp.format == "identifier":
+            values[inp.key] = "BENCH1"
         elif inp.type == "text":
             values[inp.key] = "ok"
         elif inp.type == "serial":
@@ -157,6 +161,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                     f"{total_jobs}): pass --reset to wipe it, or name another database"
                 )
             db.session.rollback()
+            _ensure_instruments(db, steps)
             return _describe(db, steps, simple, signing_users, reused=True)
         upgrade_database()
         password_hash = hash_password(PASSWORD)
@@ -446,6 +451,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                             at - timedelta(minutes=10),
                             at,
                             600,
+                            "{}",
                         )
                         for key, k in photo_inputs[step.id]:
                             photos.append(
@@ -481,6 +487,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                                 None,
                                 at + timedelta(minutes=1),
                                 0,
+                                "{}",
                             )
                         if step.countersign:
                             other = crew[(crew.index(worker) + 1) % len(crew)]
@@ -504,6 +511,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
                     "started_at",
                     "signed_at",
                     "seconds_spent",
+                    "instruments",
                 ],
                 records(),
             )
@@ -562,10 +570,39 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
             raw.commit()
         finally:
             raw.close()
+        _ensure_instruments(db, steps)
         result = _describe(db, steps, simple, signing_users, reused=False)
         result.seconds = time.perf_counter() - started
         del n_records, n_photos
         return result
+
+
+def _ensure_instruments(db, steps) -> None:
+    """One calibrated instrument of every kind the manual's readings need, at every centre (a
+    reading that needs one is refused without it); added to a database seeded before them."""
+    kinds = sorted(
+        {inp.calibrated for s in steps for inp in s.inputs if getattr(inp, "calibrated", None)}
+    )
+    if not kinds or db.session.scalar(sa.text("SELECT count(*) FROM instruments")):
+        db.session.rollback()
+        return
+    today = datetime.now(UTC).date()
+    db.session.execute(
+        sa.text(
+            "INSERT INTO instruments (centre_id, kind, make_model, serial, certificate_number, "
+            "calibrated_on, due_on, certificate_sha256, certificate_type, registered_by_id, "
+            "registered_at) SELECT c.id, k.kind, 'Bench instrument', 'BENCH-' || c.code || '-' || "
+            "k.kind, 'CAL-' || c.code || '-' || k.kind, :calibrated, :due, '', '', u.id, now() "
+            "FROM centres c JOIN users u ON u.username = 'bench-supervisor-' || c.id "
+            "CROSS JOIN unnest(CAST(:kinds AS text[])) AS k(kind)"
+        ),
+        {
+            "calibrated": today - timedelta(days=30),
+            "due": today + timedelta(days=3650),
+            "kinds": kinds,
+        },
+    )
+    db.session.commit()
 
 
 def _describe(db, steps, simple, signing_users, *, reused) -> Seeded:
@@ -649,6 +686,8 @@ def start_server(database_url: str, port: int, workers: int, instance: str) -> s
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 BASE_SEQ_RE = re.compile(r'name="base_seq" value="(\d+)"')
+# The first calibrated instrument the step screen offers for a reading that needs one.
+INSTRUMENT_RE = re.compile(r'name="(instrument:[^"]+)"><option value="(\d+)"')
 
 
 async def login(base: str, username: str, *, decompress: bool = False) -> aiohttp.ClientSession:
@@ -753,6 +792,8 @@ async def open_loop(name, sessions, urls, seconds, rate) -> Run:
 
 # --- signing ------------------------------------------------------------------------------------
 
+RUN_ID = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+
 
 async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> dict:
     """Every technician signs steps of their own job in a loop: GET the step, POST the record."""
@@ -760,6 +801,8 @@ async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> di
         username: await login(base, username, decompress=True) for username in seeded.signing_jobs
     }
     acknowledged: list[str] = []
+    # This run's records are told apart from those of earlier runs on a reused database.
+    run_id = RUN_ID
     get_lat, post_lat = Run("step screen (signing)"), Run("sign")
     end = time.perf_counter() + seconds
     cpu, start = time.process_time(), time.perf_counter()
@@ -783,11 +826,12 @@ async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> di
                 get_lat.errors += status >= 500
                 get_lat.unexpected += status < 500
                 continue
-            reason = f"bench-sign {username} {n}"
+            reason = f"bench-sign {run_id} {username} {n}"
             data = dict(
                 form_values[step_id],
                 csrf_token=CSRF_RE.search(page).group(1),
                 base_seq=BASE_SEQ_RE.search(page).group(1),
+                **dict(INSTRUMENT_RE.findall(page)),
                 opened_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 reason=reason,
                 note="",
@@ -825,9 +869,10 @@ def check_signed(app, acknowledged: list[str]) -> tuple[int, int, int]:
         saved = dict(
             db.session.execute(
                 sa.text(
-                    "SELECT reason, count(*) FROM step_records WHERE reason LIKE 'bench-sign %' "
+                    "SELECT reason, count(*) FROM step_records WHERE reason LIKE :run "
                     "GROUP BY reason"
-                )
+                ),
+                {"run": f"bench-sign {RUN_ID} %"},
             ).all()
         )
     missing = sum(1 for r in acknowledged if r not in saved)

@@ -6,6 +6,7 @@ Buddhist era (BE = CE + 543): 22 พ.ย. 2569.
 
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_month_names
@@ -29,8 +30,14 @@ def _as_local_date(value: date | datetime) -> date:
     return value
 
 
+@cache
+def _month_names(locale: str) -> dict[int, str]:
+    # Babel looks its locale data up on every call: lists show a date on every row.
+    return dict(get_month_names("abbreviated", locale=locale))
+
+
 def _month(value: date, locale: str) -> str:
-    return get_month_names("abbreviated", locale=locale if locale in LOCALES else "th")[value.month]
+    return _month_names(locale if locale in LOCALES else "th")[value.month]
 
 
 def format_be_date(value: date | datetime | None, locale: str = "th") -> str:

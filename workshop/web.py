@@ -19,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -68,9 +68,70 @@ def select_locale() -> str:
     return lang if lang in ("th", "en") else "th"
 
 
+def _babel_state():
+    """Flask-Babel's per-request namespace (locale, translations), or None before its first use.
+
+    Read through one lookup of ``g`` instead of the three each Flask-Babel helper makes: pages
+    ask for the language and translations dozens of times (once per row of a list).
+    """
+    try:
+        return g._get_current_object().__dict__.get("_flask_babel")
+    except RuntimeError:  # no application context
+        return None
+
+
 def current_locale() -> str:
     """The language of the current request as 'th' or 'en'."""
-    return str(get_locale() or "th")
+    state = _babel_state()
+    # Flask-Babel keeps the request's locale (or the one force_locale set) here once chosen.
+    locale = getattr(state, "babel_locale", None) if state is not None else None
+    if locale is None:
+        locale = get_locale()
+        if locale is None:
+            return "th"
+    # str(Locale) rebuilds the identifier every time; ours are plain languages.
+    if locale.territory is None and locale.script is None and locale.variant is None:
+        return locale.language
+    return str(locale)
+
+
+def _translations():
+    """The current request's translations, as Flask-Babel's get_translations() returns them,
+    remembered for the locale object and domain they were found for (force_locale and a
+    domain switch change those objects, so they are looked up again then)."""
+    state = _babel_state()
+    if state is not None:
+        locale = getattr(state, "babel_locale", None)
+        domain = getattr(state, "babel_domain", None)
+        cached = getattr(state, "workshop_translations", None)
+        if (
+            cached is not None
+            and locale is not None
+            and cached[0] is locale
+            and cached[1] is domain
+        ):
+            return cached[2]
+    translations = get_translations()
+    state = _babel_state()
+    if state is not None:
+        state.workshop_translations = (
+            getattr(state, "babel_locale", None),
+            getattr(state, "babel_domain", None),
+            translations,
+        )
+    return translations
+
+
+def _install_gettext(app) -> None:
+    """Jinja's _(), ngettext(), pgettext() through ``_translations`` (Flask-Babel's own callables
+    look the locale and translations up again on every call)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
 
 # The session cookie's key holding the server-side session token (accounts/sessions.py).
@@ -99,18 +160,20 @@ def end_login_session() -> None:
 @login_manager.user_loader
 def _load_user(user_id: str):
     from workshop.accounts import sessions
-    from workshop.accounts.models import User
 
     # Events recorded while checking the session (an idle timeout) come from this address.
     set_actor(Actor(None, "", request.remote_addr or ""))
     try:
-        user = db.session.get(User, int(user_id))
+        user_id = int(user_id)
     except (TypeError, ValueError):
         return None
+    # One statement for the user, their session and what every page asks of them (roles,
+    # qualifications, home and extra centres) instead of one per relationship.
+    user, record = sessions.load_user_with_session(user_id, session.get(SESSION_TOKEN))
     if user is None or not user.active:
         return None
     idle = timedelta(minutes=float(current_app.config["SESSION_IDLE_MINUTES"]))
-    record, reason = sessions.check_session(session.get(SESSION_TOKEN), user.id, idle)
+    record, reason = sessions.check_open_session(record, idle)
     if db.session.dirty or db.session.new:
         db.session.commit()
     if record is None:
@@ -146,13 +209,21 @@ def _private_cache(response):
 
 
 def nav_items():
-    """Navigation entries the current user may open."""
-    items = []
-    for endpoint, label in NAV:
-        access = access_of(endpoint)
-        if access is not None and user_may(current_user, access):
-            items.append((endpoint, label))
-    return items
+    """Navigation entries the current user may open.
+
+    Who may open a view depends only on being logged in and the roles held: the list is worked
+    out once per set of roles (per app) and shared by every page that shows the menu.
+    """
+    user = current_user._get_current_object()
+    key = frozenset(user.roles) if user.is_authenticated else None
+    known = current_app.extensions.setdefault("workshop.nav_items", {})
+    if key not in known:
+        known[key] = [
+            (endpoint, label)
+            for endpoint, label in NAV
+            if (access := access_of(endpoint)) is not None and user_may(user, access)
+        ]
+    return known[key]
 
 
 def _error_page(code: int, title, message):
@@ -267,6 +338,7 @@ def init_web(app) -> None:
     app.before_request(_set_audit_actor)
     app.after_request(_private_cache)
 
+    _install_gettext(app)
     app.jinja_env.filters["be_date"] = lambda v: i18n.format_be_date(v, current_locale())
     app.jinja_env.filters["ce_date"] = lambda v: i18n.format_ce_date(v, current_locale())
     app.jinja_env.filters["local_dt"] = lambda v: i18n.format_local_datetime(v, current_locale())

@@ -192,3 +192,22 @@ def test_inspection_queue_pages_oldest_first(app, create_job, create_user, centr
             break
         cursor = page.next_cursor
     assert seen == [job.id for job in made]
+
+
+def test_step_screen_and_job_page_stay_within_their_statement_budget(
+    app, client, auth, grow, create_worker
+):
+    """The pages opened all day read what they show in a few statements: the user with their
+    session, roles, qualifications and centres in one; the job; a step's records with signers,
+    countersigns, photos and its open non-conformance in one (+ the photos waiting for a step
+    that takes photos). A change that adds a statement to every step screen fails here."""
+    technician = create_worker("technician")
+    job = grow(1)[0]
+    budgets = {
+        f"/jobs/{job.id}/steps/intake-01": 4,  # takes photos: + the photos waiting for it
+        f"/jobs/{job.id}/steps/intake-02": 3,
+    }
+    auth.login(technician.username)
+    for url in budgets:
+        client.get(url)
+    assert {url: _count(client, url) for url in budgets} == budgets

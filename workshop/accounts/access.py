@@ -126,8 +126,9 @@ def centre_scope() -> CentreScope:
     return CentreScope(current_user)
 
 
-def get_in_scope_or_404(model, ident, centre_attr: str = "centre_id"):
-    """Load ``model`` by primary key; 404 when missing, 403 when outside the user's centres."""
-    obj = db.get_or_404(model, ident)
+def get_in_scope_or_404(model, ident, centre_attr: str = "centre_id", *, options=()):
+    """Load ``model`` by primary key (with loader ``options``); 404 when missing, 403 when
+    outside the user's centres."""
+    obj = db.get_or_404(model, ident, options=list(options))
     centre_scope().require(getattr(obj, centre_attr))
     return obj

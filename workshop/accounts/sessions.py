@@ -8,6 +8,7 @@ still opens anything. That is what makes logout, a password change or an adminis
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -55,6 +56,49 @@ def open_session(token: str | None, user_id: int) -> UserSession | None:
     )
 
 
+@cache
+def _user_with_session_statement():
+    """The statement of ``load_user_with_session``, built once: building an ORM select with its
+    eager loads and computing its cache key costs more than running it, on every request."""
+    return (
+        sa.select(User, UserSession)
+        .outerjoin(
+            UserSession,
+            sa.and_(
+                UserSession.user_id == User.id,
+                UserSession.token_sha256 == sa.bindparam("token_sha256"),
+                UserSession.ended_at.is_(None),
+            ),
+        )
+        .where(User.id == sa.bindparam("user_id"))
+        # What every page asks of the user: roles (access), qualifications (may they sign),
+        # home and extra centres (which records they see).
+        .options(
+            sa.orm.joinedload(User.role_rows),
+            sa.orm.joinedload(User.qualifications),
+            sa.orm.joinedload(User.extra_centres),
+            sa.orm.joinedload(User.centre),
+        )
+    )
+
+
+def load_user_with_session(
+    user_id: int, token: str | None
+) -> tuple[User | None, UserSession | None]:
+    """User ``user_id`` (with roles, qualifications and centres) and their open session that
+    ``token`` names, in one statement: every request of a logged-in user needs both."""
+    row = (
+        db.session.execute(
+            _user_with_session_statement(),
+            # No token names no session: "" is no SHA-256 digest.
+            {"user_id": user_id, "token_sha256": _digest(token) if token else ""},
+        )
+        .unique()
+        .one_or_none()
+    )
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def check_session(
     token: str | None, user_id: int, idle_timeout: timedelta, now: datetime | None = None
 ) -> tuple[UserSession | None, str]:
@@ -63,8 +107,14 @@ def check_session(
     A session idle for longer than ``idle_timeout`` is ended here (reason ``idle``); a live one
     has its ``last_seen_at`` moved on. The caller commits.
     """
+    return check_open_session(open_session(token, user_id), idle_timeout, now)
+
+
+def check_open_session(
+    record: UserSession | None, idle_timeout: timedelta, now: datetime | None = None
+) -> tuple[UserSession | None, str]:
+    """As ``check_session``, for a session already read (``load_user_with_session``)."""
     now = now or utcnow()
-    record = open_session(token, user_id)
     if record is None:
         return None, "ended"
     if now - record.last_seen_at > idle_timeout:

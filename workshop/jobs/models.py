@@ -140,7 +140,7 @@ class StepRecord(db.Model):
     job: Mapped[Job] = relationship()
     user: Mapped[User] = relationship()
     countersign: Mapped["Countersign | None"] = relationship(back_populates="record", uselist=False)
-    photos: Mapped[list["Photo"]] = relationship(back_populates="record")
+    photos: Mapped[list["Photo"]] = relationship(back_populates="record", order_by="Photo.id")
 
 
 @append_only

@@ -5,6 +5,7 @@ the latest records of each step, open non-conformances, and the state of every s
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -63,28 +64,77 @@ class StepStatus:
     missing_qualification: str | None = None
 
 
-def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
-    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
+@cache
+def _records_statement(of_steps: bool, evidence: bool = True):
+    """A job's records (of some steps only, when ``of_steps``) with their signers,
+    countersigns, photos and whether their step has an open non-conformance, in one statement;
+    built once (an ORM select with eager loads costs more to build than to run).
+
+    Without ``evidence``, what a record holds (values, evaluations, instruments, note, photos)
+    is not read, and reading it raises: who signed when is enough to tell a step's state."""
+    # A non-conformance is raised by a record of its step: the flag comes with the records.
+    has_open_nc = (
+        sa.exists()
+        .where(
+            NonConformance.job_id == StepRecord.job_id,
+            NonConformance.step_id == StepRecord.step_id,
+            NonConformance.closed_at.is_(None),
+        )
+        .correlate(StepRecord)
+    )
     stmt = (
-        sa.select(StepRecord)
-        .where(StepRecord.job_id == job.id)
+        sa.select(StepRecord, has_open_nc)
+        .where(StepRecord.job_id == sa.bindparam("job_id"))
         .order_by(StepRecord.step_id, StepRecord.seq)
         .options(
-            # Who signed and countersigned: names only; their roles and qualifications are not
-            # needed to show a record (User loads both eagerly by default).
-            sa.orm.selectinload(StepRecord.countersign)
-            .selectinload(Countersign.user)
-            .lazyload("*"),
-            sa.orm.selectinload(StepRecord.user).lazyload("*"),
-            sa.orm.selectinload(StepRecord.photos),
+            # A record has one signer, at most one countersign and a few photos: joins stay
+            # small. Who signed and countersigned: names only; their roles and qualifications
+            # are not needed to show a record (User loads both eagerly by default).
+            sa.orm.joinedload(StepRecord.countersign).joinedload(Countersign.user).lazyload("*"),
+            sa.orm.joinedload(StepRecord.user).lazyload("*"),
         )
     )
+    if evidence:
+        stmt = stmt.options(sa.orm.joinedload(StepRecord.photos))
+    else:
+        stmt = stmt.options(
+            sa.orm.raiseload(StepRecord.photos),
+            *(
+                sa.orm.defer(column, raiseload=True)
+                for column in (
+                    StepRecord.values,
+                    StepRecord.evaluations,
+                    StepRecord.instruments,
+                    StepRecord.note,
+                )
+            ),
+        )
+    if of_steps:
+        stmt = stmt.where(StepRecord.step_id.in_(sa.bindparam("step_ids", expanding=True)))
+    return stmt
+
+
+def _records_and_open_nc(
+    job: Job, step_ids=None, *, evidence: bool = True
+) -> tuple[dict[str, list[StepRecord]], set]:
+    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first, and
+    the steps among them with an open non-conformance."""
+    params = {"job_id": job.id}
     if step_ids is not None:
-        stmt = stmt.where(StepRecord.step_id.in_(list(step_ids)))
+        params["step_ids"] = list(step_ids)
     grouped: dict[str, list[StepRecord]] = {}
-    for r in db.session.scalars(stmt):
+    open_nc_steps = set()
+    statement = _records_statement(step_ids is not None, evidence)
+    for r, open_nc in db.session.execute(statement, params).unique():
         grouped.setdefault(r.step_id, []).append(r)
-    return grouped
+        if open_nc:
+            open_nc_steps.add(r.step_id)
+    return grouped, open_nc_steps
+
+
+def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
+    """The job's records (of ``step_ids`` only, when given), grouped by step, oldest first."""
+    return _records_and_open_nc(job, step_ids)[0]
 
 
 def latest_records(job: Job) -> dict[str, list[StepRecord]]:
@@ -141,14 +191,20 @@ def _held(user: User | None):
 
 
 def job_progress(
-    job: Job, user: User | None = None, *, non_conformances: list | None = None
+    job: Job,
+    user: User | None = None,
+    *,
+    non_conformances: list | None = None,
+    evidence: bool = True,
 ) -> dict[str, StepStatus]:
     """The state of every step of ``job`` (in manual order); qualification gaps for ``user``.
 
     ``non_conformances``: the job's open ones when the caller has them already.
+    ``evidence=False``: the records carry who signed and countersigned when, not what they
+    hold (values, photos): enough for the job page and for finding the next step.
     """
     manual = manual_of(job)
-    grouped = latest_records(job)
+    grouped = _records_and_open_nc(job, evidence=evidence)[0]
     if non_conformances is None:
         non_conformances = open_non_conformances(job)
     open_nc_steps = {nc.step_id for nc in non_conformances}
@@ -163,8 +219,8 @@ def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:
     """The state of one step of ``job``, as in ``job_progress``, reading only that step's records
     and those of the steps it depends on (the step screen and signing need no more)."""
     manual = manual_of(job)
-    grouped = _records(job, [step.id, *step.depends_on])
-    open_nc_steps = {nc.step_id for nc in open_non_conformances(job, step.id)}
+    grouped, open_nc_steps = _records_and_open_nc(job, [step.id, *step.depends_on])
+    open_nc_steps &= {step.id}
     return _step_status(job, manual, step, grouped, open_nc_steps, _held(user))
 
 
