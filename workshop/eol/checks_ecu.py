@@ -1,4 +1,5 @@
-"""The ECU sequence: heartbeat, alive counter, HVIL, fault codes, READY, drive modes, torque."""
+"""The ECU checks still written as code: fault codes, READY, drive modes, torque (the heartbeat,
+alive counter and HVIL are rows of the declared check table, ``checks.toml``)."""
 
 from __future__ import annotations
 
@@ -22,120 +23,6 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # ECU sequence
 # --------------------------------------------------------------------------------------------
-
-
-@_check(
-    "ecu.heartbeat",
-    "ECU heartbeat present and on time",
-    "สัญญาณชีพ ECU มีและตรงรอบเวลา",
-    needs=("ecu_heartbeat",),
-    passive=True,
-)
-def check_heartbeat(ctx: Tester, r: Report) -> None:
-    """The heartbeat arrives, its mean period is within tolerance and it never pauses."""
-    lim = ctx.limits.ecu
-    b = ctx.kit.binding("ecu_heartbeat")
-    nominal = b.period_s
-    obs = ctx.observe(lim.heartbeat_window_s, ["ecu_heartbeat"])
-    times = [t for t, _ in obs.samples.get("ecu_heartbeat", [])]
-    window = f"{lim.heartbeat_window_s:g}"
-    if not times:
-        missing = say(
-            "heartbeat_none", frame=b.message.name, window=window, period=f"{nominal * 1000:.0f}"
-        )
-    else:
-        missing = say("heartbeat_one", frame=b.message.name, window=window)
-    r.measure("frames", len(times), "", digits=0, ok=len(times) >= 2, fail=missing)
-    if len(times) < 2:
-        return
-    low, high = (
-        nominal * (1 - lim.heartbeat_period_tolerance),
-        nominal * (1 + lim.heartbeat_period_tolerance),
-    )
-    mean = (times[-1] - times[0]) / (len(times) - 1)
-    r.measure(
-        "heartbeat_period",
-        mean * 1000,
-        "ms",
-        low * 1000,
-        high * 1000,
-        digits=1,
-        fail=say(
-            "heartbeat_period",
-            period=f"{mean * 1000:.0f}",
-            low=f"{low * 1000:.0f}",
-            high=f"{high * 1000:.0f}",
-        ),
-    )
-    gaps = [b2 - a for a, b2 in zip(times, times[1:], strict=False)]
-    gaps += [times[0] - obs.start, obs.end - times[-1]]
-    longest = max(gaps)
-    allowed = nominal * lim.heartbeat_max_gap_factor
-    r.measure(
-        "longest_gap",
-        longest * 1000,
-        "ms",
-        high=allowed * 1000,
-        digits=0,
-        fail=say("heartbeat_gap", gap=f"{longest * 1000:.0f}", allowed=f"{allowed * 1000:.0f}"),
-    )
-    r.note("heartbeat_ok", frames=len(times), period=f"{mean * 1000:.0f}")
-
-
-@_check(
-    "ecu.alive_counter",
-    "Alive counter increments without gaps",
-    "ตัวนับ alive เพิ่มทีละหนึ่งไม่ขาดช่วง",
-    needs=("alive_counter",),
-    depends_on=("ecu.heartbeat",),
-    passive=True,
-)
-def check_alive_counter(ctx: Tester, r: Report) -> None:
-    """Each heartbeat's counter is the previous one plus one (modulo its range)."""
-    b = ctx.kit.binding("alive_counter")
-    window = ctx.limits.ecu.alive_counter_window_s
-    values = ctx.observe(window, ["alive_counter"]).values("alive_counter")
-    if len(values) < 3:
-        r.fail("counter_few", count=len(values), window=f"{window:g}")
-        return
-    errors = []
-    for a, c in zip(values, values[1:], strict=False):
-        if (c - a) % b.modulo != 1:
-            errors.append((a, c))
-    first = errors[0] if errors else None
-    what = None
-    if first is not None:
-        counts = {"errors": len(errors), "frames": len(values)}
-        if first[0] == first[1]:
-            what = say("counter_stuck", value=first[0], **counts)
-        else:
-            what = say("counter_jump", start=first[0], end=first[1], **counts)
-    r.measure("counter_errors", len(errors), "", high=0, digits=0, fail=what)
-    r.note("counter_ok", frames=len(values), modulo=b.modulo)
-
-
-@_check(
-    "ecu.hvil",
-    "High-voltage interlock (HVIL) closed",
-    "วงจรอินเตอร์ล็อกแรงสูง (HVIL) ปิดครบ",
-    needs=("hvil",),
-    passive=True,
-)
-def check_hvil(ctx: Tester, r: Report) -> None:
-    """The HVIL loop reports closed."""
-    b = ctx.kit.binding("hvil")
-    hit = ctx.fresh("hvil")
-    if hit is None:
-        r.fail("no_hvil", source=b.label)
-        return
-    closed = b.is_state(hit.value, "closed")
-    r.measure(
-        "hvil",
-        b.describe(hit.value),
-        expected=b.describe(b.state_value("closed")),
-        ok=closed,
-        fail=say("hvil_open", state=b.describe(hit.value)),
-    )
 
 
 @_check(
