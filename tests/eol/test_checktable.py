@@ -141,6 +141,14 @@ def test_a_valid_row_loads(table):
             "check[0]",
             "id: 'hvil_again' is not '<sequence>.<name>'",
         ),
+        (
+            RANGE_ROW.replace(
+                'missing = "no_isolation"',
+                'missing = "no_isolation", high_detail = "fault_codes_first"',
+            ),
+            "check[0]",
+            "messages.high_detail: needs the detail read with the value (detail)",
+        ),
         (ROW + ROW, "check[1].id", "duplicate check id 'ecu.hvil_again' (also check[0])"),
     ],
 )
@@ -152,6 +160,58 @@ def test_a_malformed_row_is_refused_naming_the_row_and_field(table, text, locati
     assert problem in error.problem
     if location.startswith("check[0]"):  # the row is named (by its id, as far as it has one)
         assert "_again'" in error.problem
+
+
+LATENCY_ROW = """
+[[check]]
+id = "brakes.regen_again"
+title_en = "Regeneration"
+title_th = "คืนพลังงาน"
+evaluator = "latency"
+observe = "regen_torque"
+params = { speed = "brakes.regen_speed_kph" }
+
+[[check.steps]]
+stimulus = { brake_pedal = 50.0 }
+until = { at_least = "brakes.regen_min_nm" }
+within = "brakes.regen_within_s"
+measure = { name = "regen_delay", unit = "s" }
+measure_value = { name = "regen_torque", unit = "Nm" }
+messages = { timeout = "no_regen" }
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new, location, problem",
+    [
+        (
+            "measure_value =",
+            "measure_values =",
+            "check[0].steps[0].measure_values",
+            "unknown field 'measure_values' (did you mean 'measure_value'?)",
+        ),
+        (
+            'until = { at_least = "brakes.regen_min_nm" }',
+            "until = true",
+            "check[0]",
+            "steps[0].messages.timeout: 'no_regen' needs needed, which this row cannot give",
+        ),
+        (
+            'at_least = "brakes.regen_min_nm"',
+            'at_least = "brakes.regen_min_nm", at_most = 3.0',
+            "check[0].steps[0].until",
+            "give either at_least or at_most",
+        ),
+        ('params = { speed = "brakes.regen_speed_kph" }\n', "", "check[0]", "needs speed"),
+        ('messages = { timeout = "no_regen" }', "messages = {}", "check[0]", "missing timeout"),
+    ],
+)
+def test_a_malformed_latency_step_is_refused(table, old, new, location, problem):
+    assert table(LATENCY_ROW)[0].steps[0].measure_value.name == "regen_torque"
+    with pytest.raises(CheckTableError) as caught:
+        table(LATENCY_ROW.replace(old, new))
+    assert caught.value.location.startswith(location)
+    assert problem in caught.value.problem
 
 
 def test_registering_refuses_a_taken_id_or_an_unknown_dependency(table):
@@ -271,6 +331,18 @@ def test_range_on_the_next_sample_names_the_side_it_left(kit):
     assert result.measurements[0].value is None
 
 
+def test_range_counts_and_names_the_first_fault_code(kit):
+    def status(count):
+        return [_frame(kit, i * 0.1, fault_count=count, fault_code=0x0C73) for i in range(30)]
+
+    assert _judge(kit, "ecu.no_faults", status(0)).outcome is Outcome.PASS
+    result = _judge(kit, "ecu.no_faults", status(2))
+    assert result.outcome is Outcome.FAIL
+    assert result.message_code == "fault_codes_first"
+    assert result.message_params == {"count": 2, "first": "P0C73"}
+    assert result.measurements[0].value == 2
+
+
 # --------------------------------------------------------------------------------------------
 # Latency needs a stimulus: on the simulator (its own clock, no wall-clock waits)
 # --------------------------------------------------------------------------------------------
@@ -282,6 +354,7 @@ def test_range_on_the_next_sample_names_the_side_it_left(kit):
         ("bms.contactors_open", "stuck_contactor", "contactor_stuck"),
         ("brakes.brake_switch", "brake_switch_stuck", "switch_not_closed"),
         ("bms.thermal_warning", "no_thermal_warning", "thermal_warning_missing"),
+        ("brakes.regen_request", "regen_disabled", "no_regen"),
     ],
 )
 def test_latency_times_the_answer_and_fails_a_missing_one(kit, tmp_path, check_id, fault, code):
@@ -292,7 +365,7 @@ def test_latency_times_the_answer_and_fails_a_missing_one(kit, tmp_path, check_i
 
     healthy = run([])
     assert healthy.outcome is Outcome.PASS, healthy.message
-    assert all(m.value is not None and m.value <= m.high for m in healthy.measurements)
+    assert all(m.value is not None and m.outcome is Outcome.PASS for m in healthy.measurements)
     broken = run([fault])
     assert broken.outcome is Outcome.FAIL
     assert broken.message_code == code

@@ -91,40 +91,6 @@ def _start_regen(ctx: Tester) -> Hit | None:
 
 
 @_check(
-    "brakes.regen_request",
-    "Regenerative torque requested when braking",
-    "สั่งแรงบิดคืนพลังงานเมื่อเบรก",
-    needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
-    depends_on=("brakes.brake_switch", "ecu.ready"),
-    resources=VEHICLE | {"brake_pedal"},
-)
-def check_regen_request(ctx: Tester, r: Report) -> None:
-    """Braking while moving makes the ECU request regenerative torque in time."""
-    lim = ctx.limits.brakes
-    try:
-        hit = _start_regen(ctx)
-        if hit is None:
-            r.measure(
-                "regen_delay",
-                None,
-                "s",
-                high=lim.regen_within_s,
-                fail=say(
-                    "no_regen",
-                    speed=f"{lim.regen_speed_kph:g}",
-                    value=f"{_latest(ctx, 'regen_torque') or 0:.1f}",
-                    limit=f"{lim.regen_within_s:g}",
-                    needed=f"{lim.regen_min_nm:g}",
-                ),
-            )
-            return
-        r.measure("regen_delay", hit.t, "s", high=lim.regen_within_s, digits=3)
-        r.measure("regen_torque", hit.value, "Nm", low=lim.regen_min_nm, digits=1)
-    finally:
-        ctx.command(brake_pedal=0.0, speed_simulation=0.0)
-
-
-@_check(
     "brakes.regen_cut",
     "Regenerative torque cut on release and at standstill",
     "ตัดแรงบิดคืนพลังงานเมื่อปล่อยเบรกและเมื่อรถหยุด",

@@ -9,7 +9,6 @@ from workshop.eol.messages import message as say
 from workshop.eol.records import (
     Report,
     _check,
-    _dtc,
     _Precondition,
 )
 from workshop.eol.tester import (
@@ -23,38 +22,6 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # ECU sequence
 # --------------------------------------------------------------------------------------------
-
-
-@_check(
-    "ecu.no_faults",
-    "No active fault codes",
-    "ไม่มีรหัสข้อผิดพลาดค้าง",
-    needs=("fault_count",),
-    passive=True,
-)
-def check_no_faults(ctx: Tester, r: Report) -> None:
-    """The ECU reports no active DTC."""
-    b = ctx.kit.binding("fault_count")
-    hit = ctx.fresh("fault_count")
-    if hit is None:
-        r.fail("no_fault_status", source=b.label)
-        return
-    count = int(hit.value)
-    first = None
-    if count and ctx.kit.has("fault_code"):
-        code = _latest(ctx, "fault_code")
-        if code:
-            first = _dtc(int(code))
-    r.measure(
-        "active_fault_codes",
-        count,
-        "",
-        high=ctx.limits.ecu.max_active_faults,
-        digits=0,
-        fail=say("fault_codes_first", count=count, first=first)
-        if first
-        else say("fault_codes", count=count),
-    )
 
 
 @_check(

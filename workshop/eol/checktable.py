@@ -16,7 +16,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from workshop.datafiles import (
@@ -122,11 +129,40 @@ class Measure(_Strict):
     digits: int = 2
 
 
+class Bound(_Strict):
+    """A threshold condition: the value at least, or at most, a limit."""
+
+    at_least: LimitRef | None = None
+    at_most: LimitRef | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Bound:
+        if (self.at_least is None) == (self.at_most is None):
+            raise _refuse("give either at_least or at_most")
+        return self
+
+
+def _until(value):
+    """A comparing condition read on its own, so a mistake in it is reported as one problem."""
+    if not isinstance(value, dict):
+        return value
+    try:
+        return Bound.model_validate(value)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        raise _refuse(
+            common_problem(error, list(Bound.model_fields), _OWN) or error["msg"]
+        ) from None
+
+
+Until = Annotated[bool | str | Bound, BeforeValidator(_until)]
+
+
 class Rest(_Strict):
     """A latency row's condition before any stimulus: waited for (``within``) or read once."""
 
     stimulus: Stimulus = {}
-    until: bool | str
+    until: Until
     within: LimitRef | None = None
     missing: Code | None = None
     fail: Code
@@ -135,7 +171,7 @@ class Rest(_Strict):
 class Clear(_Strict):
     """After a latency step's restore: the value goes back within ``within``."""
 
-    until: bool | str
+    until: Until
     within: LimitRef
     fail: Code
 
@@ -143,11 +179,14 @@ class Clear(_Strict):
 class LatencyStep(_Strict):
     """One stimulus of a latency row and the answer it waits for."""
 
+    prepare: Stimulus = {}  # sent first, then ``settle_s`` waited, then the stimulus
+    settle_s: float | None = None
     stimulus: Stimulus
     restore: Stimulus = {}
-    until: bool | str
+    until: Until
     within: LimitRef
     measure: Measure
+    measure_value: Measure | None = None  # the value that answered, against its threshold
     messages: dict[str, Code]
     clear: Clear | None = None
 
@@ -158,10 +197,14 @@ _KIND_FIELDS = {
     "value_format": {"range"},
     "divide_by": {"range"},
     "missing_is_measured": {"range"},
-    "params": {"range"},
+    "integer": {"range"},
+    "detail": {"range"},
+    "params": {"range", "latency"},
     "state": {"equals"},
+    "ready": {"latency"},
     "rest": {"latency"},
     "steps": {"latency"},
+    "restore": {"latency"},
 }
 
 
@@ -185,12 +228,16 @@ class CheckRow(_Strict):
     value_format: str = ".1f"
     divide_by: float = 1
     missing_is_measured: bool = False
+    integer: bool = False  # judged as a whole number, given to messages as ``count``
+    detail: str | None = None  # a semantic name read with a failing value (``first``)
     params: dict[str, LimitRef] = {}
     # equals
     state: str | None = None
     # latency
+    ready: bool = False  # bring the vehicle to READY first
     rest: Rest | None = None
     steps: tuple[LatencyStep, ...] = ()
+    restore: Stimulus = {}  # sent at the end, whatever happened
 
     @model_validator(mode="after")
     def _fits_its_evaluator(self) -> CheckRow:
@@ -246,6 +293,9 @@ def _range_row(row: CheckRow) -> None:
         raise _refuse("limits: give either range or low/high")
     if (row.sample == "next") == ("window" in row.limits):
         raise _refuse("limits: window is needed for a min, max or mean sample, and only then")
+    for role in ("low_detail", "high_detail"):
+        if role in row.messages and row.detail is None:
+            raise _refuse(f"messages.{role}: needs the detail read with the value (detail)")
     if row.divide_by <= 0:
         raise _refuse("divide_by: must be positive")
     try:
@@ -267,8 +317,16 @@ def _latency_row(row: CheckRow) -> None:
     for i, step in enumerate(row.steps):
         where = f"steps[{i}]"
         _roles(f"{where}.messages", step.messages, frozenset({"timeout"}), frozenset({"late"}))
+        threshold = isinstance(step.until, Bound)
         for role, code in step.messages.items():
-            _gives(f"{where}.messages.{role}", code, LATENCY_STEP_MESSAGES[role])
+            given = set(LATENCY_STEP_MESSAGES[role]) | set(row.params)
+            if not threshold:
+                given.discard("needed")
+            _gives(f"{where}.messages.{role}", code, given)
+        if step.measure_value is not None and not threshold:
+            raise _refuse(f"{where}.measure_value: only for an at_least / at_most condition")
+        if step.settle_s is not None and not step.prepare:
+            raise _refuse(f"{where}.settle_s: waits after a prepare, which this step lacks")
         if step.clear is not None:
             if not step.restore:
                 raise _refuse(f"{where}.clear: needs a restore to time the clearing from")
@@ -296,7 +354,8 @@ def load_check_table(path: str | Path = TABLE_PATH) -> tuple[CheckRow, ...]:
     try:
         table = CheckTable.model_validate(data)
     except ValidationError as exc:
-        fields = list(CheckRow.model_fields)
+        models = (CheckRow, LatencyStep, Rest, Clear, Measure, Bound, LimitOf)
+        fields = sorted({name for model in models for name in model.model_fields})
         raise validation_error(
             path,
             exc,

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from workshop.eol.messages import MESSAGES
 from workshop.eol.messages import message as say
-from workshop.eol.records import Report, _Precondition
-from workshop.eol.tester import Tester, _latest
+from workshop.eol.records import Report, _dtc, _Precondition
+from workshop.eol.tester import Tester, _ensure_ready, _latest
 
 if TYPE_CHECKING:  # the row models live with the table's loader
     from workshop.eol.checktable import CheckRow, LatencyStep
@@ -62,12 +62,25 @@ def _message(code: str | None, supplied: dict[str, Any]) -> dict | None:
     return say(code, **params)
 
 
-def _condition(binding, until: str | bool) -> Callable[[Any], bool]:
+def _condition(ctx: Tester, binding, until: Any) -> Callable[[Any], bool]:
+    """``true`` / ``false``, a state name, or ``{ at_least = limit }`` / ``{ at_most = limit }``."""
     if until is True:
         return bool
     if until is False:
         return lambda v: not v
-    return lambda v: binding.is_state(v, until)
+    if isinstance(until, str):
+        return lambda v: binding.is_state(v, until)
+    bound = _bound(ctx, until)
+    if until.at_least is not None:
+        return lambda v: v >= bound
+    return lambda v: v <= bound
+
+
+def _bound(ctx: Tester, until: Any) -> float | None:
+    """The threshold of a comparing condition (None for a state or a flag)."""
+    if isinstance(until, bool | str):
+        return None
+    return limit_value(ctx, until.at_least if until.at_least is not None else until.at_most)
 
 
 def _stimulus(ctx: Tester, values: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +131,19 @@ def judge_range(row: CheckRow, ctx: Tester, r: Report) -> None:
     value = value if row.sample == "next" else value(values)
     if row.divide_by != 1:
         value = value / row.divide_by
+    if row.integer:
+        value = supplied["count"] = int(value)
     supplied["value"] = format(value, row.value_format)
     side = "high" if high is not None and value > high else "low"
     bound = high if side == "high" else low
     if bound is not None:
         supplied["limit"] = _g(bound)
+    if row.detail is not None and value and ctx.kit.has(row.detail):
+        # e.g. the first fault code, read with the count: named when the ECU gives it
+        code = _latest(ctx, row.detail)
+        if code:
+            supplied["first"] = _dtc(int(code))
+            side = f"{side}_detail" if f"{side}_detail" in row.messages else side
     fail = _message(row.messages.get(side), supplied)
     r.measure(m.name, value, m.unit, low, high, digits=m.digits, fail=fail)
 
@@ -220,36 +241,53 @@ def judge_counter(row: CheckRow, ctx: Tester, r: Report) -> None:
 
 
 def judge_latency(row: CheckRow, ctx: Tester, r: Report) -> None:
-    """Stimulus, then the time until the observed value answers, step by step."""
+    """Stimulus, then the time until the observed value answers, step by step (the vehicle
+    READY first if the row says so; the row's restore sent at the end, whatever happened)."""
     key = row.observe
     b = ctx.kit.binding(key)
+    try:
+        if row.ready:
+            _ensure_ready(ctx)
+        if row.rest is not None and not _at_rest(row, ctx, r, key, b):
+            return
+        for step in row.steps:
+            _latency_step(row, step, ctx, r, key, b)
+    finally:
+        if row.restore:
+            ctx.command(**_stimulus(ctx, row.restore))
+
+
+def _at_rest(row: CheckRow, ctx: Tester, r: Report, key: str, b) -> bool:
     rest = row.rest
-    if rest is not None:
-        if rest.stimulus:
-            ctx.command(**_stimulus(ctx, rest.stimulus))
-        at_rest = _condition(b, rest.until)
-        if rest.within is not None:
-            if ctx.wait_for(key, at_rest, limit_value(ctx, rest.within)) is None:
-                r.failures.append(_message(rest.fail, {}))
-                return
-        else:
-            before = ctx.fresh(key)
-            if before is None:
-                missing = _message(rest.missing, {"source": b.label})
-                raise _Precondition(missing["code"], **missing["params"])
-            if not at_rest(before.value):
-                r.failures.append(_message(rest.fail, {}))
-                return
-    for step in row.steps:
-        _latency_step(step, ctx, r, key, b)
+    if rest.stimulus:
+        ctx.command(**_stimulus(ctx, rest.stimulus))
+    at_rest = _condition(ctx, b, rest.until)
+    if rest.within is not None:
+        if ctx.wait_for(key, at_rest, limit_value(ctx, rest.within)) is None:
+            r.failures.append(_message(rest.fail, {}))
+            return False
+        return True
+    before = ctx.fresh(key)
+    if before is None:
+        missing = _message(rest.missing, {"source": b.label})
+        raise _Precondition(missing["code"], **missing["params"])
+    if not at_rest(before.value):
+        r.failures.append(_message(rest.fail, {}))
+        return False
+    return True
 
 
-def _latency_step(step: LatencyStep, ctx: Tester, r: Report, key: str, b) -> None:
+def _latency_step(row: CheckRow, step: LatencyStep, ctx: Tester, r: Report, key: str, b) -> None:
     within = limit_value(ctx, step.within)
+    if step.prepare:
+        ctx.command(**_stimulus(ctx, step.prepare))
+        if step.settle_s is not None:
+            ctx.sleep(step.settle_s)
     t = ctx.command(**_stimulus(ctx, step.stimulus))
     t_end = None
+    bound = _bound(ctx, step.until)
     try:
-        hit = ctx.wait_for(key, _condition(b, step.until), within, since=t)
+        hit = ctx.wait_for(key, _condition(ctx, b, step.until), within, since=t)
     finally:
         if step.restore:
             t_end = ctx.command(**_stimulus(ctx, step.restore))
@@ -257,16 +295,25 @@ def _latency_step(step: LatencyStep, ctx: Tester, r: Report, key: str, b) -> Non
     supplied: dict[str, Any] = {
         "limit": _g(within),
         "state": lambda: b.describe(_latest(ctx, key)),
+        "value": lambda: f"{_latest(ctx, key) or 0:.1f}",
+        **{name: _g(limit_value(ctx, ref)) for name, ref in row.params.items()},
     }
+    if bound is not None:
+        supplied["needed"] = _g(bound)
     if elapsed is not None:
         supplied["seconds"] = f"{elapsed:.2f}"
     fail = _message(step.messages.get("timeout" if hit is None else "late"), supplied)
     m = step.measure
     r.measure(m.name, elapsed, m.unit, high=within, digits=m.digits, fail=fail)
+    if hit is not None and step.measure_value is not None:
+        # the value that answered, against the threshold it crossed
+        mv, at_least = step.measure_value, step.until.at_least is not None
+        low, high = (bound, None) if at_least else (None, bound)
+        r.measure(mv.name, hit.value, mv.unit, low, high, digits=mv.digits)
     clear = step.clear
     if hit is not None and clear is not None:
         clear_within = limit_value(ctx, clear.within)
-        if ctx.wait_for(key, _condition(b, clear.until), clear_within, since=t_end) is None:
+        if ctx.wait_for(key, _condition(ctx, b, clear.until), clear_within, since=t_end) is None:
             r.failures.append(_message(clear.fail, {"limit": _g(clear_within)}))
 
 
@@ -292,10 +339,10 @@ class Kind:
 
 
 _LATENCY_STEP = {
-    "timeout": frozenset({"limit", "state"}),
-    "late": frozenset({"limit", "state", "seconds"}),
+    "timeout": frozenset({"limit", "state", "value", "needed"}),
+    "late": frozenset({"limit", "state", "value", "needed", "seconds"}),
 }
-_RANGE_FAIL = frozenset({"value", "limit", "source", "frame"})
+_RANGE_FAIL = frozenset({"value", "limit", "source", "frame", "count"})
 
 KINDS: dict[str, Kind] = {
     "range": Kind(
@@ -305,9 +352,11 @@ KINDS: dict[str, Kind] = {
             "missing": frozenset({"source", "frame", "window", "timeout"}),
             "low": _RANGE_FAIL,
             "high": _RANGE_FAIL,
+            "low_detail": _RANGE_FAIL | {"first"},
+            "high_detail": _RANGE_FAIL | {"first"},
         },
-        optional_messages=frozenset({"low", "high"}),
-        extra_params_for=frozenset({"low", "high"}),
+        optional_messages=frozenset({"low", "high", "low_detail", "high_detail"}),
+        extra_params_for=frozenset({"low", "high", "low_detail", "high_detail"}),
     ),
     "equals": Kind(
         judge_equals,
