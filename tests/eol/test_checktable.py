@@ -204,6 +204,18 @@ messages = { timeout = "no_regen" }
         ),
         ('params = { speed = "brakes.regen_speed_kph" }\n', "", "check[0]", "needs speed"),
         ('messages = { timeout = "no_regen" }', "messages = {}", "check[0]", "missing timeout"),
+        (
+            'name = "regen_delay"',
+            'name = "{state}_delay"',
+            "check[0]",
+            "steps[0].measure.name: {state} needs each_state",
+        ),
+        (
+            'measure = { name = "regen_delay", unit = "s" }',
+            'measure = { name = "{state}_delay", unit = "s" }\neach_state = ["power"]',
+            "check[0]",
+            "steps[0].measure.name: measurement 'power_delay' has no label in the catalogue",
+        ),
     ],
 )
 def test_a_malformed_latency_step_is_refused(table, old, new, location, problem):
@@ -355,6 +367,7 @@ def test_range_counts_and_names_the_first_fault_code(kit):
         ("brakes.brake_switch", "brake_switch_stuck", "switch_not_closed"),
         ("bms.thermal_warning", "no_thermal_warning", "thermal_warning_missing"),
         ("brakes.regen_request", "regen_disabled", "no_regen"),
+        ("ecu.drive_modes", "ignored_drive_mode", "mode_ignored"),
     ],
 )
 def test_latency_times_the_answer_and_fails_a_missing_one(kit, tmp_path, check_id, fault, code):

@@ -86,50 +86,6 @@ def check_ready(ctx: Tester, r: Report) -> None:
 
 
 @_check(
-    "ecu.drive_modes",
-    "Every drive mode of the kit acknowledged",
-    "เปลี่ยนโหมดขับขี่ทุกโหมดของชุดคิตและได้รับการตอบรับ",
-    needs=("drive_mode", "drive_mode_request", "vehicle_state", "key_switch"),
-    depends_on=("ecu.ready",),
-)
-def check_drive_modes(ctx: Tester, r: Report) -> None:
-    """Each drive mode request is acknowledged in the ECU status within the limit."""
-    _ensure_ready(ctx)
-    limit = ctx.limits.ecu.drive_mode_ack_within_s
-    b = ctx.kit.binding("drive_mode")
-    # The modes this kit's drive has (two or three). Power first: Commute is the usual default,
-    # so asking for it first would prove nothing.
-    modes = [m for m in ("power", "city", "commute") if b.has_state(m)]
-    for mode in modes:
-        t = ctx.command(drive_mode_request=mode)
-        hit = ctx.wait_for("drive_mode", lambda v, m=mode: b.is_state(v, m), limit, since=t)
-        label = mode.capitalize()
-        if hit is None:
-            r.measure(
-                f"{mode}_ack_time",
-                None,
-                "s",
-                high=limit,
-                fail=say(
-                    "mode_ignored",
-                    mode=label,
-                    state=b.describe(_latest(ctx, "drive_mode")),
-                    limit=f"{limit:g}",
-                ),
-            )
-        else:
-            r.measure(
-                f"{mode}_ack_time",
-                hit.t - t,
-                "s",
-                high=limit,
-                fail=say("mode_late", mode=label, seconds=f"{hit.t - t:.2f}", limit=f"{limit:g}"),
-            )
-    if ctx.kit.binding("drive_mode_request").has_state("none"):
-        ctx.command(drive_mode_request="none")
-
-
-@_check(
     "ecu.torque_response",
     "Inverter answers a torque request",
     "อินเวอร์เตอร์ตอบสนองคำสั่งแรงบิด",

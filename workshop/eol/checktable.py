@@ -99,6 +99,8 @@ def _code(code: str) -> str:
 
 
 def _label(name: str) -> str:
+    if "{state}" in name:  # a step repeated for each state: checked with its states
+        return name
     if name not in LABELS:
         raise _refuse(f"measurement {name!r} has no label in the catalogue{_close(name, LABELS)}")
     return name
@@ -179,6 +181,7 @@ class Clear(_Strict):
 class LatencyStep(_Strict):
     """One stimulus of a latency row and the answer it waits for."""
 
+    each_state: tuple[str, ...] = ()  # repeated for each of these states the kit has
     prepare: Stimulus = {}  # sent first, then ``settle_s`` waited, then the stimulus
     settle_s: float | None = None
     stimulus: Stimulus
@@ -205,6 +208,7 @@ _KIND_FIELDS = {
     "rest": {"latency"},
     "steps": {"latency"},
     "restore": {"latency"},
+    "then": {"latency"},
 }
 
 
@@ -238,6 +242,7 @@ class CheckRow(_Strict):
     rest: Rest | None = None
     steps: tuple[LatencyStep, ...] = ()
     restore: Stimulus = {}  # sent at the end, whatever happened
+    then: Stimulus = {}  # sent after the last step (a state the kit lacks is left out)
 
     @model_validator(mode="after")
     def _fits_its_evaluator(self) -> CheckRow:
@@ -322,9 +327,18 @@ def _latency_row(row: CheckRow) -> None:
             given = set(LATENCY_STEP_MESSAGES[role]) | set(row.params)
             if not threshold:
                 given.discard("needed")
+            if not step.each_state:
+                given.discard("mode")
             _gives(f"{where}.messages.{role}", code, given)
         if step.measure_value is not None and not threshold:
             raise _refuse(f"{where}.measure_value: only for an at_least / at_most condition")
+        for state in step.each_state:
+            try:
+                _label(step.measure.name.replace("{state}", state))
+            except PydanticCustomError as exc:
+                raise _refuse(f"{where}.measure.name: {exc.context['problem']}") from None
+        if "{state}" in step.measure.name and not step.each_state:
+            raise _refuse(f"{where}.measure.name: {{state}} needs each_state")
         if step.settle_s is not None and not step.prepare:
             raise _refuse(f"{where}.settle_s: waits after a prepare, which this step lacks")
         if step.clear is not None:

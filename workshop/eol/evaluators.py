@@ -89,6 +89,22 @@ def _stimulus(ctx: Tester, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _for_state(value: Any, state: str | None) -> Any:
+    """``{state}`` in a step repeated for each state, replaced by the state."""
+    if state is None or not isinstance(value, str):
+        return value
+    return value.replace("{state}", state)
+
+
+def _expressible(ctx: Tester, values: dict[str, Any]) -> dict[str, Any]:
+    """The values the kit can send: a state its command does not name is left out."""
+    return {
+        name: value
+        for name, value in values.items()
+        if not isinstance(value, str) or ctx.kit.binding(name).has_state(value)
+    }
+
+
 def _g(value: float) -> str:
     return f"{value:g}"
 
@@ -251,7 +267,11 @@ def judge_latency(row: CheckRow, ctx: Tester, r: Report) -> None:
         if row.rest is not None and not _at_rest(row, ctx, r, key, b):
             return
         for step in row.steps:
-            _latency_step(row, step, ctx, r, key, b)
+            # a step for each state the kit has, in the row's order, or a single step
+            for state in [s for s in step.each_state if b.has_state(s)] or [None]:
+                _latency_step(row, step, ctx, r, key, b, state)
+        if row.then:
+            ctx.command(**_expressible(ctx, _stimulus(ctx, row.then)))
     finally:
         if row.restore:
             ctx.command(**_stimulus(ctx, row.restore))
@@ -277,17 +297,21 @@ def _at_rest(row: CheckRow, ctx: Tester, r: Report, key: str, b) -> bool:
     return True
 
 
-def _latency_step(row: CheckRow, step: LatencyStep, ctx: Tester, r: Report, key: str, b) -> None:
+def _latency_step(
+    row: CheckRow, step: LatencyStep, ctx: Tester, r: Report, key: str, b, state: str | None
+) -> None:
     within = limit_value(ctx, step.within)
     if step.prepare:
         ctx.command(**_stimulus(ctx, step.prepare))
         if step.settle_s is not None:
             ctx.sleep(step.settle_s)
-    t = ctx.command(**_stimulus(ctx, step.stimulus))
+    stimulus = {n: _for_state(v, state) for n, v in _stimulus(ctx, step.stimulus).items()}
+    until = _for_state(step.until, state)
+    t = ctx.command(**stimulus)
     t_end = None
-    bound = _bound(ctx, step.until)
+    bound = _bound(ctx, until)
     try:
-        hit = ctx.wait_for(key, _condition(ctx, b, step.until), within, since=t)
+        hit = ctx.wait_for(key, _condition(ctx, b, until), within, since=t)
     finally:
         if step.restore:
             t_end = ctx.command(**_stimulus(ctx, step.restore))
@@ -302,9 +326,12 @@ def _latency_step(row: CheckRow, step: LatencyStep, ctx: Tester, r: Report, key:
         supplied["needed"] = _g(bound)
     if elapsed is not None:
         supplied["seconds"] = f"{elapsed:.2f}"
+    if state is not None:
+        supplied["mode"] = state.capitalize()
     fail = _message(step.messages.get("timeout" if hit is None else "late"), supplied)
     m = step.measure
-    r.measure(m.name, elapsed, m.unit, high=within, digits=m.digits, fail=fail)
+    name = _for_state(m.name, state)
+    r.measure(name, elapsed, m.unit, high=within, digits=m.digits, fail=fail)
     if hit is not None and step.measure_value is not None:
         # the value that answered, against the threshold it crossed
         mv, at_least = step.measure_value, step.until.at_least is not None
@@ -339,8 +366,8 @@ class Kind:
 
 
 _LATENCY_STEP = {
-    "timeout": frozenset({"limit", "state", "value", "needed"}),
-    "late": frozenset({"limit", "state", "value", "needed", "seconds"}),
+    "timeout": frozenset({"limit", "state", "value", "needed", "mode"}),
+    "late": frozenset({"limit", "state", "value", "needed", "mode", "seconds"}),
 }
 _RANGE_FAIL = frozenset({"value", "limit", "source", "frame", "count"})
 
