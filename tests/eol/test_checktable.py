@@ -200,10 +200,28 @@ messages = { timeout = "no_regen" }
             'at_least = "brakes.regen_min_nm"',
             'at_least = "brakes.regen_min_nm", at_most = 3.0',
             "check[0].steps[0].until",
-            "give either at_least or at_most",
+            "give one of at_least, at_most or other_than",
         ),
         ('params = { speed = "brakes.regen_speed_kph" }\n', "", "check[0]", "needs speed"),
         ('messages = { timeout = "no_regen" }', "messages = {}", "check[0]", "missing timeout"),
+        (
+            'measure = { name = "regen_delay", unit = "s" }\n',
+            "",
+            "check[0]",
+            "steps[0].measure: a step is timed (measure) or required (error)",
+        ),
+        (
+            'measure = { name = "regen_delay", unit = "s" }\n',
+            'error = "not_off"\n',
+            "check[0]",
+            "steps[0].messages: a step without a measure has no messages",
+        ),
+        (
+            'messages = { timeout = "no_regen" }',
+            'messages = { timeout = "no_regen" }\nwaiting = { state = "precharge", error = "no_regen" }',
+            "check[0]",
+            "steps[0].waiting.error: 'no_regen' needs needed, speed, value",
+        ),
         (
             'name = "regen_delay"',
             'name = "{state}_delay"',
@@ -358,6 +376,23 @@ def test_range_counts_and_names_the_first_fault_code(kit):
 # --------------------------------------------------------------------------------------------
 # Latency needs a stimulus: on the simulator (its own clock, no wall-clock waits)
 # --------------------------------------------------------------------------------------------
+
+
+def test_a_state_sequence_times_the_transition_or_cannot_be_performed(kit, tmp_path):
+    def run(faults):
+        with SimulatedBus(kit, faults=faults, seed=5) as bus:
+            result = run_eol(kit, bus, check_ids=["ecu.ready"], trace_path=tmp_path / "t.blf")
+        return result.result("ecu.ready")
+
+    healthy = run([])
+    assert healthy.outcome is Outcome.PASS, healthy.message
+    assert [m.name for m in healthy.measurements] == ["time_to_ready"]
+    assert healthy.series["vehicle_state"][-1][1] in ("READY", "DRIVE")
+    # still precharging: the BMS precharge check judges that; this one cannot be performed
+    waiting = run(["precharge_failure"])
+    assert waiting.outcome is Outcome.ERROR
+    assert waiting.message_code == "stuck_in_precharge"
+    assert waiting.series["vehicle_state"]
 
 
 @pytest.mark.parametrize(

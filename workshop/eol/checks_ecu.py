@@ -9,7 +9,6 @@ from workshop.eol.messages import message as say
 from workshop.eol.records import (
     Report,
     _check,
-    _Precondition,
 )
 from workshop.eol.tester import (
     Tester,
@@ -22,67 +21,6 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # ECU sequence
 # --------------------------------------------------------------------------------------------
-
-
-@_check(
-    "ecu.ready",
-    "Vehicle reaches READY after key-on",
-    "รถเข้าสถานะ READY หลังเปิดกุญแจ",
-    needs=("vehicle_state", "key_switch"),
-    depends_on=("ecu.hvil",),
-)
-def check_ready(ctx: Tester, r: Report) -> None:
-    """Key off, then key on: the vehicle state reaches READY within the limit."""
-    lim = ctx.limits.ecu
-    b = ctx.kit.binding("vehicle_state")
-    t_off = ctx.command(key_switch="off")
-    if (
-        ctx.wait_for(
-            "vehicle_state", lambda v: not b.is_state(v, "ready"), lim.key_off_within_s, since=t_off
-        )
-        is None
-    ):
-        raise _Precondition(
-            "not_off",
-            state=b.describe(_latest(ctx, "vehicle_state")),
-            limit=f"{lim.key_off_within_s:g}",
-        )
-    trail: dict[str, list] = {"vehicle_state": []}
-    t_on = ctx.command(key_switch="on")
-    hit = ctx.wait_for(
-        "vehicle_state",
-        lambda v: b.is_state(v, "ready"),
-        lim.ready_within_s,
-        since=t_on,
-        record=trail,
-    )
-    r.series["vehicle_state"] = [(t, b.describe(v)) for t, v in trail["vehicle_state"]]
-    if hit is None and b.is_state(_latest(ctx, "vehicle_state"), "precharge"):
-        # The ECU is rightly waiting for high voltage: the BMS precharge check judges that.
-        raise _Precondition("stuck_in_precharge", limit=f"{lim.ready_within_s:g}")
-    if hit is None:
-        r.measure(
-            "time_to_ready",
-            None,
-            "s",
-            high=lim.ready_within_s,
-            digits=2,
-            fail=say(
-                "ready_never",
-                state=b.describe(_latest(ctx, "vehicle_state")),
-                limit=f"{lim.ready_within_s:g}",
-            ),
-        )
-        return
-    elapsed = hit.t - t_on
-    r.measure(
-        "time_to_ready",
-        elapsed,
-        "s",
-        high=lim.ready_within_s,
-        digits=2,
-        fail=say("ready_late", seconds=f"{elapsed:.1f}", limit=f"{lim.ready_within_s:g}"),
-    )
 
 
 @_check(

@@ -131,17 +131,31 @@ class Measure(_Strict):
     digits: int = 2
 
 
-class Bound(_Strict):
-    """A threshold condition: the value at least, or at most, a limit."""
+class Condition(_Strict):
+    """A condition other than a flag or a state: the value at least, or at most, a limit; or any
+    state other than the one named."""
 
     at_least: LimitRef | None = None
     at_most: LimitRef | None = None
+    other_than: str | None = None
 
     @model_validator(mode="after")
-    def _one_side(self) -> Bound:
-        if (self.at_least is None) == (self.at_most is None):
-            raise _refuse("give either at_least or at_most")
+    def _one_side(self) -> Condition:
+        if sum(v is not None for v in (self.at_least, self.at_most, self.other_than)) != 1:
+            raise _refuse("give one of at_least, at_most or other_than")
         return self
+
+    @property
+    def threshold(self) -> bool:
+        """Whether the condition compares the value with a limit."""
+        return self.other_than is None
+
+
+class Waiting(_Strict):
+    """A state in which a step not answered means "cannot be performed" (``error``)."""
+
+    state: str
+    error: Code
 
 
 def _until(value):
@@ -149,15 +163,14 @@ def _until(value):
     if not isinstance(value, dict):
         return value
     try:
-        return Bound.model_validate(value)
+        return Condition.model_validate(value)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        raise _refuse(
-            common_problem(error, list(Bound.model_fields), _OWN) or error["msg"]
-        ) from None
+        fields = list(Condition.model_fields)
+        raise _refuse(common_problem(error, fields, _OWN) or error["msg"]) from None
 
 
-Until = Annotated[bool | str | Bound, BeforeValidator(_until)]
+Until = Annotated[bool | str | Condition, BeforeValidator(_until)]
 
 
 class Rest(_Strict):
@@ -188,9 +201,13 @@ class LatencyStep(_Strict):
     restore: Stimulus = {}
     until: Until
     within: LimitRef
-    measure: Measure
+    measure: Measure | None = None  # timed; or, with ``error``, only required to happen
     measure_value: Measure | None = None  # the value that answered, against its threshold
-    messages: dict[str, Code]
+    messages: dict[str, Code] = {}
+    seconds_format: str = ".2f"
+    error: Code | None = None  # not answered: the check cannot be performed
+    waiting: Waiting | None = None
+    series: bool = False  # the observed states, as a chart
     clear: Clear | None = None
 
 
@@ -321,8 +338,23 @@ def _latency_row(row: CheckRow) -> None:
             raise _refuse("rest.missing: a rest read once needs the message when nothing arrives")
     for i, step in enumerate(row.steps):
         where = f"steps[{i}]"
+        for name, code in (
+            ("error", step.error),
+            ("waiting.error", getattr(step.waiting, "error", None)),
+        ):
+            _gives(f"{where}.{name}", code, {"state", "limit"})
+        if step.measure is None:
+            if step.error is None:
+                raise _refuse(f"{where}.measure: a step is timed (measure) or required (error)")
+            if step.messages or step.measure_value or step.clear:
+                raise _refuse(f"{where}.messages: a step without a measure has no messages")
+            continue
+        try:
+            format(1.0, step.seconds_format)
+        except ValueError:
+            raise _refuse(f"{where}.seconds_format: not a number format") from None
         _roles(f"{where}.messages", step.messages, frozenset({"timeout"}), frozenset({"late"}))
-        threshold = isinstance(step.until, Bound)
+        threshold = isinstance(step.until, Condition) and step.until.threshold
         for role, code in step.messages.items():
             given = set(LATENCY_STEP_MESSAGES[role]) | set(row.params)
             if not threshold:
@@ -368,7 +400,7 @@ def load_check_table(path: str | Path = TABLE_PATH) -> tuple[CheckRow, ...]:
     try:
         table = CheckTable.model_validate(data)
     except ValidationError as exc:
-        models = (CheckRow, LatencyStep, Rest, Clear, Measure, Bound, LimitOf)
+        models = (CheckRow, LatencyStep, Rest, Clear, Measure, Condition, Waiting, LimitOf)
         fields = sorted({name for model in models for name in model.model_fields})
         raise validation_error(
             path,

@@ -63,13 +63,16 @@ def _message(code: str | None, supplied: dict[str, Any]) -> dict | None:
 
 
 def _condition(ctx: Tester, binding, until: Any) -> Callable[[Any], bool]:
-    """``true`` / ``false``, a state name, or ``{ at_least = limit }`` / ``{ at_most = limit }``."""
+    """``true`` / ``false``, a state name, ``{ other_than = state }``, or ``{ at_least = limit }``
+    / ``{ at_most = limit }``."""
     if until is True:
         return bool
     if until is False:
         return lambda v: not v
     if isinstance(until, str):
         return lambda v: binding.is_state(v, until)
+    if until.other_than is not None:
+        return lambda v: not binding.is_state(v, until.other_than)
     bound = _bound(ctx, until)
     if until.at_least is not None:
         return lambda v: v >= bound
@@ -78,7 +81,7 @@ def _condition(ctx: Tester, binding, until: Any) -> Callable[[Any], bool]:
 
 def _bound(ctx: Tester, until: Any) -> float | None:
     """The threshold of a comparing condition (None for a state or a flag)."""
-    if isinstance(until, bool | str):
+    if isinstance(until, bool | str) or until.other_than is not None:
         return None
     return limit_value(ctx, until.at_least if until.at_least is not None else until.at_most)
 
@@ -103,6 +106,11 @@ def _expressible(ctx: Tester, values: dict[str, Any]) -> dict[str, Any]:
         for name, value in values.items()
         if not isinstance(value, str) or ctx.kit.binding(name).has_state(value)
     }
+
+
+def _not_performed(code: str, supplied: dict[str, Any]) -> _Precondition:
+    said = _message(code, supplied)
+    return _Precondition(said["code"], **said["params"])
 
 
 def _g(value: float) -> str:
@@ -310,11 +318,14 @@ def _latency_step(
     t = ctx.command(**stimulus)
     t_end = None
     bound = _bound(ctx, until)
+    trail: dict[str, list] | None = {key: []} if step.series else None
     try:
-        hit = ctx.wait_for(key, _condition(ctx, b, until), within, since=t)
+        hit = ctx.wait_for(key, _condition(ctx, b, until), within, since=t, record=trail)
     finally:
         if step.restore:
             t_end = ctx.command(**_stimulus(ctx, step.restore))
+    if trail is not None:
+        r.series[key] = [(t_, b.describe(v)) for t_, v in trail[key]]
     elapsed = None if hit is None else hit.t - t
     supplied: dict[str, Any] = {
         "limit": _g(within),
@@ -325,9 +336,17 @@ def _latency_step(
     if bound is not None:
         supplied["needed"] = _g(bound)
     if elapsed is not None:
-        supplied["seconds"] = f"{elapsed:.2f}"
+        supplied["seconds"] = format(elapsed, step.seconds_format)
     if state is not None:
         supplied["mode"] = state.capitalize()
+    waiting = step.waiting
+    if hit is None and waiting is not None and b.is_state(_latest(ctx, key), waiting.state):
+        # rightly waiting for something another check judges: this one cannot be performed
+        raise _not_performed(waiting.error, supplied)
+    if hit is None and step.error is not None:
+        raise _not_performed(step.error, supplied)
+    if step.measure is None:  # a step that only has to happen
+        return
     fail = _message(step.messages.get("timeout" if hit is None else "late"), supplied)
     m = step.measure
     name = _for_state(m.name, state)
