@@ -162,4 +162,5 @@ def test_kits_check_prints_one_line_per_kit(app):
         "jazz-ev1",
         "vios-ev1",
         "dmax-ev2",
+        "dmax-ev2-vendor",
     }

@@ -147,7 +147,7 @@ def test_unknown_kit_and_broken_kit_exit_2(cli, tmp_path):
 def test_validate_all_kits(cli):
     result = cli("validate")
     assert result.exit_code == 0
-    for kit in ("jazz-ev1", "vios-ev1", "dmax-ev2"):
+    for kit in ("jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"):
         assert f"{kit}: ok" in result.output
 
 
@@ -282,7 +282,7 @@ def test_language_defaults_from_the_locale(monkeypatch):
     assert default_language() == "en"
 
 
-@pytest.mark.parametrize("kit", ["jazz-ev1", "vios-ev1", "dmax-ev2"])
+@pytest.mark.parametrize("kit", ["jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"])
 def test_thai_run_prints_no_english_words(cli, tmp_path, kit):
     """`--lang th`: the title, the table header, every row's result and message, the summary and
     the trace line are Thai. What may stay Latin: check ids, the kit id, units, the trace's path

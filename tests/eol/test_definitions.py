@@ -7,7 +7,7 @@ import pytest
 from workshop.eol.definitions import EolDefinitionError, kit_specs_root, list_kits, load_kit
 from workshop.eol.semantics import SEMANTICS
 
-KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2"]
+KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"]
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ from workshop.eol.engine import (
     plan_checks,
     run_eol,
 )
-from workshop.eol.faults import FAULTS
+from workshop.eol.faults import FAULTS, fault_position, pack_size
 from workshop.eol.simbus import SimulatedBus, VehicleSimulator
 
 # Only the tests of real-bus safeguards use the wall-clock simulator on a virtual bus, at this
 # many vehicle seconds per wall second; everything else runs on the simulated clock.
 SCALE = 30.0
-KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2"]
+KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"]
 
 # What the technician must read for each fault (a fragment of the failing check's message).
 FAULT_MESSAGES = {
@@ -36,10 +36,11 @@ FAULT_MESSAGES = {
     "active_fault_code": "1 active fault code(s) (first: P0C73)",
     "ignored_drive_mode": "drive mode City requested, ECU still reports POWER after 1 s",
     "inverter_no_response": "inverter torque feedback 0.0 Nm 0.5 s after a",
-    "cell_overvoltage": "cell 37 at 3.72 V is above 3.65 V",
-    "cell_undervoltage": "cell 63 at 2.41 V is below 2.50 V",
-    "cell_imbalance": "exceeds 50 mV (cell 12 at",
-    "over_temperature": "sensor 7 at 58.0 °C is above 45 °C",
+    # the same place of any pack: cell 37, 63, 12 and sensor 7 of 100 cells and 20 sensors
+    "cell_overvoltage": "cell {cell} at 3.72 V is above 3.65 V",
+    "cell_undervoltage": "cell {cell} at 2.41 V is below 2.50 V",
+    "cell_imbalance": "exceeds 50 mV (cell {cell} at",
+    "over_temperature": "sensor {sensor} at 58.0 °C is above 45 °C",
     "soc_implausible": "SOC 5 % is implausible",
     "isolation_fault": "isolation resistance 20.0 kΩ is below 36.5 kΩ",
     "no_balancing_status": "no balancing status",
@@ -120,9 +121,15 @@ def test_each_fault_fails_exactly_its_check(run_vehicle, kit_id, fault):
     ]
     assert errors == CONSEQUENCES.get(fault, set())
     (check,) = failed
-    limits = load_kit(kit_id).limits.bms
+    kit = load_kit(kit_id)
+    cells, sensors = pack_size(kit)
     assert (
-        FAULT_MESSAGES[fault].format(precharge_within_s=limits.precharge_within_s) in check.message
+        FAULT_MESSAGES[fault].format(
+            precharge_within_s=kit.limits.bms.precharge_within_s,
+            cell=fault_position(fault, cells),
+            sensor=fault_position(fault, sensors),
+        )
+        in check.message
     )
     assert "Traceback" not in check.message
     assert any(m.outcome is Outcome.FAIL for m in check.measurements) or check.measurements == []
@@ -152,6 +159,51 @@ def test_a_kit_added_as_data_only_runs(run_vehicle, tmp_path):
     assert outcomes(result) == {"bms.cell_voltage": Outcome.PASS, "bms.cell_spread": Outcome.PASS}
     faulty = run_vehicle(kit, faults=["cell_overvoltage"], check_ids=["bms.cell_voltage"])
     assert "cell 37 at 3.72 V is above 3.65 V" in faulty.result("bms.cell_voltage").message
+
+
+def test_cell_faults_act_on_the_same_place_of_any_pack(run_vehicle, tmp_path):
+    """Faults name semantic values, not cell 37 of a 100-cell pack: a 24-cell pack shows them."""
+    kit_dir = tmp_path / "small-ev1"
+    shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('kit = "dmax-ev2"', 'kit = "small-ev1"').replace("count = 100", "count = 24")
+    eol = eol.replace("alarm_test_cell = 50", "alarm_test_cell = 10")
+    (kit_dir / "eol.toml").write_text(eol)
+    kit = load_kit(kit_dir)
+    assert len(kit.indexed("cell_voltage")) == 24
+    assert FAULTS["cell_undervoltage"].description("en", kit) == "Cell 16 sits at 2.41 V."
+    assert FAULTS["cell_undervoltage"].description("th") == "เซลล์ที่ 63 มีแรงดัน 2.41 V"
+    expected = {"cell_overvoltage": "cell 9 at 3.72 V", "cell_undervoltage": "cell 16 at 2.41 V"}
+    for fault, text in expected.items():
+        result = run_vehicle(kit, faults=[fault], check_ids=["bms.cell_voltage"])
+        assert text in result.checks[0].message
+    spread = run_vehicle(kit, faults=["cell_imbalance"], check_ids=["bms.cell_spread"])
+    assert "(cell 3 at" in spread.checks[0].message
+
+
+def test_the_simulated_pack_follows_the_kits_chemistry(run_vehicle, tmp_path):
+    """Cells rest at the profile's open-circuit voltage and cell faults sit just outside the
+    kit's own cell window: an NMC pack (3.0-4.2 V) is simulated as NMC, not as LiFePO4."""
+    kit_dir = tmp_path / "nmc-ev1"
+    shutil.copytree(kit_specs_root() / "dmax-ev2", kit_dir)
+    eol = (kit_dir / "eol.toml").read_text()
+    eol = eol.replace('kit = "dmax-ev2"', 'kit = "nmc-ev1"').replace(
+        "cell_voltage_v = [2.50, 3.65]",
+        "cell_voltage_v = [3.00, 4.20]\n"
+        "soc_ocv_table = [[3.0, 0.0], [3.6, 20.0], [3.8, 60.0], [4.2, 100.0]]",
+    )
+    (kit_dir / "eol.toml").write_text(eol)
+    kit = load_kit(kit_dir)
+    checks = ["bms.cell_voltage", "bms.cell_spread", "bms.soc"]
+    healthy = run_vehicle(kit, check_ids=checks)
+    assert outcomes(healthy) == dict.fromkeys(checks, Outcome.PASS)
+    cells = healthy.result("bms.cell_voltage").measurements
+    assert {m.name: round(m.value, 1) for m in cells if m.name.startswith("cell_voltage_m")} == {
+        "cell_voltage_min": 3.8,
+        "cell_voltage_max": 3.8,
+    }
+    high = run_vehicle(kit, faults=["cell_overvoltage"], check_ids=["bms.cell_voltage"])
+    assert "cell 37 at 4.27 V is above 4.20 V" in high.result("bms.cell_voltage").message
 
 
 def test_unmapped_name_skips_its_check_without_blocking_others(run_vehicle, tmp_path):

@@ -13,6 +13,8 @@ from workshop.accounts.services import grant_qualification
 from workshop.columns import utcnow
 from workshop.eol import runs
 from workshop.eol.bench import run_agent
+from workshop.eol.definitions import load_kit
+from workshop.eol.engine import plan_checks
 from workshop.eol.models import EolCheck, EolRun, RunStatus
 from workshop.extensions import db
 from workshop.queue import run_worker
@@ -69,6 +71,9 @@ def test_full_run_on_the_simulated_bench_passes(eol_app, queue_run):
     ]
     assert len(run.checks) == run.checks_planned > 10
     assert {c.sequence for c in run.checks} == {"ecu", "bms", "brakes"}
+    # checks side by side finish out of order; the run keeps them in the order of the plan
+    planned = [info.check_id for info in plan_checks(load_kit("jazz-ev1"), run.sequences)]
+    assert [c.check_id for c in run.checks] == planned
     path = runs.trace_path(eol_app.config["UPLOAD_FOLDER"], run.trace_sha256)
     import hashlib
 

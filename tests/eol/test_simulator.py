@@ -11,7 +11,7 @@ from workshop.eol.engine import CHECKS
 from workshop.eol.faults import FAULTS
 from workshop.eol.simbus import SimulatedBus, VehicleSimulator
 
-KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2"]
+KITS = ["jazz-ev1", "vios-ev1", "dmax-ev2", "dmax-ev2-vendor"]
 
 
 def listen(channel, until, timeout=10.0):

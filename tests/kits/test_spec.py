@@ -23,6 +23,8 @@ REAL_KITS = {
     "jazz-ev1": "honda-jazz-ge",
     "vios-ev1": "toyota-vios-ncp93",
     "dmax-ev2": "isuzu-dmax-mt",
+    # the same car and parts, the BMS running a BMS maker's firmware (a vendor CAN database)
+    "dmax-ev2-vendor": "isuzu-dmax-mt",
 }
 
 # --- a small kit written into tmp_path --------------------------------------------------------------
@@ -191,7 +193,7 @@ def test_every_real_kit_loads_with_its_dbc_and_eol_file():
         kit = kits[kit_id]
         assert kit.directory == KITS_DIR / kit_id
         assert kit.fits(manual_id)
-        assert kit.dbc_path == KITS_DIR / kit_id / "vehicle.dbc"
+        assert kit.dbc_path == KITS_DIR / kit_id / kit.dbc and kit.dbc_path.is_file()
         assert kit.eol_path.is_file()
         assert kit.dbc_message_count > 0
         # Every kit carries 100 serialised cells, the BMS boards and the shared 3 kW charger.
@@ -611,10 +613,15 @@ def test_cli_check_real_kits_by_default():
     result = CliRunner().invoke(kits_cli, ["check"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["dmax-ev2", "jazz-ev1", "vios-ev1"]
+    assert [line.split()[0] for line in lines] == [
+        "dmax-ev2",
+        "dmax-ev2-vendor",
+        "jazz-ev1",
+        "vios-ev1",
+    ]
     assert re.fullmatch(
         r"vios-ev1  v1\.0  36 BOM lines  cost excl\. battery 167,820\.00 THB  \d+ DBC messages",
-        lines[2],
+        lines[3],
     )
 
 

@@ -100,12 +100,12 @@ def execute_run(run: EolRun, config: dict, trace_folder: str) -> EolRun:
         db.session.commit()
         return run
 
-    position = {"n": 0}
+    # Checks side by side finish out of order: each is stored at its place in the plan.
+    position = {info.check_id: n for n, info in enumerate(plan_checks(kit, run.sequences), 1)}
     last_beat = {"t": 0.0}
 
     def on_check(result):
-        position["n"] += 1
-        record_check(run, result, position["n"])
+        record_check(run, result, position[result.check_id])
         db.session.commit()
 
     def should_abort():

@@ -318,7 +318,7 @@ def check_balancing(ctx: Tester, r: Report) -> None:
         r.measure(
             "balancing_active",
             None,
-            fail=say("no_balancing", frame=b.message.name, timeout=f"{timeout:g}"),
+            fail=say("no_balancing", frame=b.source, timeout=f"{timeout:g}"),
         )
         return
     r.measure("balancing_active", "ACTIVE" if hit.value else "IDLE", ok=True)

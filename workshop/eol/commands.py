@@ -295,10 +295,11 @@ def simulate_command(
 ):
     """Run the vehicle simulator on a CAN bus until Ctrl-C."""
     if list_faults:
-        faults = applicable_faults(_load(kit_id, kit_root)) if kit_id else FAULTS
+        kit = _load(kit_id, kit_root) if kit_id else None
+        faults = applicable_faults(kit) if kit is not None else FAULTS
         click.echo(f"{'FAULT':<27} {'CAUGHT BY':<26} DESCRIPTION")
         for fault in faults.values():
-            click.echo(f"{fault.name:<27} {fault.check_id:<26} {fault.description_en}")
+            click.echo(f"{fault.name:<27} {fault.check_id:<26} {fault.description('en', kit)}")
         return
     if not kit_id:
         raise click.UsageError("--kit is required (or use --list-faults)")

@@ -44,6 +44,7 @@ from workshop.eol.profiles import (  # noqa: F401 (kit_specs_root: part of this 
     with_profile,
 )
 from workshop.eol.semantics import CATALOGUE, SEMANTICS, UNIT_FACTORS, Semantic
+from workshop.eol.udsmap import UdsPoint, frame_ids, request_points
 
 
 class EolDefinitionError(Exception):
@@ -91,6 +92,16 @@ class Binding:
     def unit(self) -> str:
         """The engine's unit for this name."""
         return self.semantic.unit
+
+    @property
+    def source(self) -> str:
+        """The frame a value arrives in (or the diagnostic request that reads it)."""
+        return self.message.name
+
+    @property
+    def refresh_s(self) -> float:
+        """How often a fresh value arrives, in vehicle seconds."""
+        return (self.message.cycle_time or 100) / 1000.0
 
     def to_engine(self, dbc_value: float) -> float | int | bool:
         """Convert a decoded (physical) DBC value into the engine's value."""
@@ -148,6 +159,30 @@ class Binding:
         if self.semantic.kind == "flag":
             return "ON" if value else "OFF"
         return f"{value:g} {self.unit}".strip()
+
+
+@dataclass(frozen=True, eq=False)
+class UdsBinding(Binding):
+    """A value read on request (UDS ReadDataByIdentifier over ISO-TP) instead of from a frame:
+    ``message`` and ``signal`` are None, ``point`` says which DID and where in its record."""
+
+    point: UdsPoint | None = None
+
+    @property
+    def label(self) -> str:
+        """``UDS 0x7E3 DID 0x4A01``: the request, for messages."""
+        (request_id, _), _ = frame_ids(self.point.server)
+        return f"UDS 0x{request_id:X} DID 0x{self.point.did:04X}"
+
+    @property
+    def source(self) -> str:
+        """The request that reads it."""
+        return self.label
+
+    @property
+    def refresh_s(self) -> float:
+        """A new value every poll, at the latest when the answer is due."""
+        return self.point.period_s + self.point.timeout_s
 
 
 @dataclass(eq=False)
@@ -305,9 +340,16 @@ def load_kit(kit: str | Path, root: Path | str | None = None) -> KitDefinition:
             if bound is not None:
                 bindings[name] = bound
 
+    for name, points in request_points(spec, database, shown, problems).items():
+        requested = tuple(
+            UdsBinding(SEMANTICS[name], index, None, None, p.scale, p.offset, point=p)
+            for index, p in points
+        )
+        bindings[name] = requested if SEMANTICS[name].indexed else requested[0]
+
     for found in bindings.values():
         for binding in found if isinstance(found, tuple) else (found,):
-            if binding.message.name in overlapping:
+            if binding.message is not None and binding.message.name in overlapping:
                 problems.append(
                     f"{shown}: {binding.semantic.name}: {binding.message.name} has overlapping "
                     "signals (tolerated by non_strict), which cannot be decoded reliably: map "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -43,6 +44,95 @@ class SignalMap(BaseModel):
         return self
 
 
+# A diagnostic server's name in [uds.<name>] and a value's ``server``.
+ServerName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# 11-bit identifiers unless the server says ``extended_id = true``.
+MAX_STANDARD_ID = 0x7FF
+MAX_EXTENDED_ID = 0x1FFFFFFF
+
+
+class UdsServer(BaseModel):
+    """A diagnostic server (a BMS, an inverter) asked by UDS over ISO-TP: one [uds.<name>] table.
+
+    ``normal`` addressing gives the tester's request ID and the server's response ID;
+    ``normal_fixed`` (29-bit, J1939 style 0x18DA<target><source>) gives the two addresses.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    addressing: Literal["normal", "normal_fixed"] = "normal"
+    request_id: int | None = Field(default=None, ge=0, le=MAX_EXTENDED_ID)
+    response_id: int | None = Field(default=None, ge=0, le=MAX_EXTENDED_ID)
+    extended_id: bool = False
+    target_address: int | None = Field(default=None, ge=0, le=0xFF)
+    source_address: int | None = Field(default=None, ge=0, le=0xFF)
+    padding: int | None = Field(default=None, ge=0, le=0xFF)
+
+    @model_validator(mode="after")
+    def _addresses_complete(self):
+        if self.addressing == "normal":
+            if self.request_id is None or self.response_id is None:
+                raise ValueError("normal addressing needs request_id and response_id")
+            if self.request_id == self.response_id:
+                raise ValueError("request_id and response_id must differ")
+            highest = MAX_EXTENDED_ID if self.extended_id else MAX_STANDARD_ID
+            for name in ("request_id", "response_id"):
+                if getattr(self, name) > highest:
+                    raise ValueError(
+                        f"{name} 0x{getattr(self, name):X} does not fit an 11-bit identifier "
+                        "(set extended_id = true for a 29-bit one)"
+                    )
+        else:
+            if self.request_id is not None or self.response_id is not None:
+                raise ValueError(
+                    "normal_fixed addressing derives the IDs: drop request_id/response_id"
+                )
+            if self.target_address is None or self.source_address is None:
+                raise ValueError("normal_fixed addressing needs target_address and source_address")
+            if self.target_address == self.source_address:
+                raise ValueError("target_address and source_address must differ")
+        return self
+
+
+ValueType = Literal["uint8", "int8", "uint16", "int16", "uint32", "int32"]
+
+
+class RequestedValue(BaseModel):
+    """A value read by UDS ReadDataByIdentifier (0x22): one entry under [requests].
+
+    The DID's record holds ``per_did`` values of ``type`` after ``start_byte`` bytes; an indexed
+    name (``count`` cells) reads ``count / per_did`` consecutive DIDs from ``did`` (one DID for
+    every cell when ``per_did = count``, a DID per cell when ``per_did = 1``). Engine value =
+    raw x ``scale`` + ``offset``. Each DID is asked every ``period_s`` and must answer within
+    ``timeout_s`` (vehicle seconds).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: ServerName
+    did: int = Field(ge=0, le=0xFFFF)
+    count: int | None = Field(default=None, ge=1, le=1000)
+    per_did: int | None = Field(default=None, ge=1, le=1000)
+    start_byte: int = Field(default=0, ge=0, le=4000)
+    type: ValueType = "uint16"
+    byte_order: Literal["big", "little"] = "big"
+    scale: float = 1.0
+    offset: float = 0.0
+    period_s: PositiveFloat = 1.0
+    timeout_s: PositiveFloat = 0.5
+
+    @model_validator(mode="after")
+    def _sane(self):
+        if self.scale == 0 or not math.isfinite(self.scale) or not math.isfinite(self.offset):
+            raise ValueError("scale must be a finite number other than 0, offset finite")
+        if self.timeout_s >= self.period_s:
+            raise ValueError(
+                f"timeout_s {self.timeout_s:g} must be shorter than period_s {self.period_s:g} "
+                "(one request at a time per server)"
+            )
+        return self
+
+
 def _ordered(pair: tuple[float, float]) -> tuple[float, float]:
     low, high = pair
     if not low < high:
@@ -63,6 +153,9 @@ class RunSettings(_Strict):
     command_period_s: float = Field(ge=0)
     startup_timeout_s: PositiveFloat
     no_traffic_timeout_s: PositiveFloat
+    # Independent checks run side by side (the brakes' vacuum chain beside the ECU and BMS).
+    # false: one after another, for a car whose vacuum pump is switched by the key.
+    side_by_side: bool = True
 
 
 class EcuLimits(_Strict):
@@ -267,6 +360,9 @@ class EolFile(_Strict):
     run: RunSettings
     signals: dict[str, SignalMap] = Field(default_factory=dict)
     commands: dict[str, SignalMap] = Field(default_factory=dict)
+    # Diagnostic servers and the values read from them on request (UDS over ISO-TP).
+    uds: dict[ServerName, UdsServer] = Field(default_factory=dict)
+    requests: dict[str, RequestedValue] = Field(default_factory=dict)
     limits: Limits
     # Where each limit comes from, by "<sequence>.<limit>": the kit's own, and the profile's for
     # the values the kit does not override.

@@ -133,7 +133,7 @@ def judge_range(row: CheckRow, ctx: Tester, r: Report) -> None:
     if row.divide_by != 1:
         low = None if low is None else low / row.divide_by
         high = None if high is None else high / row.divide_by
-    supplied: dict[str, Any] = {"source": b.label, "frame": b.message.name}
+    supplied: dict[str, Any] = {"source": b.label, "frame": b.source}
     supplied.update({name: _g(limit_value(ctx, ref)) for name, ref in row.params.items()})
     if row.sample == "next":
         timeout = ctx.default_timeout(key)

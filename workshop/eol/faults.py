@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from workshop.eol.definitions import KitDefinition
@@ -17,8 +18,19 @@ class Fault:
     title_th: str
     description_en: str
     description_th: str
-    # The semantic names the fault acts on ("cell_voltage[37]": the kit has at least 37 cells).
+    # The semantic names the fault acts on ("cell_voltage|cell_voltage_max": every cell, or the
+    # BMS's own highest cell).
     needs: tuple[str, ...] = ()
+
+    def description(self, lang: str = "en", kit: KitDefinition | None = None) -> str:
+        """What the fault does, naming the cell or sensor it acts on in ``kit`` (a kit of 100
+        cells and 20 sensors when none is given)."""
+        text = self.description_th if lang == "th" else self.description_en
+        cells, sensors = pack_size(kit) if kit is not None else (100, 20)
+        return text.format(
+            cell=fault_position(self.name, cells) or "",
+            sensor=fault_position(self.name, sensors) or "",
+        )
 
     @property
     def sequence(self) -> str:
@@ -86,32 +98,32 @@ _FAULT_LIST = [
         "bms.cell_voltage",
         "Cell over-voltage",
         "แรงดันเซลล์สูงเกิน",
-        "Cell 37 sits at 3.72 V.",
-        "เซลล์ที่ 37 มีแรงดัน 3.72 V",
+        "Cell {cell} sits at 3.72 V.",
+        "เซลล์ที่ {cell} มีแรงดัน 3.72 V",
     ),
     Fault(
         "cell_undervoltage",
         "bms.cell_voltage",
         "Cell under-voltage",
         "แรงดันเซลล์ต่ำเกิน",
-        "Cell 63 sits at 2.41 V.",
-        "เซลล์ที่ 63 มีแรงดัน 2.41 V",
+        "Cell {cell} sits at 2.41 V.",
+        "เซลล์ที่ {cell} มีแรงดัน 2.41 V",
     ),
     Fault(
         "cell_imbalance",
         "bms.cell_spread",
         "Cells out of balance",
         "เซลล์ไม่สมดุล",
-        "Cell 12 is 80 mV above the others (still inside the cell window).",
-        "เซลล์ที่ 12 สูงกว่าเซลล์อื่น 80 mV (ยังอยู่ในช่วงแรงดันเซลล์)",
+        "Cell {cell} is 80 mV above the others (still inside the cell window).",
+        "เซลล์ที่ {cell} สูงกว่าเซลล์อื่น 80 mV (ยังอยู่ในช่วงแรงดันเซลล์)",
     ),
     Fault(
         "over_temperature",
         "bms.temperatures",
         "Over-temperature",
         "อุณหภูมิสูงเกิน",
-        "Temperature sensor 7 reads 58 °C.",
-        "เซ็นเซอร์อุณหภูมิที่ 7 อ่านได้ 58 °C",
+        "Temperature sensor {sensor} reads 58 °C.",
+        "เซ็นเซอร์อุณหภูมิที่ {sensor} อ่านได้ 58 °C",
     ),
     Fault(
         "soc_implausible",
@@ -294,10 +306,10 @@ _FAULT_NEEDS = {
     "ignored_drive_mode": ("drive_mode=city",),
     "inverter_no_response": ("torque_feedback",),
     # shown through every cell, or through a BMS's own lowest / highest cell
-    "cell_overvoltage": ("cell_voltage[37]|cell_voltage_max",),
-    "cell_undervoltage": ("cell_voltage[63]|cell_voltage_min",),
-    "cell_imbalance": ("cell_voltage[12]|cell_voltage_min+cell_voltage_max",),
-    "over_temperature": ("cell_temperature[7]",),
+    "cell_overvoltage": ("cell_voltage|cell_voltage_max",),
+    "cell_undervoltage": ("cell_voltage|cell_voltage_min",),
+    "cell_imbalance": ("cell_voltage|cell_voltage_min+cell_voltage_max",),
+    "over_temperature": ("cell_temperature",),
     "soc_implausible": ("soc",),
     "isolation_fault": ("isolation_resistance",),
     "no_balancing_status": ("balancing_active",),
@@ -323,6 +335,33 @@ _FAULT_NEEDS = {
 FAULTS: dict[str, Fault] = {
     fault.name: replace(fault, needs=_FAULT_NEEDS[fault.name]) for fault in _FAULT_LIST
 }
+
+
+# Where in the pack a measurement fault acts, as a fraction of the kit's cells (or temperature
+# sensors): cell 37, 63 and 12 and sensor 7 of the 100-cell, 20-sensor pack the faults were
+# first written for, and the same places in any other pack.
+_POSITIONS = {
+    "cell_overvoltage": 0.37,
+    "cell_undervoltage": 0.63,
+    "cell_imbalance": 0.12,
+    "over_temperature": 0.35,
+}
+
+
+def fault_position(name: str, count: int) -> int | None:
+    """The 1-based cell (or sensor) a measurement fault acts on in a pack of ``count``."""
+    share = _POSITIONS.get(name)
+    if share is None or count < 1:
+        return None
+    return min(count, max(1, math.ceil(round(share * count, 6))))
+
+
+def pack_size(kit: KitDefinition) -> tuple[int, int]:
+    """Cells and temperature sensors of the kit's pack as its BMS reports them (a BMS that
+    reports only its extremes: the 100 cells and 20 sensors the simulator then models)."""
+    cells = len(kit.indexed("cell_voltage")) if kit.has("cell_voltage") else 100
+    sensors = len(kit.indexed("cell_temperature")) if kit.has("cell_temperature") else 20
+    return cells, sensors
 
 
 def applicable_faults(kit: KitDefinition) -> dict[str, Fault]:

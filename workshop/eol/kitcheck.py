@@ -37,6 +37,7 @@ def eol_problems(kit) -> list[str]:
                 f"{count} messages ({', '.join(names)}): a receiver cannot tell them apart"
             )
     problems.extend(_ratings_against_limits(kit, definition))
+    problems.extend(_requests_against_ratings(kit, definition))
     problems.extend(_manuals_against_limits(kit, definition))
     return problems
 
@@ -112,3 +113,23 @@ def _ratings_against_limits(kit, definition) -> list[str]:
             f"cells' maximum {float(battery.cell_max_voltage_v):g} V from kit.toml"
         )
     return problems
+
+
+def _requests_against_ratings(kit, definition) -> list[str]:
+    """Cell voltages read on request (UDS) must cover exactly the pack's cells in series: an
+    index past the last cell asks the BMS for a cell that does not exist, a short range leaves
+    cells unjudged."""
+    from workshop.eol.definitions import UdsBinding
+
+    if not definition.has("cell_voltage"):
+        return []
+    cells = definition.indexed("cell_voltage")
+    if not isinstance(cells[0], UdsBinding):
+        return []
+    series = kit.ratings.battery.cells_series
+    if len(cells) == series:
+        return []
+    return [
+        f"{definition.kit_id}/eol.toml: requests.cell_voltage: count: {len(cells)} cells read, "
+        f"but kit.toml's battery has {series} cells in series (ratings.battery.cells_series)"
+    ]

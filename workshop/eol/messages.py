@@ -152,6 +152,25 @@ MESSAGES: dict[str, str] = {
     "missing_sensors": _l(
         "no reading for sensors %(which)s (%(frames)s not received in %(timeout)s s)"
     ),
+    # values read on request (UDS ReadDataByIdentifier over ISO-TP)
+    "missing_cells_uds": _l("no reading for cells %(which)s: %(reason)s"),
+    "missing_sensors_uds": _l("no reading for sensors %(which)s: %(reason)s"),
+    "uds_no_answer": _l(
+        "no answer to the diagnostic request for DID %(did)s (request ID %(request)s) within "
+        "%(timeout)s s"
+    ),
+    "uds_negative": _l(
+        "the diagnostic request for DID %(did)s (request ID %(request)s) was refused: negative "
+        "response %(nrc)s (%(name)s)"
+    ),
+    "uds_malformed": _l(
+        "the answer for DID %(did)s (request ID %(request)s) holds %(got)s bytes where the kit's "
+        "eol.toml expects %(expected)s"
+    ),
+    "uds_garbled": _l(
+        "the answer for DID %(did)s (request ID %(request)s) is not a UDS response (bytes "
+        "%(bytes)s)"
+    ),
     # -- ECU ---------------------------------------------------------------------------------
     "heartbeat_none": _l(
         "no %(frame)s frame received in %(window)s s (expected one every %(period)s ms)"

@@ -26,6 +26,7 @@ from workshop.eol import (  # noqa: F401 (registers the checks)
 )
 from workshop.eol.definitions import KitDefinition
 from workshop.eol.messages import message as say
+from workshop.eol.overlap import SideBySide
 from workshop.eol.records import (
     CHECKS,
     SEQUENCES,
@@ -215,7 +216,14 @@ def run_eol(
     try:
         tester.start_session(_INITIAL_COMMANDS)
         tester.wait_for_traffic(kit.run.startup_timeout_s)
-        _execute(tester, plan, results, on_check, on_check_started)
+        _execute(
+            tester,
+            plan,
+            results,
+            on_check,
+            on_check_started,
+            side_by_side=kit.run.side_by_side,
+        )
     except (BusFailure, RunStopped) as exc:
         abort_reason, abort_message = str(exc), exc.message
     finally:
@@ -281,74 +289,118 @@ def _execute(
     on_check,
     on_check_started,
     offline: bool = False,
+    side_by_side: bool = False,
 ) -> None:
-    """Run the planned checks in order, appending results (raises BusFailure / RunStopped)."""
-    by_id: dict[str, CheckResult] = {}
-    blocking: set[str] = set()
-    for info in plan:
-        if not offline:
-            # A simulated run can finish many checks within one poll interval: ask every time.
-            tester.poll_abort()
-        _notify(on_check_started, info)
-        started, real0, v0 = datetime.now(UTC), time.monotonic(), tester.now()
-        missing = [n for n in info.needs if not tester.kit.maps(n)]
-        # A dependency blocks when it failed, could not run, or was itself blocked; one that
-        # merely does not apply to this kit (unmapped, not at rest) does not.
-        failed_deps = [d for d in info.depends_on if d in blocking]
-        report = Report()
-        outcome, said = None, say("passed")
-        if offline and not info.passive:
-            outcome, said = Outcome.SKIPPED, say("not_live")
-        elif missing:
-            outcome = Outcome.SKIPPED
-            said = say("unmapped", names=", ".join(missing))
-        elif failed_deps:
-            dep = by_id[failed_deps[0]]
-            outcome = Outcome.SKIPPED
-            code = {
-                Outcome.FAIL: "skipped_failed",
-                Outcome.ERROR: "skipped_error",
-                Outcome.SKIPPED: "skipped_skipped",
-            }[dep.outcome]
-            said = say(code, check={"en": dep.title_en, "th": dep.title_th})
-            blocking.add(info.check_id)
-        else:
-            if offline:
-                tester.rewind()
-            try:
-                info.func(tester, report)
-            except _Skip as exc:
-                outcome, said = Outcome.SKIPPED, exc.message
-            except _Precondition as exc:
-                outcome, said = Outcome.ERROR, exc.message
-            except (BusFailure, RunStopped) as exc:
-                said = say("aborted", reason=exc.message)
-                result = _result(info, Outcome.ERROR, said, report, started, real0, v0, tester)
-                results.append(result)
-                _notify(on_check, result)
-                raise
-            except Exception as exc:  # a bug must not hide the other results; log it in full
-                log.exception("EOL check %s crashed", info.check_id)
-                outcome = Outcome.ERROR
-                said = say("internal_error", error=f"{type(exc).__name__}: {exc}")
-        if outcome is None:
-            if report.failures:
-                outcome = Outcome.FAIL
-                said = _several(_unique(report.failures))
-            else:
-                outcome = Outcome.PASS
-                passed = [
-                    say("measured", label={"label": m.name}, value=m.value_text)
-                    for m in report.measurements
-                    if m.value is not None
-                ][:3]
-                said = _several(report.notes or passed) if (report.notes or passed) else said
-        result = _result(info, outcome, said, report, started, real0, v0, tester)
-        if outcome in (Outcome.FAIL, Outcome.ERROR):
-            blocking.add(info.check_id)
-        by_id[info.check_id] = result
-        results.append(result)
+    """Run the planned checks, appending results in plan order (raises BusFailure /
+    RunStopped). Side by side, independent checks overlap (workshop.eol.overlap)."""
+    ledger = _Ledger()
+    if not side_by_side:
+        try:
+            for info in plan:
+                _before_start(tester, info, on_check_started, offline)
+                _run_check(tester, info, ledger, offline, lambda result: _notify(on_check, result))
+        finally:
+            results.extend(ledger.results)
+        return
+    lanes = SideBySide(
+        tester,
+        plan,
+        lambda info: _run_check(
+            tester, info, ledger, offline, lambda result: lanes.defer(_on_check, result)
+        ),
+    )
+
+    def _on_check(result):
         _notify(on_check, result)
+
+    tester.lanes = lanes
+    try:
+        lanes.run(lambda info: _before_start(tester, info, on_check_started, offline))
+    finally:
+        tester.lanes = None
+        order = {info.check_id: n for n, info in enumerate(plan)}
+        results.extend(sorted(ledger.results, key=lambda r: order[r.check_id]))
+
+
+class _Ledger:
+    """What the checks of one run found so far."""
+
+    def __init__(self):
+        self.by_id: dict[str, CheckResult] = {}
+        self.blocking: set[str] = set()
+        self.results: list[CheckResult] = []
+
+
+def _before_start(tester: Tester, info: CheckInfo, on_check_started, offline: bool) -> None:
+    if not offline:
+        # A simulated run can finish many checks within one poll interval: ask every time.
+        tester.poll_abort()
+    _notify(on_check_started, info)
+
+
+def _run_check(
+    tester: Tester, info: CheckInfo, ledger: _Ledger, offline: bool, report_result
+) -> None:
+    """Run one check (or say why it cannot run) and record its result."""
+    started, real0, v0 = datetime.now(UTC), time.monotonic(), tester.now()
+    missing = [n for n in info.needs if not tester.kit.maps(n)]
+    # A dependency blocks when it failed, could not run, or was itself blocked; one that
+    # merely does not apply to this kit (unmapped, not at rest) does not.
+    failed_deps = [d for d in info.depends_on if d in ledger.blocking]
+    report = Report()
+    outcome, said = None, say("passed")
+    if offline and not info.passive:
+        outcome, said = Outcome.SKIPPED, say("not_live")
+    elif missing:
+        outcome = Outcome.SKIPPED
+        said = say("unmapped", names=", ".join(missing))
+    elif failed_deps:
+        dep = ledger.by_id[failed_deps[0]]
+        outcome = Outcome.SKIPPED
+        code = {
+            Outcome.FAIL: "skipped_failed",
+            Outcome.ERROR: "skipped_error",
+            Outcome.SKIPPED: "skipped_skipped",
+        }[dep.outcome]
+        said = say(code, check={"en": dep.title_en, "th": dep.title_th})
+        ledger.blocking.add(info.check_id)
+    else:
+        if offline:
+            tester.rewind()
+        try:
+            info.func(tester, report)
+        except _Skip as exc:
+            outcome, said = Outcome.SKIPPED, exc.message
+        except _Precondition as exc:
+            outcome, said = Outcome.ERROR, exc.message
+        except (BusFailure, RunStopped) as exc:
+            said = say("aborted", reason=exc.message)
+            result = _result(info, Outcome.ERROR, said, report, started, real0, v0, tester)
+            ledger.results.append(result)
+            report_result(result)
+            raise
+        except Exception as exc:  # a bug must not hide the other results; log it in full
+            log.exception("EOL check %s crashed", info.check_id)
+            outcome = Outcome.ERROR
+            said = say("internal_error", error=f"{type(exc).__name__}: {exc}")
+    if outcome is None:
+        if report.failures:
+            outcome = Outcome.FAIL
+            said = _several(_unique(report.failures))
+        else:
+            outcome = Outcome.PASS
+            passed = [
+                say("measured", label={"label": m.name}, value=m.value_text)
+                for m in report.measurements
+                if m.value is not None
+            ][:3]
+            said = _several(report.notes or passed) if (report.notes or passed) else said
+    result = _result(info, outcome, said, report, started, real0, v0, tester)
+    if outcome in (Outcome.FAIL, Outcome.ERROR):
+        ledger.blocking.add(info.check_id)
+    ledger.by_id[info.check_id] = result
+    ledger.results.append(result)
+    report_result(result)
 
 
 def _result(info, outcome, said, report, started, real0, v0, tester) -> CheckResult:

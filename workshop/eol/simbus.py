@@ -13,6 +13,7 @@ from typing import Any
 import can
 
 from workshop.eol.definitions import KitDefinition
+from workshop.eol.simuds import UdsResponder
 from workshop.eol.simulator import VehicleModel
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class SimulatedBus(can.BusABC):
         self.clock = SimClock()
         self._heap = self.model.schedule()
         self._outbox: deque[can.Message] = deque()
+        # Diagnostic answers (UDS over ISO-TP), each due at its own simulated time.
+        self.uds = UdsResponder(kit, self.model.vehicle, self.clock.now)
+        self._answers: list[tuple[float, int, can.Message]] = []
+        self._answered = 0
         self._wall0: float | None = None
         self.channel_info = f"simulated {kit.kit_id}"
         super().__init__(channel=channel, **kwargs)
@@ -83,8 +88,19 @@ class SimulatedBus(can.BusABC):
             return self._outbox.popleft()
         clock = self.clock
         limit = math.inf if timeout is None else clock.t + max(timeout, 0.0)
-        heap = self._heap
-        while heap and heap[0][0] / 1e6 <= limit:
+        heap, answers = self._heap, self._answers
+        while True:
+            if (
+                answers
+                and answers[0][0] <= limit
+                and (not heap or answers[0][0] < heap[0][0] / 1e6)
+            ):
+                due, _, frame = heapq.heappop(answers)
+                self._pace(due)
+                clock.t = max(clock.t, due)
+                return frame
+            if not heap or heap[0][0] / 1e6 > limit:
+                break
             due_us, order, plan = heapq.heappop(heap)
             heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
             due = due_us / 1e6
@@ -104,7 +120,12 @@ class SimulatedBus(can.BusABC):
 
     def send(self, msg: can.Message, timeout: float | None = None) -> None:
         """Deliver a tester frame to the vehicle at the current simulated time."""
-        self.model.handle(msg, self.clock.t)
+        answers = self.uds.handle(msg, self.clock.t)
+        if not answers:
+            self.model.handle(msg, self.clock.t)
+        for frame in answers:
+            self._answered += 1
+            heapq.heappush(self._answers, (frame.timestamp, self._answered, frame))
 
 
 class VehicleSimulator:
@@ -147,6 +168,7 @@ class VehicleSimulator:
         self._t0 = 0.0
         self.error: BaseException | None = None
         self._vehicle = self.model.vehicle
+        self.uds = UdsResponder(kit, self.model.vehicle, self._vnow)
 
     # -- public API -------------------------------------------------------------------------
     @property
@@ -225,6 +247,7 @@ class VehicleSimulator:
         bus = self._bus
         heap = self.model.schedule()
         pending: list[tuple[float, int, can.Message]] = []
+        answers: list[tuple[float, int, can.Message]] = []  # diagnostic answers, by vehicle time
         received = 0
         while not self._stop.is_set():
             # A discrete-event loop in vehicle time: tester commands (at their timestamps) and
@@ -241,9 +264,19 @@ class VehicleSimulator:
             while True:
                 next_cmd = pending[0][0] if pending else math.inf
                 next_emit = heap[0][0] / 1e6
-                if next_cmd <= next_emit and next_cmd <= cutoff:
+                next_answer = answers[0][0] if answers else math.inf
+                if next_answer <= min(next_cmd, next_emit, cutoff):
+                    due, _, frame = heapq.heappop(answers)
+                    frame.timestamp = self._t0 + due / self.time_scale
+                    bus.send(frame)
+                elif next_cmd <= next_emit and next_cmd <= cutoff:
                     at, _, msg = heapq.heappop(pending)
-                    self.model.handle(msg, at)
+                    replies = self.uds.handle(msg, at)
+                    for frame in replies:
+                        received += 1
+                        heapq.heappush(answers, (frame.timestamp, received, frame))
+                    if not replies:
+                        self.model.handle(msg, at)
                 elif next_emit <= cutoff:
                     due_us, order, plan = heapq.heappop(heap)
                     due = due_us / 1e6
@@ -253,7 +286,11 @@ class VehicleSimulator:
                     heapq.heappush(heap, (due_us + round(plan.period * 1e6), order, plan))
                 else:
                     break
-            upcoming = min(heap[0][0] / 1e6, pending[0][0] if pending else math.inf)
+            upcoming = min(
+                heap[0][0] / 1e6,
+                pending[0][0] if pending else math.inf,
+                answers[0][0] if answers else math.inf,
+            )
             wait = (upcoming - self._vnow()) / self.time_scale
             msg = bus.recv(timeout=min(max(wait, 0.0), 0.02))
             if msg is not None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import can
 
-from workshop.eol.definitions import Binding, KitDefinition
+from workshop.eol.definitions import Binding, KitDefinition, UdsBinding
 from workshop.eol.records import BusFailure, Report, RunStopped, _Precondition, _ranges, _Skip
 from workshop.eol.traces import TraceRecorder
+from workshop.eol.uds import UdsPoller
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,8 @@ class Tester:
         # frame id -> (message, {signal name: [(key, converter)]}, [keys of whole-message names])
         self._index: dict[tuple[int, bool], tuple[Any, dict[str, list], list[str]]] = {}
         for binding in kit.all_bindings():
-            if binding.semantic.sender != "vehicle":
-                continue
+            if binding.semantic.sender != "vehicle" or binding.message is None:
+                continue  # a value read on request comes through self.uds
             key = (binding.message.frame_id, binding.message.is_extended_frame)
             entry = self._index.setdefault(key, (binding.message, {}, []))
             if binding.signal is None:
@@ -119,6 +120,13 @@ class Tester:
         self._commands: dict[str, Any] = {}
         self._command_messages: dict[str, Any] = {}
         self.t0 = self._clock()
+        # Values on request (UDS): asked from this loop, on this clock; offline only listened to.
+        self.uds: UdsPoller | None = None
+        if any(isinstance(b, UdsBinding) for b in kit.all_bindings()):
+            self.uds = UdsPoller(
+                kit, self.now, self._send_raw if self.live else None, not self.live
+            )
+            self._tester_ids |= self.uds.request_ids
         self._last_rx_real = self.t0
         self._next_cyclic_real = math.inf
         self._last_abort_poll = 0.0
@@ -128,6 +136,8 @@ class Tester:
         self.max_lag_s = 0.0
         self.frames_seen = 0
         self.decode_errors = 0
+        # Set while checks run side by side (workshop.eol.overlap): their waits go through it.
+        self.lanes = None
         if frames is not None:
             self._frames = sorted(frames, key=lambda m: m.timestamp)
             self._frame_t0 = self._frames[0].timestamp if self._frames else 0.0
@@ -231,12 +241,32 @@ class Tester:
             self.recorder.record(frame)
         return sent
 
+    def _send_raw(self, frame: can.Message) -> None:
+        """Send a diagnostic frame (a UDS request, ISO-TP flow control) and record it."""
+        frame.timestamp = self._clock()
+        frame.is_rx = False
+        try:
+            self.bus.send(frame)
+        except can.CanError as exc:
+            raise BusFailure("adapter_error_sending", frame="UDS", error=str(exc)) from exc
+        if self.recorder is not None:
+            self.recorder.record(frame)
+
+    def uds_problem(self, binding: Binding) -> dict | None:
+        """Why a value read on request has none: the coded message of its last failed request."""
+        if self.uds is None or not isinstance(binding, UdsBinding):
+            return None
+        return self.uds.problem(binding)
+
     # -- receiving --------------------------------------------------------------------------
     def process(self, msg: can.Message) -> list[tuple[str, float, Any]]:
         """Decode one frame into (key, vehicle time, value) updates and remember them."""
         entry = self._index.get((msg.arbitration_id, msg.is_extended_id))
         if entry is None:
-            return []
+            link = self.uds.owner(msg) if self.uds is not None else None
+            if link is None:
+                return []
+            return self._remember(self.uds.receive(link, msg, self.vtime(msg.timestamp)))
         message, by_signal, whole = entry
         t = self.vtime(msg.timestamp)
         try:
@@ -248,6 +278,9 @@ class Tester:
         for name, raw in decoded.items():
             for key, convert in by_signal.get(name, ()):
                 updates.append((key, t, convert(raw)))
+        return self._remember(updates)
+
+    def _remember(self, updates: list[tuple[str, float, Any]]) -> list[tuple[str, float, Any]]:
         for key, ts, value in updates:
             self.latest[key] = (ts, value)
         for keys, sink in self._collectors:
@@ -268,8 +301,20 @@ class Tester:
                     self._send_message(message)
                 # From now, not catching up: a busy host must not answer lag with more frames.
                 self._next_cyclic_real = now + self._cyclic_period()
+            next_uds_real = math.inf
+            if self.uds is not None:
+                self.uds.poll(self.vtime(now))
+                next_uds_real = self.t0 + self.uds.next_due() / self.time_scale
             silence = max(self.kit.run.no_traffic_timeout_s / self.time_scale, MIN_SILENCE_REAL_S)
-            timeout = min(real_deadline, self._next_cyclic_real, self._last_rx_real + silence) - now
+            timeout = (
+                min(
+                    real_deadline,
+                    self._next_cyclic_real,
+                    next_uds_real,
+                    self._last_rx_real + silence,
+                )
+                - now
+            )
             try:
                 msg = self.bus.recv(timeout=max(timeout, 0.0))
             except can.CanError as exc:
@@ -339,6 +384,8 @@ class Tester:
         Returns when a frame stamped after ``until`` arrives, or (live) when the wall clock has
         passed ``until`` plus the grace for delivery delay.
         """
+        if self.lanes is not None and self.lanes.current() is not None:
+            return self.lanes.wait(until, stop)
         if not self.live:
             while self._pos < len(self._frames):
                 msg = self._frames[self._pos]
@@ -370,7 +417,7 @@ class Tester:
     def sleep(self, duration: float) -> None:
         """Keep the bus serviced for ``duration`` vehicle seconds."""
         target = self.now() + duration
-        if self.live:
+        if self.live and (self.lanes is None or self.lanes.current() is None):
             real_deadline = self.t0 + target / self.time_scale
             while self._clock() < real_deadline:
                 msg = self._next(real_deadline)
@@ -441,7 +488,7 @@ class Tester:
         base = key.split("[", 1)[0]
         found = self.kit.bindings.get(base)
         binding = found[0] if isinstance(found, tuple) else found
-        cycle = (binding.message.cycle_time or 100) / 1000.0 if binding is not None else 0.1
+        cycle = binding.refresh_s if binding is not None else 0.1
         return max(1.0, 3 * cycle)
 
     def collect_indexed(self, semantic: str, timeout: float, max_age: float | None = None):
@@ -516,7 +563,13 @@ def _interp(table: list[tuple[float, float]], x: float) -> float:
 def _missing_cells(ctx: Tester, r: Report, semantic: str, values: list, timeout: float) -> None:
     bindings = ctx.kit.indexed(semantic)
     missing = [i + 1 for i, v in enumerate(values) if v is None]
-    messages = sorted({bindings[i - 1].message.name for i in missing})
+    reasons = [ctx.uds_problem(bindings[i - 1]) for i in missing]
+    if any(reasons):  # read on request: say what the server did (silence, refusal, garbage)
+        reason = next(r for r in reasons if r)
+        code = "missing_cells_uds" if semantic == "cell_voltage" else "missing_sensors_uds"
+        r.fail(code, which=_ranges(missing), reason=reason)
+        return
+    messages = sorted({bindings[i - 1].source for i in missing})
     where = ", ".join(messages[:3]) + (", ..." if len(messages) > 3 else "")
     code = "missing_cells" if semantic == "cell_voltage" else "missing_sensors"
     r.fail(code, which=_ranges(missing), frames=where, timeout=f"{timeout:g}")
