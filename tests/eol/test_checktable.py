@@ -373,6 +373,47 @@ def test_range_counts_and_names_the_first_fault_code(kit):
     assert result.measurements[0].value == 2
 
 
+def _pack_frames(kit, pack_v, cell_v, count=20):
+    """Pack status and every cell frame every 100 ms: the pack at ``pack_v``, each cell at
+    ``cell_v``."""
+    frames = []
+    for i in range(count):
+        frames.append(_frame(kit, i * 0.1, pack_voltage=pack_v))
+        for message, bindings in _cells_by_message(kit).items():
+            data = {b.signal.name: b.to_dbc(cell_v) for b in bindings}
+            frames.append(_encoded(message, data, i * 0.1 + 0.01))
+    return frames
+
+
+def _cells_by_message(kit):
+    grouped = {}
+    for b in kit.indexed("cell_voltage"):
+        grouped.setdefault(b.message, []).append(b)
+    return grouped
+
+
+def _encoded(message, values, t):
+    data = {s.name: values.get(s.name, s.initial or 0) for s in message.signals}
+    return can.Message(
+        arbitration_id=message.frame_id,
+        is_extended_id=message.is_extended_frame,
+        data=message.encode(data, scaling=True, strict=False),
+        timestamp=1000.0 + t,
+    )
+
+
+def test_range_checks_the_value_against_the_sum_of_its_parts(kit):
+    result = _judge(kit, "bms.pack_voltage", _pack_frames(kit, 330.0, 3.30))
+    assert result.outcome is Outcome.PASS, result.message
+    assert [m.name for m in result.measurements] == ["pack_voltage", "pack_minus_cell_sum"]
+    result = _judge(kit, "bms.pack_voltage", _pack_frames(kit, 330.0, 3.20))
+    assert result.outcome is Outcome.FAIL
+    assert result.message_code == "pack_vs_cells"
+    assert result.message_params == {"value": "330.0", "total": "320.0"}
+    result = _judge(kit, "bms.pack_voltage", _pack_frames(kit, 380.0, 3.80))
+    assert result.message_code == "pack_high"
+
+
 # --------------------------------------------------------------------------------------------
 # Latency needs a stimulus: on the simulator (its own clock, no wall-clock waits)
 # --------------------------------------------------------------------------------------------

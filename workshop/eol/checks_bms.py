@@ -51,53 +51,6 @@ def _cell_extremes(ctx: Tester) -> tuple[float, float]:
 
 
 @_check(
-    "bms.pack_voltage",
-    "Pack voltage within the pack window",
-    "แรงดันแพ็กอยู่ในช่วงที่กำหนด",
-    needs=("pack_voltage",),
-    passive=True,
-)
-def check_pack_voltage(ctx: Tester, r: Report) -> None:
-    """Pack voltage within the window and consistent with the sum of the cells."""
-    lim = ctx.limits.bms
-    b = ctx.kit.binding("pack_voltage")
-    keys = ["pack_voltage"]
-    if ctx.kit.has("cell_voltage"):
-        keys += [c.key for c in ctx.kit.indexed("cell_voltage")]
-    obs = ctx.observe(lim.observe_s, keys)
-    values = obs.values("pack_voltage")
-    if not values:
-        r.fail("no_pack_voltage", source=b.label, window=f"{lim.observe_s:g}")
-        return
-    mean = statistics.fmean(values)
-    low, high = lim.pack_voltage_v
-    r.measure(
-        "pack_voltage",
-        mean,
-        "V",
-        low,
-        high,
-        digits=1,
-        fail=say("pack_low", value=f"{mean:.1f}", limit=f"{low:g}")
-        if mean < low
-        else say("pack_high", value=f"{mean:.1f}", limit=f"{high:g}"),
-    )
-    if ctx.kit.has("cell_voltage"):
-        cells = [obs.samples.get(c.key) for c in ctx.kit.indexed("cell_voltage")]
-        if all(cells):
-            total = sum(s[-1][1] for s in cells)
-            r.measure(
-                "pack_minus_cell_sum",
-                mean - total,
-                "V",
-                -lim.pack_vs_cells_tolerance_v,
-                lim.pack_vs_cells_tolerance_v,
-                digits=1,
-                fail=say("pack_vs_cells", value=f"{mean:.1f}", total=f"{total:.1f}"),
-            )
-
-
-@_check(
     "bms.cell_voltage",
     "Every cell within its voltage window",
     "แรงดันทุกเซลล์อยู่ในช่วงที่กำหนด",

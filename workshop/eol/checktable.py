@@ -211,6 +211,16 @@ class LatencyStep(_Strict):
     clear: Clear | None = None
 
 
+class SumCheck(_Strict):
+    """A range row's second measurement: its value minus the sum of an indexed name's latest
+    samples in the same window (``of``), within plus or minus ``tolerance``."""
+
+    of: str
+    tolerance: LimitRef
+    measure: Measure
+    fail: Code
+
+
 # The fields only some kinds read: a row of another kind that sets one is refused.
 _KIND_FIELDS = {
     "sample": {"range"},
@@ -219,6 +229,7 @@ _KIND_FIELDS = {
     "missing_is_measured": {"range"},
     "integer": {"range"},
     "detail": {"range"},
+    "against_sum": {"range"},
     "params": {"range", "latency"},
     "state": {"equals"},
     "ready": {"latency"},
@@ -251,6 +262,7 @@ class CheckRow(_Strict):
     missing_is_measured: bool = False
     integer: bool = False  # judged as a whole number, given to messages as ``count``
     detail: str | None = None  # a semantic name read with a failing value (``first``)
+    against_sum: SumCheck | None = None
     params: dict[str, LimitRef] = {}
     # equals
     state: str | None = None
@@ -318,6 +330,10 @@ def _range_row(row: CheckRow) -> None:
     for role in ("low_detail", "high_detail"):
         if role in row.messages and row.detail is None:
             raise _refuse(f"messages.{role}: needs the detail read with the value (detail)")
+    if row.against_sum is not None:
+        if row.sample == "next":
+            raise _refuse("against_sum: needs a window (a min, max or mean sample)")
+        _gives("against_sum.fail", row.against_sum.fail, {"value", "total"})
     if row.divide_by <= 0:
         raise _refuse("divide_by: must be positive")
     try:
@@ -400,7 +416,17 @@ def load_check_table(path: str | Path = TABLE_PATH) -> tuple[CheckRow, ...]:
     try:
         table = CheckTable.model_validate(data)
     except ValidationError as exc:
-        models = (CheckRow, LatencyStep, Rest, Clear, Measure, Condition, Waiting, LimitOf)
+        models = (
+            CheckRow,
+            LatencyStep,
+            Rest,
+            Clear,
+            Measure,
+            Condition,
+            Waiting,
+            SumCheck,
+            LimitOf,
+        )
         fields = sorted({name for model in models for name in model.model_fields})
         raise validation_error(
             path,

@@ -135,6 +135,8 @@ def judge_range(row: CheckRow, ctx: Tester, r: Report) -> None:
         high = None if high is None else high / row.divide_by
     supplied: dict[str, Any] = {"source": b.label, "frame": b.source}
     supplied.update({name: _g(limit_value(ctx, ref)) for name, ref in row.params.items()})
+    summed = row.against_sum
+    parts = ctx.kit.indexed(summed.of) if summed is not None and ctx.kit.has(summed.of) else ()
     if row.sample == "next":
         timeout = ctx.default_timeout(key)
         hit = ctx.fresh(key, timeout)
@@ -142,7 +144,8 @@ def judge_range(row: CheckRow, ctx: Tester, r: Report) -> None:
         supplied["timeout"] = _g(timeout)
     else:
         window = limit_value(ctx, row.limits["window"])
-        values = ctx.observe(window, [key]).values(key)
+        obs = ctx.observe(window, [key, *(p.key for p in parts)])
+        values = obs.values(key)
         supplied["window"] = _g(window)
     if not values:
         missing = _message(row.messages["missing"], supplied)
@@ -170,6 +173,15 @@ def judge_range(row: CheckRow, ctx: Tester, r: Report) -> None:
             side = f"{side}_detail" if f"{side}_detail" in row.messages else side
     fail = _message(row.messages.get(side), supplied)
     r.measure(m.name, value, m.unit, low, high, digits=m.digits, fail=fail)
+    samples = [obs.samples.get(p.key) for p in parts] if parts else []
+    if samples and all(samples):
+        # the value against the sum of its parts seen in the same window (a pack and its cells)
+        total = sum(s[-1][1] for s in samples)
+        tolerance, ms = limit_value(ctx, summed.tolerance), summed.measure
+        said = _message(summed.fail, {"value": supplied["value"], "total": f"{total:.1f}"})
+        r.measure(
+            ms.name, value - total, ms.unit, -tolerance, tolerance, digits=ms.digits, fail=said
+        )
 
 
 def judge_equals(row: CheckRow, ctx: Tester, r: Report) -> None:
