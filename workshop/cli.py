@@ -291,8 +291,11 @@ def worker_command(burst):
     """
     from redis.exceptions import RedisError
 
+    from workshop.eol.sandbox import keep_ready
     from workshop.queue import run_worker
 
+    if not burst:  # a trace check then starts in a sandbox that has already paid for its imports
+        keep_ready()
     try:
         run_worker(current_app.config, burst=burst)
     except RedisError as exc:

@@ -4,7 +4,10 @@ images it is given, never the network or the disk; and QR codes. Feature-free.
 """
 
 import base64
+import gc
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import fontpkg_sarabun
 import qrcode
@@ -55,8 +58,28 @@ def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode()
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block; the garbage it leaves is collected after.
+
+    A render allocates a few hundred thousand boxes, styles and text runs that live until it
+    ends: they set off about a hundred collections, now and then a full one that walks every
+    object of the process (a third of a certificate's render on a worker with its caches warm).
+    Reference counting still frees what is not in a cycle. Concurrent renders may switch the
+    collector back on early, never leave it off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def render_pdf(template: str, context: dict, resources: dict | None = None) -> bytes:
     """Render ``templates/<template>`` with plain values into a PDF."""
     html = render_template(template, **context)
     fetcher = RestrictedFetcher(resources)
-    return HTML(string=html, base_url="workshop:", url_fetcher=fetcher).write_pdf()
+    with collector_paused():
+        return HTML(string=html, base_url="workshop:", url_fetcher=fetcher).write_pdf()

@@ -60,3 +60,40 @@ def test_syntax_error_names_line_and_column(tmp_path):
     with pytest.raises(DbcError) as caught:
         load_dbc(path)
     assert caught.value.line == 3 and "Invalid syntax" in str(caught.value)
+
+
+def test_kits_check_parses_a_file_once(tmp_path):
+    """Inside parse_once the database count_messages parsed goes to the next load_dbc of the same
+    bytes (once); outside it, or for other bytes or strictness, every load parses afresh."""
+    from workshop import candb
+    from workshop.candb import count_messages, parse_once
+
+    path = tmp_path / "vendor.dbc"
+    path.write_text(_text())
+    with parse_once():
+        assert count_messages(path) == 1
+        (counted,) = candb._parsed.get().values()
+        first = load_dbc(path)
+        assert first is counted
+        assert load_dbc(path) is not first  # handed over once, then forgotten
+        count_messages(path)
+        assert load_dbc(path, strict=False) is not first  # not what was counted
+    count_messages(path)
+    assert load_dbc(path) is not first
+
+
+def test_a_comment_before_the_first_keyword_is_a_dbc(tmp_path):
+    path = tmp_path / "vendor.dbc"
+    path.write_text("// exported by the vendor's tool\r\n// v2\n" + _text())
+    assert load_dbc(path).get_message_by_name("State")
+
+
+def test_cantools_lists_on_one_line(tmp_path):
+    path = tmp_path / "vendor.dbc"
+    path.write_text(_text() + 'VAL_ 256 Gone 0 "x" ;\nVAL_ 512 Lost 1 "y" ;\n')
+    with pytest.raises(DbcError) as caught:
+        load_dbc(path)
+    assert str(caught.value) == (
+        "VAL_ entries for signals that no message defines: VAL_ 256 Gone, VAL_ 512 Lost"
+    )
+    assert caught.value.by_cantools

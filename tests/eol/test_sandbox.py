@@ -6,12 +6,14 @@ to gigabytes of zeros (a zlib bomb).
 """
 
 import io
+import time
 import zlib
 
 import pytest
 from can.io.blf import FILE_HEADER_STRUCT, LOG_CONTAINER_STRUCT, OBJ_HEADER_BASE_STRUCT
 
 from tests.eol.test_traces import record_run
+from workshop.eol import sandbox
 from workshop.eol.definitions import load_kit
 from workshop.eol.runner import evaluate_trace
 from workshop.eol.sandbox import Limits, check_trace_isolated
@@ -76,9 +78,46 @@ def test_a_healthy_trace_gives_the_same_verdict_as_in_process(healthy):
 def test_zero_size_object_is_refused_naming_the_offset(zero_size_object):
     with pytest.raises(TraceError) as refused:
         check_trace_isolated("jazz-ev1", zero_size_object)
-    assert refused.value.code == "trace_stuck"
-    assert str(refused.value.params["offset"]).isdigit()
+    assert refused.value.code == "trace_bad_object"
+    assert str(refused.value.params["offset"]).isdigit() and refused.value.params["size"] == 0
     assert "ไฟล์" in refused.value.message_in("th")
+
+
+def test_zero_size_object_is_refused_before_the_reader_spins(zero_size_object):
+    """python-can's reader would parse the object forever; the object sizes are checked first,
+    so even in-process the refusal is immediate (the sandbox's watchdog stays as a backstop)."""
+    started = time.process_time()
+    with pytest.raises(TraceError) as refused:
+        load_trace(zero_size_object)
+    assert refused.value.code == "trace_bad_object"
+    assert time.process_time() - started < 5
+
+
+@pytest.fixture
+def kept_ready():
+    sandbox.keep_ready()
+    yield sandbox._ready
+    sandbox.stop_ready()
+
+
+def test_a_worker_keeps_the_next_sandbox_started_one_process_per_check(
+    kept_ready, zero_size_object, healthy
+):
+    """`workshop worker` keeps a sandbox started ahead of the next check (the interpreter's
+    start is seconds on a busy machine): each check still runs in a process of its own."""
+    first = kept_ready["process"]
+    with pytest.raises(TraceError) as refused:
+        check_trace_isolated("jazz-ev1", zero_size_object)
+    assert refused.value.code == "trace_bad_object"
+    assert first.returncode == 0  # answered and gone
+    second = kept_ready["process"]
+    assert second.pid != first.pid and second.poll() is None
+    assert check_trace_isolated("jazz-ev1", healthy).outcome.value == "pass"
+    assert kept_ready["process"].pid not in (first.pid, second.pid)
+    # a check with other limits does not take the waiting one
+    with pytest.raises(TraceError):
+        check_trace_isolated("jazz-ev1", healthy, limits=Limits(wall_seconds=0.001))
+    assert kept_ready["process"].poll() is None
 
 
 def test_zlib_bomb_is_stopped_by_the_memory_limit(zlib_bomb):

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from workshop.eol import tester as eol_tester
-from workshop.eol.definitions import EolDefinitionError, UdsBinding, kit_specs_root, load_kit
+from workshop.eol.bindings import UdsBinding
+from workshop.eol.definitions import EolDefinitionError, kit_specs_root, load_kit
 from workshop.eol.engine import Outcome, run_eol
 from workshop.eol.faults import applicable_faults
 from workshop.eol.runner import evaluate_trace

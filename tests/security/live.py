@@ -86,22 +86,42 @@ def server_database(tmp_path, name: str):
         yield url, dbname, admin
 
 
+def environ_for(url: str, instance: Path, **env) -> dict[str, str]:
+    """The environment of a server process (and of a worker beside it) on ``url``."""
+    instance.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "gunicorn-test-secret",
+        "WORKSHOP_INSTANCE_PATH": str(instance),
+        **env,
+    }
+
+
 class Gunicorn:
     """``gunicorn workshop.wsgi:app`` with N sync workers on a free port."""
 
-    def __init__(self, url: str, instance: Path, workers: int = 2, threads: int = 1, **env):
+    def __init__(
+        self,
+        url: str,
+        instance: Path,
+        workers: int = 2,
+        threads: int = 1,
+        *,
+        production: bool = False,
+        **env,
+    ):
+        """``production``: the command line of `workshop serve` (gthread workers, its timeout and
+        worker recycling) instead of plain sync workers."""
         self.port = free_port()
-        instance.mkdir(parents=True, exist_ok=True)
-        environ = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "gunicorn-test-secret",
-            "WORKSHOP_INSTANCE_PATH": str(instance),
-            **env,
-        }
+        self.environ = environ_for(url, instance, **env)
         self.log = open(instance / "gunicorn.log", "wb")  # noqa: SIM115  (closed in stop)
-        self.process = subprocess.Popen(
-            [
+        if production:
+            from workshop.cli import gunicorn_argv
+
+            argv = gunicorn_argv(f"127.0.0.1:{self.port}", workers)
+        else:
+            argv = [
                 sys.executable,
                 "-m",
                 "gunicorn",
@@ -114,9 +134,11 @@ class Gunicorn:
                 "--timeout",
                 "120",
                 "workshop.wsgi:app",
-            ],
+            ]
+        self.process = subprocess.Popen(
+            argv,
             cwd=REPO,
-            env=environ,
+            env=self.environ,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -238,6 +260,35 @@ class Client:
 
     def post(self, path: str, form: dict) -> Response:
         return self.request("POST", path, form)
+
+    def upload(self, path: str, form: dict, field: str, filename: str, data: bytes) -> Response:
+        """POST ``form`` and one file as multipart/form-data (the browser's way of uploading)."""
+        boundary = f"----workshop{os.urandom(8).hex()}"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in {**form, "csrf_token": self.token}.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        conn = self.connect()
+        try:
+            conn.request(
+                "POST",
+                path,
+                body=body,
+                headers={
+                    "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+                    "Content-Type": f"multipart/form-data; boundary={boundary}",
+                },
+            )
+            return self.receive(conn)
+        finally:
+            conn.close()
 
     def log_in(self, username: str = "admin", password: str = TEST_PASSWORD) -> None:
         self.get("/login")

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from workshop import i18n
+from workshop.certificates.eol_kits import eol_kit
 from workshop.certificates.registration import particulars
 from workshop.extensions import db
 from workshop.inspection.models import Branch
@@ -155,13 +156,10 @@ EOL_SAFETY_MEASUREMENTS = (
 
 def _eol_safety(run) -> list[dict]:
     """The run's safety measurements with limits and sources (only those the run made)."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
     from workshop.eol.messages import label
 
-    try:
-        sources = load_kit(run.kit_id).spec.sources
-    except EolDefinitionError:
-        sources = {}
+    kit = eol_kit(run.kit_id)
+    sources = kit.spec.sources if kit is not None else {}
     found = {}
     for check in run.checks:
         for m in check.measurements or []:
@@ -230,12 +228,10 @@ def _eol_summary(job: Job, battery_max_v: float | None) -> dict | None:
 
 def _waivers(kit_id: str) -> list[dict]:
     """The checks the kit waives for certificates, with reason and reference (the annex)."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
-
-    try:
-        policy = load_kit(kit_id).spec.certificate
-    except EolDefinitionError:
+    kit = eol_kit(kit_id)
+    if kit is None:
         return []
+    policy = kit.spec.certificate
     return [
         {"check": w.check, "reason": w.reason, "reference": w.reference} for w in policy.waivers
     ]

@@ -14,6 +14,7 @@ from workshop import i18n
 from workshop.accounts.models import Role, User
 from workshop.audit.services import record_event
 from workshop.certificates import pdf as pdfs
+from workshop.certificates.eol_kits import eol_kit
 from workshop.certificates.models import (
     Certificate,
     CertificateCounter,
@@ -405,9 +406,12 @@ def eol_waivers(kit_id: str) -> list:
 
 
 def _policy_kit(kit_id: str):
-    from workshop.eol.definitions import load_kit
+    kit = eol_kit(kit_id)
+    if kit is None:  # load it again for the definition's own error
+        from workshop.eol.definitions import load_kit
 
-    return load_kit(kit_id)
+        return load_kit(kit_id)
+    return kit
 
 
 # --- numbering -----------------------------------------------------------------------------------

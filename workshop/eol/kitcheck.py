@@ -7,7 +7,8 @@ imported, as it is by the application; the kits package does not import the EOL 
 
 from __future__ import annotations
 
-from collections import Counter
+import weakref
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from workshop.kits.loader import register_folder_check, register_folder_warning
@@ -16,25 +17,32 @@ from workshop.kits.loader import register_folder_check, register_folder_warning
 @register_folder_check
 def eol_problems(kit) -> list[str]:
     """Every problem of the kit's EOL definition, one line each (file: place: problem)."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
+    from workshop.eol.definitions import EolDefinitionError
     from workshop.eol.runner import certificate_policy_problems
 
-    eol_path = Path(kit.directory) / kit.eol
-    if not eol_path.exists():
+    definition = _definition(kit)
+    if definition is None:
         return []
-    try:
-        definition = load_kit(kit.directory)
-    except EolDefinitionError as exc:
-        return list(exc.problems)
+    if isinstance(definition, EolDefinitionError):
+        return list(definition.problems)
     problems = certificate_policy_problems(definition)
-    shown = f"{definition.kit_id}/{definition.dbc_path.name}"
-    ids = Counter((m.frame_id, m.is_extended_frame) for m in definition.database.messages)
-    for (frame_id, extended), count in sorted(ids.items()):
+    # A vendor's file and the kit's overlays are one database on the bus: name them all.
+    shown = " + ".join(f"{definition.kit_id}/{name}" for name, _sha in definition.dbc_files)
+    by_id, by_name = defaultdict(list), Counter()  # one pass: a vendor's file may be large
+    for message in definition.database.messages:
+        by_id[message.frame_id, message.is_extended_frame].append(message.name)
+        by_name[message.name] += 1
+    for name, count in sorted(by_name.items()):
         if count > 1:
-            names = [m.name for m in definition.database.messages if m.frame_id == frame_id]
+            problems.append(
+                f"{shown}: message name {name} is defined {count} times: a mapping by name "
+                "would use only the last"
+            )
+    for (frame_id, extended), names in sorted(by_id.items()):
+        if len(names) > 1:
             problems.append(
                 f"{shown}: frame ID 0x{frame_id:X}{' (29-bit)' if extended else ''} is used by "
-                f"{count} messages ({', '.join(names)}): a receiver cannot tell them apart"
+                f"{len(names)} messages ({', '.join(names)}): a receiver cannot tell them apart"
             )
     problems.extend(_ratings_against_limits(kit, definition))
     problems.extend(_requests_against_ratings(kit, definition))
@@ -46,13 +54,10 @@ def eol_problems(kit) -> list[str]:
 def eol_warnings(kit) -> list[str]:
     """Safety limits of the kit's EOL definition that name no source, and every overlap of
     signals a non-strict DBC load tolerated."""
-    from workshop.eol.definitions import EolDefinitionError, load_kit
+    from workshop.eol.definitions import EolDefinitionError
 
-    if not (Path(kit.directory) / kit.eol).exists():
-        return []
-    try:
-        definition = load_kit(kit.directory)
-    except EolDefinitionError:
+    definition = _definition(kit)
+    if definition is None or isinstance(definition, EolDefinitionError):
         return []  # reported as an error by eol_problems
     shown = f"{definition.kit_id}/eol.toml"
     return [
@@ -60,6 +65,31 @@ def eol_warnings(kit) -> list[str]:
         f'"{key}" = "standard and clause, datasheet or programme document")'
         for key in definition.spec.missing_sources()
     ] + list(definition.tolerated)
+
+
+# The last kit checked (weakly) and its definition (or its error): `kits check` asks for the
+# problems and then the warnings of one KitSpec, and a vendor's DBC near the size cap takes seconds
+# to parse.
+_last_checked: list = [None, None]
+
+
+def _definition(kit):
+    """The EOL definition of ``kit`` (an EolDefinitionError when it does not load, None when the
+    kit has no eol.toml), loaded once per KitSpec object."""
+    from workshop.eol.definitions import EolDefinitionError, load_kit
+
+    if _last_checked[0] is not None and _last_checked[0]() is kit:
+        return _last_checked[1]
+    if not (Path(kit.directory) / kit.eol).exists():
+        definition = None
+    else:
+        try:
+            definition = load_kit(kit.directory)
+        except EolDefinitionError as exc:
+            definition = exc.with_traceback(None)  # its frames would keep ``kit`` alive
+    _last_checked[:] = [weakref.ref(kit), definition]
+    weakref.finalize(kit, _last_checked.__setitem__, slice(None), [None, None])  # no hoarding
+    return definition
 
 
 # A manual's measurement that repeats an EOL limit: the two must say the same (one figure for one
@@ -119,7 +149,7 @@ def _requests_against_ratings(kit, definition) -> list[str]:
     """Cell voltages read on request (UDS) must cover exactly the pack's cells in series: an
     index past the last cell asks the BMS for a cell that does not exist, a short range leaves
     cells unjudged."""
-    from workshop.eol.definitions import UdsBinding
+    from workshop.eol.bindings import UdsBinding
 
     if not definition.has("cell_voltage"):
         return []

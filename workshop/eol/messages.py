@@ -103,6 +103,10 @@ MESSAGES: dict[str, str] = {
         "arrived; upload it again"
     ),
     "trace_blf_corrupt": _l("the BLF file is corrupt (%(detail)s)"),
+    "trace_bad_object": _l(
+        "the trace file is corrupt near byte %(offset)s: it holds an object of %(size)s bytes, "
+        "too small for its own header (a crafted or damaged file)"
+    ),
     "trace_stuck": _l(
         "the trace file is corrupt near byte %(offset)s: reading it makes no progress (a "
         "crafted or damaged object)"

@@ -81,6 +81,10 @@ class SimulatedBus(can.BusABC):
         wait = self._wall0 + t / self.speed - now
         if wait > 0:
             time.sleep(wait)  # pacing for people watching is the point of a paced bus
+        elif wait < 0:
+            # The host fell behind: the simulated clock waited for it, and goes on at its pace
+            # from here instead of racing to catch up.
+            self._wall0 = now - t / self.speed
 
     def recv(self, timeout: float | None = None) -> can.Message | None:
         """The next vehicle frame within ``timeout`` simulated seconds (None: the next one)."""

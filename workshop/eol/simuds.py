@@ -21,7 +21,8 @@ import udsoncan
 from udsoncan import Request, Response
 from udsoncan.services import ReadDataByIdentifier
 
-from workshop.eol.definitions import KitDefinition, UdsBinding
+from workshop.eol.bindings import UdsBinding
+from workshop.eol.definitions import KitDefinition
 from workshop.eol.uds import (
     RESPONSE_PENDING,
     Clock,

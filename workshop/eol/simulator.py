@@ -24,7 +24,8 @@ from typing import Any
 
 import can
 
-from workshop.eol.definitions import Binding, KitDefinition
+from workshop.eol.bindings import Binding
+from workshop.eol.definitions import KitDefinition
 from workshop.eol.faults import FAULTS, pack_size
 from workshop.eol.simvehicle import SOC_PCT, Vehicle, ocv_at
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import can
 
-from workshop.eol.definitions import Binding, KitDefinition, UdsBinding
+from workshop.eol.bindings import Binding, UdsBinding
+from workshop.eol.definitions import KitDefinition
 from workshop.eol.records import BusFailure, Report, RunStopped, _Precondition, _ranges, _Skip
 from workshop.eol.traces import TraceRecorder
 from workshop.eol.uds import UdsPoller

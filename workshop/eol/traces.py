@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import can
-from can.io.blf import FILE_HEADER_STRUCT, BLFParseError
+from can.io.blf import FILE_HEADER_STRUCT, OBJ_HEADER_BASE_STRUCT, BLFParseError
 
 from workshop.eol.messages import render
 from workshop.filestore import sha256_of_file
@@ -178,11 +178,34 @@ def _read_blf(path: Path, head: bytes, size: int) -> list[can.Message]:
     if declared > size:
         raise TraceError("trace_blf_truncated", declared=declared, size=size)
     try:
-        frames = _bounded(can.BLFReader(str(path)))
+        frames = _bounded(_CheckedBLFReader(str(path)))
     except (BLFParseError, struct.error, zlib.error, ValueError, EOFError) as exc:
         detail = f"{type(exc).__name__}: {exc or 'bad object'}"
         raise TraceError("trace_blf_corrupt", detail=detail) from None
     return frames
+
+
+class _CheckedBLFReader(can.BLFReader):
+    """python-can's reader, refusing first an object too small to hold its own header: the
+    reader would step back onto it and parse it forever (a crafted file of 320 bytes)."""
+
+    def _parse_data(self, data: bytes):
+        _refuse_sizeless_objects(data, self.file.tell())
+        return super()._parse_data(data)
+
+
+def _refuse_sizeless_objects(data: bytes, offset: int) -> None:
+    """Walk the objects of a container the way python-can does (an object may start after up to
+    8 bytes of padding); one whose size is under the header's size is refused."""
+    header_size, pos, end = OBJ_HEADER_BASE_STRUCT.size, 0, len(data)
+    while pos + header_size <= end:
+        pos = data.find(b"LOBJ", pos, pos + 8)
+        if pos < 0 or pos + header_size > end:
+            return  # python-can says what is wrong with this, or it continues in the next one
+        size = OBJ_HEADER_BASE_STRUCT.unpack_from(data, pos)[3]
+        if size < header_size:
+            raise TraceError("trace_bad_object", offset=offset, size=size)
+        pos += size
 
 
 def _read_text(path: Path, suffix: str, name: str) -> list[can.Message]:

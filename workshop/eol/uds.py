@@ -26,7 +26,8 @@ from isotp.tools import Timer
 from udsoncan.exceptions import ConfigError, InvalidResponseException, UnexpectedResponseException
 from udsoncan.services import ReadDataByIdentifier
 
-from workshop.eol.definitions import KitDefinition, UdsBinding
+from workshop.eol.bindings import UdsBinding
+from workshop.eol.definitions import KitDefinition
 from workshop.eol.messages import message as say
 from workshop.eol.udsmap import UdsPoint, client_address, frame_ids
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from workshop.kits.loader import KitError, check_kits, folder_warnings, summary_line
+from workshop.kits.loader import KitCheckError, KitError, check_kits, folder_warnings, summary_line
 
 
 @click.group("kits")
@@ -25,7 +25,9 @@ def check_command(ctx: click.Context, dirs: tuple[Path, ...]) -> None:
     for _folder, result in results:
         # One stream, in kit order, so a failing kit's line sits where its summary would have been;
         # "ERROR " as in `workshop manuals check`, so both can be grepped the same way.
-        if isinstance(result, KitError) and len(result.details) > 1 and result.location == "(file)":
+        if isinstance(result, KitCheckError) or (
+            isinstance(result, KitError) and len(result.details) > 1 and result.location == "(file)"
+        ):
             for _location, problem in result.details:  # one line per problem found
                 click.echo(f"ERROR {problem}")
         elif isinstance(result, KitError):

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from workshop.candb import DbcError, load_dbc
+from workshop.candb import DbcError, count_messages, parse_once
 from workshop.datafiles import (
     WHOLE_FILE,
     DataFileError,
@@ -39,6 +39,11 @@ COMPUTED_KEYS = ("directory", "dbc_message_count", "fingerprint")
 
 class KitError(DataFileError):
     """A kit that cannot be used: ``str()`` is ``"FILE: LOCATION: PROBLEM"``."""
+
+
+class KitCheckError(KitError):
+    """What the folder checks found wrong with a kit that loads: each of ``details`` is a line
+    that names its own file and place (``jazz-ev1/eol.toml: signals.soc: ...``)."""
 
 
 # --- public API --------------------------------------------------------------------------------------
@@ -161,7 +166,7 @@ def _folder_problems(kit: KitSpec) -> KitError | None:
     lines = [line for check in FOLDER_CHECKS for line in check(kit)]
     if not lines:
         return None
-    return KitError(
+    return KitCheckError(
         kit.directory, WHOLE_FILE, lines[0], details=[(WHOLE_FILE, line) for line in lines]
     )
 
@@ -184,12 +189,13 @@ def check_kits(
             folders.append(path)
     results: list[tuple[Path, KitSpec | KitError]] = []
     for folder in folders:
-        try:
-            kit = load_kit(folder)
-        except KitError as exc:
-            results.append((folder, exc))
-            continue
-        results.append((folder, _folder_problems(kit) or kit))
+        with parse_once():  # the kit's DBC, parsed for kit.toml, serves the EOL checks too
+            try:
+                kit = load_kit(folder)
+            except KitError as exc:
+                results.append((folder, exc))
+                continue
+            results.append((folder, _folder_problems(kit) or kit))
     return results
 
 
@@ -233,19 +239,20 @@ def _count_dbc_messages(path: Path) -> int:
     check` applies it through the EOL checks)."""
     try:
         try:
-            database = load_dbc(path)
+            count = count_messages(path)
         except DbcError as exc:
             if "overlap" not in str(exc).lower():
                 raise
-            database = load_dbc(path, strict=False)
+            count = count_messages(path, strict=False)
     except DbcError as exc:
         location = f"line {exc.line}, column {exc.column}" if exc.line else WHOLE_FILE
-        raise KitError(path, location, f"cantools cannot load it: {exc}") from None
-    if not database.messages:
+        why = "cantools cannot load it" if exc.by_cantools else "not a usable CAN database"
+        raise KitError(path, location, f"{why}: {exc}") from None
+    if not count:
         raise KitError(
             path, WHOLE_FILE, "defines no messages; the EOL tests need the kit's messages"
         )
-    return len(database.messages)
+    return count
 
 
 # --- turning pydantic errors into KitError -----------------------------------------------------------
