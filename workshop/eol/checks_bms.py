@@ -1,5 +1,5 @@
-"""The BMS sequence's observing checks: pack and cell voltages, temperatures, SOC,
-isolation, balancing, charge limit, contactor opening."""
+"""The BMS checks still written as code: pack and cell voltages, temperatures, SOC, balancing
+(isolation, the charge limit and contactor opening are rows of ``checks.toml``)."""
 
 from __future__ import annotations
 
@@ -48,53 +48,6 @@ def _cell_extremes(ctx: Tester) -> tuple[float, float]:
             window=f"{lim.observe_s:g}",
         )
     return min(lows), max(highs)
-
-
-@_check(
-    "bms.pack_voltage",
-    "Pack voltage within the pack window",
-    "แรงดันแพ็กอยู่ในช่วงที่กำหนด",
-    needs=("pack_voltage",),
-    passive=True,
-)
-def check_pack_voltage(ctx: Tester, r: Report) -> None:
-    """Pack voltage within the window and consistent with the sum of the cells."""
-    lim = ctx.limits.bms
-    b = ctx.kit.binding("pack_voltage")
-    keys = ["pack_voltage"]
-    if ctx.kit.has("cell_voltage"):
-        keys += [c.key for c in ctx.kit.indexed("cell_voltage")]
-    obs = ctx.observe(lim.observe_s, keys)
-    values = obs.values("pack_voltage")
-    if not values:
-        r.fail("no_pack_voltage", source=b.label, window=f"{lim.observe_s:g}")
-        return
-    mean = statistics.fmean(values)
-    low, high = lim.pack_voltage_v
-    r.measure(
-        "pack_voltage",
-        mean,
-        "V",
-        low,
-        high,
-        digits=1,
-        fail=say("pack_low", value=f"{mean:.1f}", limit=f"{low:g}")
-        if mean < low
-        else say("pack_high", value=f"{mean:.1f}", limit=f"{high:g}"),
-    )
-    if ctx.kit.has("cell_voltage"):
-        cells = [obs.samples.get(c.key) for c in ctx.kit.indexed("cell_voltage")]
-        if all(cells):
-            total = sum(s[-1][1] for s in cells)
-            r.measure(
-                "pack_minus_cell_sum",
-                mean - total,
-                "V",
-                -lim.pack_vs_cells_tolerance_v,
-                lim.pack_vs_cells_tolerance_v,
-                digits=1,
-                fail=say("pack_vs_cells", value=f"{mean:.1f}", total=f"{total:.1f}"),
-            )
 
 
 @_check(
@@ -303,40 +256,6 @@ def check_soc(ctx: Tester, r: Report) -> None:
 
 
 @_check(
-    "bms.isolation",
-    "Isolation resistance",
-    "ความต้านทานฉนวน",
-    needs=("isolation_resistance",),
-    passive=True,
-)
-def check_isolation(ctx: Tester, r: Report) -> None:
-    """Isolation at least the kit's ohm-per-volt times the maximum pack voltage."""
-    lim = ctx.limits.bms
-    b = ctx.kit.binding("isolation_resistance")
-    values = ctx.observe(lim.observe_s, ["isolation_resistance"]).values("isolation_resistance")
-    if not values:
-        r.fail("no_isolation", source=b.label, window=f"{lim.observe_s:g}")
-        return
-    lowest = min(values) / 1000
-    limit = lim.isolation_min_ohm / 1000
-    reference = lim.isolation_reference_voltage_v or lim.pack_voltage_v[1]
-    r.measure(
-        "isolation_resistance",
-        lowest,
-        "kΩ",
-        low=limit,
-        digits=1,
-        fail=say(
-            "isolation_low",
-            value=f"{lowest:.1f}",
-            limit=f"{limit:g}",
-            per_volt=f"{lim.isolation_min_ohm_per_v:g}",
-            reference=f"{reference:g}",
-        ),
-    )
-
-
-@_check(
     "bms.balancing",
     "Balancing status reported",
     "รายงานสถานะการบาลานซ์เซลล์",
@@ -360,68 +279,3 @@ def check_balancing(ctx: Tester, r: Report) -> None:
         cells = _latest(ctx, "balancing_cells")
         if cells is not None:
             r.measure("balancing_cells", int(cells), digits=0)
-
-
-@_check(
-    "bms.charge_current_limit",
-    "Charge current limit within the charger's range",
-    "ขีดจำกัดกระแสชาร์จอยู่ในช่วงของเครื่องชาร์จ",
-    needs=("charge_current_limit",),
-    passive=True,
-)
-def check_charge_current_limit(ctx: Tester, r: Report) -> None:
-    """The charge current limit message is present and inside the charger's range."""
-    b = ctx.kit.binding("charge_current_limit")
-    low, high = ctx.limits.bms.charge_current_limit_a
-    timeout = ctx.default_timeout("charge_current_limit")
-    hit = ctx.fresh("charge_current_limit", timeout)
-    if hit is None:
-        r.measure(
-            "charge_current_limit",
-            None,
-            "A",
-            low,
-            high,
-            fail=say("no_charge_limit", frame=b.source, timeout=f"{timeout:g}"),
-        )
-        return
-    value = hit.value
-    r.measure(
-        "charge_current_limit",
-        value,
-        "A",
-        low,
-        high,
-        digits=1,
-        fail=say("charge_limit_high", value=f"{value:.1f}", limit=f"{high:g}")
-        if value > high
-        else say("charge_limit_low", value=f"{value:.1f}", limit=f"{low:g}"),
-    )
-
-
-@_check(
-    "bms.contactors_open",
-    "Main contactor opens on request",
-    "คอนแทคเตอร์หลักเปิดตามคำสั่ง",
-    needs=("contactor_request", "contactor_state"),
-)
-def check_contactors_open(ctx: Tester, r: Report) -> None:
-    """Asked to open, the main contactor reports open (a welded one does not)."""
-    limit = ctx.limits.bms.contactor_open_within_s
-    b = ctx.kit.binding("contactor_state")
-    t = ctx.command(contactor_request="open")
-    hit = ctx.wait_for("contactor_state", lambda v: b.is_state(v, "open"), limit, since=t)
-    if hit is None:
-        r.measure(
-            "contactor_open_time",
-            None,
-            "s",
-            high=limit,
-            fail=say(
-                "contactor_stuck",
-                state=b.describe(_latest(ctx, "contactor_state")),
-                limit=f"{limit:g}",
-            ),
-        )
-        return
-    r.measure("contactor_open_time", hit.t - t, "s", high=limit)

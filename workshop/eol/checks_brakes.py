@@ -1,4 +1,5 @@
-"""The brake sequence's other checks: vacuum recovery, brake switch, regeneration."""
+"""The brake checks still written as code: vacuum recovery, regeneration (the brake switch is a
+row of ``checks.toml``)."""
 
 from __future__ import annotations
 
@@ -79,47 +80,6 @@ def check_vacuum_recovery(ctx: Tester, r: Report) -> None:
     r.measure("recovery_time", hit.t - t, "s", high=lim.recovery_within_s, digits=1)
 
 
-@_check(
-    "brakes.brake_switch",
-    "Brake switch follows the pedal",
-    "สวิตช์เบรกทำงานตามแป้นเบรก",
-    needs=("brake_switch", "brake_pedal"),
-    resources={"brake_pedal"},
-)
-def check_brake_switch(ctx: Tester, r: Report) -> None:
-    """Press: the switch turns on in time; release: it turns off in time."""
-    lim = ctx.limits.brakes
-    limit = lim.brake_switch_within_s
-    ctx.command(brake_pedal=0.0)
-    if ctx.wait_for("brake_switch", lambda v: not v, 1.0) is None:
-        r.fail("switch_pressed_at_rest")
-        return
-    t = ctx.command(brake_pedal=lim.pedal_test_pct)
-    hit = ctx.wait_for("brake_switch", bool, limit, since=t)
-    r.measure(
-        "switch_on_delay",
-        None if hit is None else hit.t - t,
-        "s",
-        high=limit,
-        digits=3,
-        fail=say("switch_not_closed", limit=f"{limit:g}")
-        if hit is None
-        else say("switch_closed_late", seconds=f"{hit.t - t:.2f}"),
-    )
-    t = ctx.command(brake_pedal=0.0)
-    hit = ctx.wait_for("brake_switch", lambda v: not v, limit, since=t)
-    r.measure(
-        "switch_off_delay",
-        None if hit is None else hit.t - t,
-        "s",
-        high=limit,
-        digits=3,
-        fail=say("switch_not_opened", limit=f"{limit:g}")
-        if hit is None
-        else say("switch_opened_late", seconds=f"{hit.t - t:.2f}"),
-    )
-
-
 def _start_regen(ctx: Tester) -> Hit | None:
     lim = ctx.limits.brakes
     _ensure_ready(ctx)
@@ -128,40 +88,6 @@ def _start_regen(ctx: Tester) -> Hit | None:
     t = ctx.command(brake_pedal=lim.pedal_test_pct)
     hit = ctx.wait_for("regen_torque", lambda v: v >= lim.regen_min_nm, lim.regen_within_s, since=t)
     return None if hit is None else Hit(hit.t - t, hit.value)
-
-
-@_check(
-    "brakes.regen_request",
-    "Regenerative torque requested when braking",
-    "สั่งแรงบิดคืนพลังงานเมื่อเบรก",
-    needs=("regen_torque", "brake_pedal", "speed_simulation", "vehicle_state", "key_switch"),
-    depends_on=("brakes.brake_switch", "ecu.ready"),
-    resources=VEHICLE | {"brake_pedal"},
-)
-def check_regen_request(ctx: Tester, r: Report) -> None:
-    """Braking while moving makes the ECU request regenerative torque in time."""
-    lim = ctx.limits.brakes
-    try:
-        hit = _start_regen(ctx)
-        if hit is None:
-            r.measure(
-                "regen_delay",
-                None,
-                "s",
-                high=lim.regen_within_s,
-                fail=say(
-                    "no_regen",
-                    speed=f"{lim.regen_speed_kph:g}",
-                    value=f"{_latest(ctx, 'regen_torque') or 0:.1f}",
-                    limit=f"{lim.regen_within_s:g}",
-                    needed=f"{lim.regen_min_nm:g}",
-                ),
-            )
-            return
-        r.measure("regen_delay", hit.t, "s", high=lim.regen_within_s, digits=3)
-        r.measure("regen_torque", hit.value, "Nm", low=lim.regen_min_nm, digits=1)
-    finally:
-        ctx.command(brake_pedal=0.0, speed_simulation=0.0)
 
 
 @_check(

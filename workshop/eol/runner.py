@@ -21,6 +21,7 @@ from workshop.eol import (  # noqa: F401 (registers the checks)
     checks_brakes,
     checks_ecu,
     checks_safety,
+    checktable,
     procedures,
 )
 from workshop.eol.definitions import KitDefinition
