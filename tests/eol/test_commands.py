@@ -261,7 +261,8 @@ def test_lang_th_prints_every_message_in_thai(cli, tmp_path, fault):
 
 
 def test_every_message_and_label_has_thai():
-    from workshop.eol.messages import LABELS, MESSAGES, translations
+    from workshop.eol.messages import translations
+    from workshop.eol.texts import LABELS, MESSAGES
 
     th = translations("th")
     for text in [*MESSAGES.values(), *LABELS.values()]:

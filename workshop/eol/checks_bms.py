@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import statistics
 
+from workshop.eol.checkaids import _at_rest, _interp, _latest, _missing_cells
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
     Report,
@@ -16,13 +17,7 @@ from workshop.eol.records import (
     _unique,
     _v2,
 )
-from workshop.eol.tester import (
-    Tester,
-    _at_rest,
-    _interp,
-    _latest,
-    _missing_cells,
-)
+from workshop.eol.tester import Tester
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from workshop.eol.checkaids import _ensure_ready, _latest
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
     BRAKE_VACUUM,
@@ -13,12 +14,7 @@ from workshop.eol.records import (
     _check,
     _Precondition,
 )
-from workshop.eol.tester import (
-    Hit,
-    Tester,
-    _ensure_ready,
-    _latest,
-)
+from workshop.eol.tester import Hit, Tester
 
 log = logging.getLogger(__name__)
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from workshop.eol.checkaids import _ensure_ready, _latest
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
     Report,
     _check,
 )
-from workshop.eol.tester import (
-    Tester,
-    _ensure_ready,
-    _latest,
-)
+from workshop.eol.tester import Tester
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ import logging
 import statistics
 from typing import Any
 
+from workshop.eol.checkaids import _ensure_ready, _latest
 from workshop.eol.messages import message as say
 from workshop.eol.records import BRAKE_VACUUM, Report, _check, _Precondition
-from workshop.eol.tester import Tester, _ensure_ready, _latest
+from workshop.eol.tester import Tester
 
 log = logging.getLogger(__name__)
 

@@ -49,8 +49,8 @@ from workshop.eol.evaluators import (
     LATENCY_STEP_MESSAGES,
     placeholders,
 )
-from workshop.eol.messages import LABELS, MESSAGES
 from workshop.eol.records import CHECKS, SEQUENCES, CheckInfo
+from workshop.eol.texts import LABELS, MESSAGES
 
 TABLE_PATH = Path(__file__).with_name("checks.toml")
 _OWN = "check_table"

@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workshop.eol.messages import MESSAGES
+from workshop.eol.checkaids import _ensure_ready, _latest
 from workshop.eol.messages import message as say
 from workshop.eol.records import Report, _dtc, _Precondition
-from workshop.eol.tester import Tester, _ensure_ready, _latest
+from workshop.eol.tester import Tester
+from workshop.eol.texts import MESSAGES
 
 if TYPE_CHECKING:  # the row models live with the table's loader
     from workshop.eol.checktable import CheckRow, LatencyStep

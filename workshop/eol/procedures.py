@@ -7,6 +7,7 @@ import logging
 import statistics
 from typing import Any
 
+from workshop.eol.checkaids import _latest
 from workshop.eol.messages import message as say
 from workshop.eol.records import (
     BRAKE_VACUUM,
@@ -15,10 +16,7 @@ from workshop.eol.records import (
     _Precondition,
     _Skip,
 )
-from workshop.eol.tester import (
-    Tester,
-    _latest,
-)
+from workshop.eol.tester import Tester
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from workshop.eol.messages import MESSAGES, render
 from workshop.eol.messages import message as say
+from workshop.eol.messages import render
+from workshop.eol.texts import MESSAGES
 from workshop.eol.traces import TraceInfo
 
 log = logging.getLogger(__name__)
