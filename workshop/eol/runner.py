@@ -43,6 +43,7 @@ from workshop.eol.records import (
     _Skip,
     _unique,
 )
+from workshop.eol.semantics import SAFE_COMMANDS
 from workshop.eol.tester import Tester
 from workshop.eol.traces import (
     FORMATS,
@@ -166,22 +167,7 @@ def plan_checks(
 # Running
 # --------------------------------------------------------------------------------------------
 
-_INITIAL_COMMANDS = {
-    "eol_session": True,
-    "key_switch": "off",
-    "drive_mode_request": "none",
-    "torque_command": 0.0,
-    "speed_simulation": 0.0,
-    "contactor_request": "none",
-    "alarm_test": "none",
-    "pump_mode": "auto",
-    "brake_pedal": 0.0,
-    "hvil_break": False,
-    "charge_plug_simulation": False,
-    "lv_load": False,
-    "thermal_event_test": False,
-}
-_SAFE_COMMANDS = {**_INITIAL_COMMANDS, "eol_session": False}
+_INITIAL_COMMANDS = {**SAFE_COMMANDS, "eol_session": True}
 
 
 def run_eol(
@@ -230,7 +216,7 @@ def run_eol(
         # Whatever happened, leave the vehicle out of test mode: key off, pedal up, no override.
         safe = {
             name: value
-            for name, value in _SAFE_COMMANDS.items()
+            for name, value in SAFE_COMMANDS.items()
             if kit.has(name)
             and (
                 kit.binding(name).semantic.kind != "state"

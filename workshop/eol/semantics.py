@@ -175,3 +175,23 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
     "%": {"%": 1, "pct": 1},
     "km/h": {"km/h": 1, "kph": 1, "kmh": 1, "km/hr": 1},
 }
+
+
+# Every tester command at rest: out of test mode, key off, no request, pedal up, pump on auto,
+# no simulated plug, load or fault. The runner starts (in test mode) and ends a run from here;
+# the simulated car starts here.
+SAFE_COMMANDS: dict[str, object] = {
+    "eol_session": False,
+    "key_switch": "off",
+    "drive_mode_request": "none",
+    "torque_command": 0.0,
+    "speed_simulation": 0.0,
+    "contactor_request": "none",
+    "alarm_test": "none",
+    "pump_mode": "auto",
+    "brake_pedal": 0.0,
+    "hvil_break": False,
+    "charge_plug_simulation": False,
+    "lv_load": False,
+    "thermal_event_test": False,
+}

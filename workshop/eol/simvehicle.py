@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from workshop.eol.faults import fault_position
+from workshop.eol.semantics import SAFE_COMMANDS
 
 # Physics constants (vehicle units). Chosen so a healthy car passes the default limits with
 # margin and each fault crosses exactly one limit.
@@ -79,22 +80,7 @@ class Vehicle:
         }
         self.t = 0.0
         # tester inputs (semantic values)
-        self.cmd: dict[str, Any] = {
-            "eol_session": False,
-            "key_switch": "off",
-            "drive_mode_request": "none",
-            "torque_command": 0.0,
-            "speed_simulation": 0.0,
-            "contactor_request": "none",
-            "alarm_test": "none",
-            "alarm_test_cell": 1,
-            "pump_mode": "auto",
-            "brake_pedal": 0.0,
-            "hvil_break": False,
-            "charge_plug_simulation": False,
-            "lv_load": False,
-            "thermal_event_test": False,
-        }
+        self.cmd: dict[str, Any] = {**SAFE_COMMANDS, "alarm_test_cell": 1}
         # ECU
         self.vehicle_state = "off"
         self.drive_mode = "commute"

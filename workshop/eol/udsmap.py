@@ -73,34 +73,28 @@ class UdsPoint:
 
 def client_address(server: UdsServer) -> isotp.Address:
     """The tester's ISO-TP address towards ``server``."""
-    if server.addressing == "normal_fixed":
-        return isotp.Address(
-            isotp.AddressingMode.NormalFixed_29bits,
-            target_address=server.target_address,
-            source_address=server.source_address,
-        )
-    mode = (
-        isotp.AddressingMode.Normal_29bits
-        if server.extended_id
-        else isotp.AddressingMode.Normal_11bits
-    )
-    return isotp.Address(mode, txid=server.request_id, rxid=server.response_id)
+    return _address(server, server.request_id, server.response_id, mirrored=False)
 
 
 def server_address(server: UdsServer) -> isotp.Address:
     """The server's own ISO-TP address (the tester's, mirrored)."""
+    return _address(server, server.response_id, server.request_id, mirrored=True)
+
+
+def _address(server: UdsServer, txid, rxid, *, mirrored: bool) -> isotp.Address:
     if server.addressing == "normal_fixed":
+        target, source = server.target_address, server.source_address
+        if mirrored:
+            target, source = source, target
         return isotp.Address(
-            isotp.AddressingMode.NormalFixed_29bits,
-            target_address=server.source_address,
-            source_address=server.target_address,
+            isotp.AddressingMode.NormalFixed_29bits, target_address=target, source_address=source
         )
     mode = (
         isotp.AddressingMode.Normal_29bits
         if server.extended_id
         else isotp.AddressingMode.Normal_11bits
     )
-    return isotp.Address(mode, txid=server.response_id, rxid=server.request_id)
+    return isotp.Address(mode, txid=txid, rxid=rxid)
 
 
 def frame_ids(server: UdsServer) -> tuple[tuple[int, bool], tuple[int, bool]]:
