@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     from workshop import web
     from workshop.accounts.access import init_access
     from workshop.photos import PhotoLimits, set_decoder_limit
+    from workshop.transactions import end_reads_with_commit
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True)
@@ -92,6 +93,8 @@ def _init_extensions(app: Flask) -> None:
     init_access(app)
     web.init_web(app)
     set_decoder_limit(PhotoLimits.from_config(app.config))
+    with app.app_context():
+        end_reads_with_commit(app, db.engine)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         with app.app_context():

@@ -1,11 +1,14 @@
 """What a job's status and a step's state are called on screen (badges on every list row).
 
 A plain function, not a Jinja macro with a table of five translations: a list shows one badge
-per row, and each row then costs one translation instead of a macro call and five.
+per row (the job page one per step, 44 of them). The labels are translated once per language and
+process (the catalogue does not change while the app runs), so a badge costs a dictionary lookup.
 """
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from workshop.web import current_locale
 
 JOB_STATUS_LABELS = {
     "open": _l("Open"),
@@ -24,11 +27,17 @@ STEP_STATE_LABELS = {
 }
 
 
+_translated: dict[tuple[int, str], dict[str, Markup]] = {}
+
+
 def _label(labels: dict, value: str):
-    label = labels.get(value)
-    # Translations are trusted markup, as Jinja's own gettext treats them; an unknown value is
-    # shown as it is (and escaped).
-    return Markup(str(label)) if label is not None else value
+    key = (id(labels), current_locale())
+    table = _translated.get(key)
+    if table is None:
+        # Translations are trusted markup, as Jinja's own gettext treats them.
+        table = _translated[key] = {k: Markup(str(label)) for k, label in labels.items()}
+    # An unknown value is shown as it is (and escaped).
+    return table.get(value, value)
 
 
 def status_label(status: str):
