@@ -10,7 +10,9 @@ and measures each page next to the bare ``/healthz`` of the same server in the s
   on a shared machine;
 - open loop: the step screen at a steady offered rate (20 and 100 requests/s), latency counted
   from when each request was due (a slow server cannot hide its queue);
-- ``--signing``: 50 technicians each opening a step and signing it (a correction with a reason)
+- ``--signing``: 50 technicians each opening a step, typing for 2-5 s (``--think``; a real step
+  takes minutes, so this is far more signing than 50 people do) and signing it (a correction with
+  a reason)
   in a loop; every acknowledged record must be in the database exactly once, no server error.
 
 The load generator is one asyncio process (aiohttp); its own CPU use is printed next to every run,
@@ -30,6 +32,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -682,6 +685,61 @@ def start_server(database_url: str, port: int, workers: int, instance: str) -> s
     raise SystemExit("gunicorn did not start within 60 s")
 
 
+class ServerCPU:
+    """CPU seconds the server spent: gunicorn (master, live workers and the recycled ones it has
+    reaped) and the PostgreSQL backends serving this database, read from /proc. A figure that
+    the neighbours' load hardly moves, unlike requests per second: what a page costs, not how fast
+    a shared machine happened to serve it. PostgreSQL's share is counted only when the server runs
+    on this host; the CPU of a backend that ended between two readings is not counted."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, master: int, database_url: str) -> None:
+        self.master = master
+        self.engine = sa.create_engine(_psycopg(database_url), poolclass=sa.pool.NullPool)
+
+    @classmethod
+    def _stat(cls, pid: int, children: bool = False) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime, stime (and cutime, cstime: children waited for) are fields 14-17
+        ticks = int(fields[11]) + int(fields[12])
+        if children:
+            ticks += int(fields[13]) + int(fields[14])
+        return ticks / cls.TICK
+
+    def _workers(self) -> list[int]:
+        try:
+            text = Path(f"/proc/{self.master}/task/{self.master}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def _backends(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+
+    def reading(self) -> tuple[float, dict[int, float]]:
+        """(gunicorn CPU seconds, {PostgreSQL backend: its CPU seconds}) so far."""
+        app = self._stat(self.master, children=True) + sum(map(self._stat, self._workers()))
+        return app, {pid: self._stat(pid) for pid in self._backends()}
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
+        "postgres://", "postgresql+psycopg://", 1
+    )
+
+
 # --- load ---------------------------------------------------------------------------------------
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -690,12 +748,19 @@ BASE_SEQ_RE = re.compile(r'name="base_seq" value="(\d+)"')
 INSTRUMENT_RE = re.compile(r'name="(instrument:[^"]+)"><option value="(\d+)"')
 
 
-async def login(base: str, username: str, *, decompress: bool = False) -> aiohttp.ClientSession:
-    """A client session logged in as ``username`` through the login form (CSRF token included)."""
+async def login(
+    base: str, username: str, *, decompress: bool = False, keepalive: float = 15.0
+) -> aiohttp.ClientSession:
+    """A client session logged in as ``username`` through the login form (CSRF token included).
+
+    ``keepalive``: how long an idle connection is kept for the next request; a client that pauses
+    longer than gunicorn keeps a connection open (2 s) must close it first, as a browser would
+    (a browser also retries a request on a connection the server has just closed; aiohttp does not).
+    """
     session = aiohttp.ClientSession(
         base,
         cookie_jar=aiohttp.CookieJar(unsafe=True),
-        connector=aiohttp.TCPConnector(limit=0),
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=keepalive),
         auto_decompress=decompress,
         headers={"Accept-Encoding": "gzip, br"} if not decompress else None,
         timeout=aiohttp.ClientTimeout(total=120),
@@ -724,6 +789,13 @@ class Run:
     kinds: Counter = field(default_factory=Counter)  # what the errors were
     unexpected: int = 0  # other statuses than the expected one
     client_cpu: float = 0.0
+    app_cpu: float = 0.0  # gunicorn CPU seconds during the run
+    db_cpu: float = 0.0  # PostgreSQL backends' CPU seconds during the run
+
+    def cpu_ms(self) -> float:
+        """Server CPU (gunicorn + PostgreSQL) per answered request, in ms."""
+        n = len(self.latencies)
+        return (self.app_cpu + self.db_cpu) / n * 1000 if n else float("nan")
 
     @property
     def rate(self) -> float:
@@ -756,6 +828,7 @@ async def _one(session, url, run: Run, started: float, expect: int = 200) -> Non
 async def closed_loop(name, sessions, urls, seconds, concurrency) -> Run:
     """``concurrency`` clients, each sending its next request when the last one answered."""
     run = Run(name)
+    before = METER.reading() if METER else None
     end = time.perf_counter() + seconds
     cycle = itertools.cycle(urls)
 
@@ -768,12 +841,21 @@ async def closed_loop(name, sessions, urls, seconds, concurrency) -> Run:
     await asyncio.gather(*(client(k) for k in range(concurrency)))
     run.seconds = time.perf_counter() - start
     run.client_cpu = (time.process_time() - cpu) / run.seconds
+    _charge(run, before)
     return run
+
+
+def _charge(run: Run, before) -> None:
+    if METER:
+        app, backends = METER.reading()
+        run.app_cpu = app - before[0]
+        run.db_cpu = sum(cpu - before[1].get(pid, 0.0) for pid, cpu in backends.items())
 
 
 async def open_loop(name, sessions, urls, seconds, rate) -> Run:
     """Requests at a steady ``rate``; latency counted from when each request was due."""
     run = Run(name)
+    before = METER.reading() if METER else None
     cycle = itertools.cycle(urls)
     tasks = []
     cpu, start = time.process_time(), time.perf_counter()
@@ -787,18 +869,26 @@ async def open_loop(name, sessions, urls, seconds, rate) -> Run:
     await asyncio.gather(*tasks)
     run.seconds = seconds
     run.client_cpu = (time.process_time() - cpu) / (time.perf_counter() - start)
+    _charge(run, before)
     return run
 
 
 # --- signing ------------------------------------------------------------------------------------
 
+METER: ServerCPU | None = None  # set once gunicorn runs
+
 RUN_ID = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
 
-async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> dict:
-    """Every technician signs steps of their own job in a loop: GET the step, POST the record."""
+async def signing(
+    base, seeded: Seeded, seconds: float, form_values: dict, think: tuple[float, float]
+) -> dict:
+    """Every technician signs steps of their own job in a loop: GET the step, type for ``think``
+    seconds (uniform between the two, from a seeded generator per technician), POST the record.
+    ``think`` (0, 0) is the stress test: every technician saves the moment the screen answers."""
     sessions = {
-        username: await login(base, username, decompress=True) for username in seeded.signing_jobs
+        username: await login(base, username, decompress=True, keepalive=1.0)
+        for username in seeded.signing_jobs
     }
     acknowledged: list[str] = []
     # This run's records are told apart from those of earlier runs on a reused database.
@@ -809,6 +899,9 @@ async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> di
 
     async def technician(username, session):
         job_id = seeded.signing_jobs[username]
+        typing = random.Random(f"{RUN_ID} {username}")
+        if think[1] > 0:  # people do not all open a step in the same millisecond
+            await asyncio.sleep(typing.uniform(0, think[1]))
         for n in itertools.count():
             if time.perf_counter() >= end:
                 return
@@ -827,6 +920,10 @@ async def signing(base, seeded: Seeded, seconds: float, form_values: dict) -> di
                 get_lat.unexpected += status < 500
                 continue
             reason = f"bench-sign {run_id} {username} {n}"
+            if think[1] > 0:
+                await asyncio.sleep(typing.uniform(*think))
+                if time.perf_counter() >= end:
+                    return
             data = dict(
                 form_values[step_id],
                 csrf_token=CSRF_RE.search(page).group(1),
@@ -884,17 +981,26 @@ def check_signed(app, acknowledged: list[str]) -> tuple[int, int, int]:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def _row(run: Run, healthz: float | None = None) -> str:
+def _row(run: Run, healthz: float | None = None, healthz_cpu: float | None = None) -> str:
     ratio = f"{run.rate / healthz:5.3f}x" if healthz else "     —"
+    cpu_ratio = f"{healthz_cpu / run.cpu_ms():5.3f}x" if healthz_cpu else "     —"
+    server = (
+        f"{run.cpu_ms():5.2f} ({run.db_cpu / max(run.app_cpu + run.db_cpu, 1e-9) * 100:2.0f} % db)"
+        if METER and run.latencies and (run.app_cpu or run.db_cpu)
+        else "—"
+    )
     return (
         f"| {run.name:<28} | {run.rate:7.1f} | {run.pct(50):7.1f} | {run.pct(95):7.1f} | "
-        f"{run.pct(99):7.1f} | {run.errors:>4} | {ratio} | {run.client_cpu * 100:4.0f} % |"
+        f"{run.pct(99):7.1f} | {run.errors:>4} | {ratio:>11} | {server:>16} | {cpu_ratio:>9} | "
+        f"{run.client_cpu * 100:4.0f} % |"
     ) + (f" errors: {dict(run.kinds)}" if run.kinds else "")
 
 
 HEADER = (
-    "| page                         |   req/s | p50 ms  | p95 ms  | p99 ms  | err  | vs /healthz | client CPU |\n"
-    "|------------------------------|---------|---------|---------|---------|------|-------------|------------|"
+    "| page                         |   req/s | p50 ms  | p95 ms  | p99 ms  | err  | vs /healthz "
+    "| server CPU ms/req | CPU vs /healthz | client CPU |\n"
+    "|------------------------------|---------|---------|---------|---------|------|-------------"
+    "|-------------------|-----------------|------------|"
 )
 
 
@@ -944,10 +1050,14 @@ async def measure(args, seeded: Seeded, base: str) -> tuple[list[str], dict]:
         run = await closed_loop(label, sessions[who], urls, args.seconds, c)
         following = await closed_loop("/healthz", [anonymous], ["/healthz"], bare, c)
         reference = (healthz.rate + following.rate) / 2
-        for row in (_row(run, reference), _row(following)):
+        reference_cpu = (healthz.cpu_ms() + following.cpu_ms()) / 2 if METER else None
+        for row in (_row(run, reference, reference_cpu), _row(following)):
             print(row, flush=True)
             lines.append(row)
         results[f"{key}_ratio"] = round(run.rate / reference, 3)
+        if METER:
+            results[f"{key}_cpu_ms"] = round(run.cpu_ms(), 2)
+            results[f"{key}_cpu_ratio"] = round(reference_cpu / run.cpu_ms(), 3)
         results[f"{key}_rps"] = round(run.rate, 1)
         results[f"{key}_p95_ms"] = round(run.pct(95))
         results[f"{key}_errors"] = run.errors
@@ -985,6 +1095,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, help="jobs to seed (default 10,000; --quick 1,000)")
     parser.add_argument("--seconds", type=float, help="seconds per run (default 30; --quick 10)")
     parser.add_argument("--signing-seconds", type=float, help="default 300; --quick 30")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[2.0, 5.0],
+        metavar=("LOW", "HIGH"),
+        help="seconds a technician types between the step screen and the save (signing test; "
+        "default 2 5; 0 0: the stress test, saving the moment the screen answers)",
+    )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rates", type=float, nargs="+", default=[20, 100])
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (serve: 3)")
@@ -1014,6 +1133,8 @@ def main() -> None:
     )
     port = free_port(args.port)
     server = start_server(database_url, port, args.workers, instance)
+    global METER
+    METER = ServerCPU(server.pid, database_url)
     base = f"http://127.0.0.1:{port}"
     print(
         f"gunicorn: {args.workers} gthread workers x 4 threads on {base}; {args.concurrency} "
@@ -1028,12 +1149,15 @@ def main() -> None:
         if args.signing or args.signing_only:
             manual, _kit = _manual_and_kit()
             forms = {s: _form_values(manual.step(s)) for s in seeded.simple_step_ids}
-            outcome = asyncio.run(signing(base, seeded, args.signing_seconds, forms))
+            outcome = asyncio.run(
+                signing(base, seeded, args.signing_seconds, forms, tuple(args.think))
+            )
             missing, twice, extra = check_signed(app, outcome["acknowledged"])
             errors = outcome["get"].errors + outcome["post"].errors
             lines += [
                 "",
                 f"signing: {len(seeded.signing_jobs)} technicians for {args.signing_seconds:g} s, "
+                f"typing {args.think[0]:g}-{args.think[1]:g} s a step, "
                 f"{len(outcome['acknowledged'])} records acknowledged; missing {missing}, "
                 f"present twice {twice}, saved unacknowledged {extra}, server errors {errors}, "
                 f"refused {outcome['post'].unexpected}",
@@ -1042,6 +1166,7 @@ def main() -> None:
                 _row(outcome["post"]),
             ]
             results.update(
+                signing_think=f"{args.think[0]:g}-{args.think[1]:g}",
                 signing_records=len(outcome["acknowledged"]),
                 signing_errors=errors,
                 signing_missing=missing,
