@@ -82,7 +82,7 @@ _WROTE = "workshop_may_have_written"
 
 
 def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
-    if not statement.lstrip()[:6].upper() == "SELECT":
+    if statement.lstrip()[:6].upper() != "SELECT":
         conn.info[_WROTE] = True
 
 

@@ -88,10 +88,16 @@ def _records_statement(of_steps: bool, evidence: bool = True):
         .order_by(StepRecord.step_id, StepRecord.seq)
         .options(
             # A record has one signer, at most one countersign and a few photos: joins stay
-            # small. Who signed and countersigned: names only; their roles and qualifications
-            # are not needed to show a record (User loads both eagerly by default).
-            sa.orm.joinedload(StepRecord.countersign).joinedload(Countersign.user).lazyload("*"),
-            sa.orm.joinedload(StepRecord.user).lazyload("*"),
+            # small. Who signed and countersigned: their names only (not the password hash
+            # and the rest of the row); their roles and qualifications are not needed to show
+            # a record (User loads both eagerly by default).
+            sa.orm.joinedload(StepRecord.countersign)
+            .joinedload(Countersign.user)
+            .load_only(User.id, User.full_name, User.username)
+            .lazyload("*"),
+            sa.orm.joinedload(StepRecord.user)
+            .load_only(User.id, User.full_name, User.username)
+            .lazyload("*"),
         )
     )
     if evidence:

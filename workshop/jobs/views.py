@@ -39,6 +39,7 @@ from workshop.jobs.progress import (
     step_progress,
 )
 from workshop.jobs.signals import kits_offered
+from workshop.jobs.stepform import step_inputs_html
 from workshop.manuals.loader import manual_catalogue
 from workshop.photos import PDF_CONTENT_TYPE, PhotoLimits, photo_path
 from workshop.provinces import province_choices
@@ -188,9 +189,7 @@ def show_step(job_id: int, step_id: str):
     job, manual, step = _job_step_or_404(job_id, step_id)
     # Values are typed or measured on the tablet, never carried in by a link: a crafted URL
     # must not pre-fill a measurement the technician then signs without noticing.
-    return render_template(
-        "jobs/step.html", **_step_context(job, manual, step), form_values=MultiDict()
-    )
+    return render_template("jobs/step.html", **_step_context(job, manual, step, MultiDict()))
 
 
 def _raw_values(step):
@@ -246,7 +245,7 @@ def sign_step(job_id: int, step_id: str):
         )
     if not done:
         return render_template(
-            "jobs/step.html", **_step_context(job, manual, step), form_values=request.form
+            "jobs/step.html", **_step_context(job, manual, step, request.form)
         ), 409 if isinstance(done.error, services.StaleStepError) else 422
     if record.passed:
         flash(_("Step %(step)s signed.", step=step.title(current_locale())), "success")
@@ -260,12 +259,22 @@ def sign_step(job_id: int, step_id: str):
     return redirect(url_for("jobs.show_job", job_id=job.id))
 
 
-def _step_context(job, manual, step):
+def _step_context(job, manual, step, form_values):
     held = valid_qualifications(current_user)
     status = step_progress(job, step, current_user)
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
+    # Only a step that asks for photos shows the ones waiting for its signature.
+    pending = (
+        services.pending_photos(job, step.id)
+        if any(inp.type == "photo" for inp in step.inputs)
+        else {}
+    )
+    instrument_choices = instruments.usable(
+        job.centre_id,
+        {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
+    )
     return dict(
         job=job,
         manual=manual,
@@ -276,11 +285,15 @@ def _step_context(job, manual, step):
         total=len(steps),
         previous=steps[index - 1] if index > 0 else None,
         following=steps[index + 1] if index + 1 < len(steps) else None,
-        # Only a step that asks for photos shows the ones waiting for its signature.
-        pending=(
-            services.pending_photos(job, step.id)
-            if any(inp.type == "photo" for inp in step.inputs)
-            else {}
+        pending=pending,
+        form_values=form_values,
+        inputs_html=step_inputs_html(
+            job,
+            step,
+            form_values=form_values,
+            instrument_choices=instrument_choices,
+            pending=pending,
+            instrument_field=instruments.FIELD_PREFIX,
         ),
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         held=held,
@@ -289,11 +302,8 @@ def _step_context(job, manual, step):
         refusal=services.sign_refusal(job, step, current_user) if is_worker else None,
         qualification_name=qualification_name,
         save_key=request.form.get("save_key") or uuid.uuid4().hex,
-        instrument_choices=instruments.usable(
-            job.centre_id,
-            {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
-        ),
-        instrument_field=instruments.FIELD_PREFIX,
+        # Photo ids are integers: one URL is built and the others end with their own id.
+        photo_url_prefix=url_for("jobs.photo", job_id=job.id, photo_id=0).removesuffix("0"),
     )
 
 
