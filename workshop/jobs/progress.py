@@ -4,6 +4,7 @@ the latest records of each step, open non-conformances, and the state of every s
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
@@ -52,14 +53,28 @@ class StepState(StrEnum):
     BLOCKED = "blocked"
 
 
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What the job page shows of a step record: who signed it when, and who countersigned."""
+
+    signer: str
+    signed_at: datetime
+    countersigner: str | None
+
+    @property
+    def countersigned(self) -> bool:
+        """True once a second person has countersigned the record."""
+        return self.countersigner is not None
+
+
 @dataclass
 class StepStatus:
     """One step of a job: its state, its latest record, and why it is blocked if it is."""
 
     step: Step
     state: StepState
-    latest: StepRecord | None = None
-    records: list[StepRecord] = field(default_factory=list)
+    latest: StepRecord | Signature | None = None
+    records: list[StepRecord] | list[Signature] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
     missing_qualification: str | None = None
 
@@ -137,6 +152,32 @@ def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
     return _records_and_open_nc(job, step_ids)[0]
 
 
+_signer = sa.orm.aliased(User)
+_countersigner = sa.orm.aliased(User)
+# Plain rows, not ORM objects: the job page reads 44+ records on every view, and building a
+# StepRecord, its Countersign and their Users for each costs more than the statement itself.
+_SIGNATURES = (
+    sa.select(
+        StepRecord.step_id, _signer.full_name, StepRecord.signed_at, _countersigner.full_name
+    )
+    .join(_signer, _signer.id == StepRecord.user_id)
+    .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
+    .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
+    .where(StepRecord.job_id == sa.bindparam("job_id"))
+    .order_by(StepRecord.step_id, StepRecord.seq)
+)
+
+
+def _signatures(job: Job) -> dict[str, list[Signature]]:
+    """Who signed and countersigned each record of the job, grouped by step, oldest first."""
+    grouped: dict[str, list[Signature]] = {}
+    for step_id, signer, signed_at, countersigner in db.session.execute(
+        _SIGNATURES, {"job_id": job.id}
+    ):
+        grouped.setdefault(step_id, []).append(Signature(signer, signed_at, countersigner))
+    return grouped
+
+
 def latest_records(job: Job) -> dict[str, list[StepRecord]]:
     """Every record of the job, grouped by step, oldest first."""
     return _records(job)
@@ -153,7 +194,7 @@ def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConfo
 
 
 def _complete(step: Step, latest: StepRecord | None) -> bool:
-    return latest is not None and (not step.countersign or latest.countersign is not None)
+    return latest is not None and (not step.countersign or latest.countersigned)
 
 
 def _step_status(job, manual, step, grouped, open_nc_steps, held) -> StepStatus:
@@ -203,8 +244,20 @@ def job_progress(
     ``evidence=False``: the records carry who signed and countersigned when, not what they
     hold (values, photos): enough for the job page and for finding the next step.
     """
-    manual = manual_of(job)
     grouped = _records_and_open_nc(job, evidence=evidence)[0]
+    return _progress(job, grouped, user, non_conformances)
+
+
+def job_overview(
+    job: Job, user: User | None = None, *, non_conformances: list | None = None
+) -> dict[str, StepStatus]:
+    """The state of every step of ``job``, as in ``job_progress``, with each record read as a
+    ``Signature`` (who signed when, who countersigned): what the job page shows."""
+    return _progress(job, _signatures(job), user, non_conformances)
+
+
+def _progress(job, grouped, user, non_conformances) -> dict[str, StepStatus]:
+    manual = manual_of(job)
     if non_conformances is None:
         non_conformances = open_non_conformances(job)
     open_nc_steps = {nc.step_id for nc in non_conformances}

@@ -32,6 +32,7 @@ from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.jobs.progress import (
     StepState,
+    job_overview,
     job_progress,
     manual_of,
     next_step,
@@ -147,7 +148,7 @@ def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
     non_conformances = open_non_conformances(job)
-    progress = job_progress(job, current_user, non_conformances=non_conformances, evidence=False)
+    progress = job_overview(job, current_user, non_conformances=non_conformances)
     manual = manual_of(job)
     return render_template(
         "jobs/show.html",
