@@ -157,9 +157,7 @@ _countersigner = sa.orm.aliased(User)
 # Plain rows, not ORM objects: the job page reads 44+ records on every view, and building a
 # StepRecord, its Countersign and their Users for each costs more than the statement itself.
 _SIGNATURES = (
-    sa.select(
-        StepRecord.step_id, _signer.full_name, StepRecord.signed_at, _countersigner.full_name
-    )
+    sa.select(StepRecord.step_id, _signer.full_name, StepRecord.signed_at, _countersigner.full_name)
     .join(_signer, _signer.id == StepRecord.user_id)
     .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
     .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)

@@ -30,8 +30,8 @@ from workshop.jobs import instruments, listing, services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
+from workshop.jobs.overview import step_rows
 from workshop.jobs.progress import (
-    StepState,
     job_overview,
     job_progress,
     manual_of,
@@ -150,25 +150,19 @@ def show_job(job_id: int):
     non_conformances = open_non_conformances(job)
     progress = job_overview(job, current_user, non_conformances=non_conformances)
     manual = manual_of(job)
+    # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
+    # the same with the step's id at the end (a page of 44 steps, 44 url_for calls less).
+    step_url_prefix = url_for("jobs.show_step", job_id=job.id, step_id="_").removesuffix("_")
     return render_template(
         "jobs/show.html",
         job=job,
         manual=manual,
         progress=progress,
-        section_counts={
-            section.id: (
-                sum(progress[s.id].state == StepState.DONE for s in section.steps),
-                len(section.steps),
-            )
-            for section in manual.sections
-        },
+        sections=step_rows(manual, progress, current_locale(), step_url_prefix),
         next_status=next_step(progress),
         non_conformances=non_conformances,
         cancel_form=CancelForm(),
         hours=listing.job_seconds(job) / 3600,
-        # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
-        # the same with the step's id at the end (a page of 44 steps, 44 url_for calls less).
-        step_url_prefix=url_for("jobs.show_step", job_id=job.id, step_id="_").removesuffix("_"),
     )
 
 
