@@ -181,14 +181,22 @@ def latest_records(job: Job) -> dict[str, list[StepRecord]]:
     return _records(job)
 
 
+@cache
+def _open_non_conformances_statement(of_step: bool):
+    """Built once, like ``_records_statement``: the job page asks on every view."""
+    stmt = sa.select(NonConformance).where(
+        NonConformance.job_id == sa.bindparam("job_id"), NonConformance.closed_at.is_(None)
+    )
+    if of_step:
+        stmt = stmt.where(NonConformance.step_id == sa.bindparam("step_id"))
+    return stmt.order_by(NonConformance.id)
+
+
 def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConformance]:
     """The job's non-conformances (of one step, when given) that no passing record has closed."""
-    stmt = sa.select(NonConformance).where(
-        NonConformance.job_id == job.id, NonConformance.closed_at.is_(None)
-    )
-    if step_id is not None:
-        stmt = stmt.where(NonConformance.step_id == step_id)
-    return list(db.session.scalars(stmt.order_by(NonConformance.id)))
+    statement = _open_non_conformances_statement(step_id is not None)
+    params = {"job_id": job.id} if step_id is None else {"job_id": job.id, "step_id": step_id}
+    return list(db.session.scalars(statement, params))
 
 
 def _complete(step: Step, latest: StepRecord | None) -> bool:
