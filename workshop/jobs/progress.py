@@ -157,7 +157,13 @@ _countersigner = sa.orm.aliased(User)
 # Plain rows, not ORM objects: the job page reads 44+ records on every view, and building a
 # StepRecord, its Countersign and their Users for each costs more than the statement itself.
 _SIGNATURES = (
-    sa.select(StepRecord.step_id, _signer.full_name, StepRecord.signed_at, _countersigner.full_name)
+    sa.select(
+        StepRecord.step_id,
+        _signer.full_name,
+        StepRecord.signed_at,
+        _countersigner.full_name,
+        StepRecord.passed,
+    )
     .join(_signer, _signer.id == StepRecord.user_id)
     .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
     .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
@@ -166,14 +172,17 @@ _SIGNATURES = (
 )
 
 
-def _signatures(job: Job) -> dict[str, list[Signature]]:
-    """Who signed and countersigned each record of the job, grouped by step, oldest first."""
+def _signatures(job: Job) -> tuple[dict[str, list[Signature]], bool]:
+    """Who signed and countersigned each record of the job, grouped by step, oldest first;
+    and whether any record failed (was signed out of limits)."""
     grouped: dict[str, list[Signature]] = {}
-    for step_id, signer, signed_at, countersigner in db.session.execute(
+    failed = False
+    for step_id, signer, signed_at, countersigner, passed in db.session.execute(
         _SIGNATURES, {"job_id": job.id}
     ):
         grouped.setdefault(step_id, []).append(Signature(signer, signed_at, countersigner))
-    return grouped
+        failed = failed or not passed
+    return grouped, failed
 
 
 def latest_records(job: Job) -> dict[str, list[StepRecord]]:
@@ -255,11 +264,18 @@ def job_progress(
 
 
 def job_overview(
-    job: Job, user: User | None = None, *, non_conformances: list | None = None
-) -> dict[str, StepStatus]:
+    job: Job, user: User | None = None
+) -> tuple[dict[str, StepStatus], list[NonConformance]]:
     """The state of every step of ``job``, as in ``job_progress``, with each record read as a
-    ``Signature`` (who signed when, who countersigned): what the job page shows."""
-    return _progress(job, _signatures(job), user, non_conformances)
+    ``Signature`` (who signed when, who countersigned): what the job page shows; and the job's
+    open non-conformances.
+
+    A non-conformance is only ever raised by a record signed out of limits (and records are
+    never changed): when every record of the job passed, there is none to look for.
+    """
+    grouped, failed = _signatures(job)
+    non_conformances = open_non_conformances(job) if failed else []
+    return _progress(job, grouped, user, non_conformances), non_conformances
 
 
 def _progress(job, grouped, user, non_conformances) -> dict[str, StepStatus]:

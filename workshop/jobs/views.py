@@ -36,7 +36,6 @@ from workshop.jobs.progress import (
     job_progress,
     manual_of,
     next_step,
-    open_non_conformances,
     step_progress,
 )
 from workshop.jobs.signals import kits_offered
@@ -147,8 +146,7 @@ def create_job():
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
-    non_conformances = open_non_conformances(job)
-    progress = job_overview(job, current_user, non_conformances=non_conformances)
+    progress, non_conformances = job_overview(job, current_user)
     manual = manual_of(job)
     # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
     # the same with the step's id at the end (a page of 44 steps, 44 url_for calls less).
