@@ -208,7 +208,7 @@ def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConfo
     return list(db.session.scalars(statement, params))
 
 
-def _complete(step: Step, latest: StepRecord | None) -> bool:
+def _complete(step: Step, latest: StepRecord | Signature | None) -> bool:
     return latest is not None and (not step.countersign or latest.countersigned)
 
 
@@ -257,7 +257,8 @@ def job_progress(
 
     ``non_conformances``: the job's open ones when the caller has them already.
     ``evidence=False``: the records carry who signed and countersigned when, not what they
-    hold (values, photos): enough for the job page and for finding the next step.
+    hold (values, photos): enough for finding the next step (the job page reads
+    ``job_overview``).
     """
     grouped = _records_and_open_nc(job, evidence=evidence)[0]
     return _progress(job, grouped, user, non_conformances)
