@@ -61,9 +61,12 @@ def format_local_datetime(value: datetime | None, locale: str = "th") -> str:
     """Bangkok local date and time: Buddhist era in Thai, Gregorian in English."""
     if value is None:
         return ""
+    # A job page shows one per step: the value is converted once, the time formatted without
+    # strftime.
     local = to_bangkok(value)
-    day = format_be_date(local.date(), "th") if locale == "th" else format_ce_date(local, "en")
-    return f"{day} {local:%H:%M}"
+    day = local.date()
+    day = format_be_date(day, "th") if locale == "th" else format_ce_date(day, "en")
+    return f"{day} {local.hour:02d}:{local.minute:02d}"
 
 
 def format_thb(amount: Decimal | int | str | None) -> str:

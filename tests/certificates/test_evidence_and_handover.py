@@ -125,6 +125,20 @@ def test_handover_sheet(issued, client, auth, crew):  # noqa: F811
     assert "about 113 km" in text and "15.8 kWh usable" in text
 
 
+def test_the_job_page_links_the_handover_sheet_and_shows_the_signoffs(issued, client, auth, crew):  # noqa: F811
+    """The job page of a certified job: its sign-offs in force and, for the office, the sheet."""
+    link = f'id="handover-link" href="/certificates/{issued.id}/handover.pdf"'
+    auth.login(crew["supervisor"].username)
+    with client.get(f"/jobs/{issued.job_id}") as page:
+        assert link in page.text
+        panel = page.text.split('id="inspection-panel"')[1].split("</section>")[0]
+        assert "สก.12345" in panel and "ภฟ.67890" in panel
+    auth.logout()
+    auth.login(crew["tech"].username)
+    with client.get(f"/jobs/{issued.job_id}") as page:
+        assert page.status_code == 200 and 'id="handover-link"' not in page.text
+
+
 def test_energy_cost_arithmetic():
     costs = energy_costs("eco_car", Decimal("19.8"), Decimal("3"), usable_kwh=Decimal("15.8"))
     # 14 kWh/100 km at the battery / 0.90 charger = 15.556 kWh at the wall

@@ -265,9 +265,19 @@ def open_inspection(job: Job) -> Inspection | None:
     return next((i for i in job_inspections(job) if i.decision is None), None)
 
 
+# Built once: the job page asks on every view, and building the statement costs more than
+# running it.
+_LATEST_DECISION = (
+    sa.select(Inspection)
+    .where(Inspection.job_id == sa.bindparam("job_id"), Inspection.decision.is_not(None))
+    .order_by(Inspection.started_at.desc(), Inspection.id.desc())
+    .limit(1)
+)
+
+
 def latest_decision(job: Job) -> Inspection | None:
     """The job's most recent decided inspection, if any."""
-    return next((i for i in job_inspections(job) if i.decision is not None), None)
+    return db.session.scalar(_LATEST_DECISION, {"job_id": job.id})
 
 
 def _check_inspector(job: Job, user: User) -> None:

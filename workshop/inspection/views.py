@@ -16,7 +16,7 @@ from workshop.inspection import services
 from workshop.inspection.checklist import RESULTS, inspection_checklist
 from workshop.inspection.forms import FindingForm, LicenceForm, RejectForm, SignoffForm
 from workshop.inspection.models import EngineerLicence, Inspection, InspectionFinding
-from workshop.jobs.models import Job
+from workshop.jobs.models import Job, JobStatus
 from workshop.jobs.progress import manual_of
 from workshop.photos import PhotoLimits, photo_path
 from workshop.transactions import transaction
@@ -40,7 +40,9 @@ READERS = (Role.INSPECTOR, Role.ADMIN)
 @bp.app_template_global()
 def inspection_panel(job):
     """What the job page shows about inspection: the latest decision and sign-offs."""
-    signoffs = services.active_signoffs(job)
+    # Engineers sign off from submission on, and a rejection, the only way back to open,
+    # withdraws every sign-off: an open job has none in force, so none are looked for.
+    signoffs = {} if job.status == JobStatus.OPEN else services.active_signoffs(job)
     can_sign = []
     if current_user.is_authenticated and job.status in services.SIGNOFF_STATUSES:
         can_sign = [

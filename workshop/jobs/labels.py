@@ -30,14 +30,23 @@ STEP_STATE_LABELS = {
 _translated: dict[tuple[int, str], dict[str, Markup]] = {}
 
 
-def _label(labels: dict, value: str):
+def _table(labels: dict) -> dict[str, Markup]:
     key = (id(labels), current_locale())
     table = _translated.get(key)
     if table is None:
         # Translations are trusted markup, as Jinja's own gettext treats them.
         table = _translated[key] = {k: Markup(str(label)) for k, label in labels.items()}
+    return table
+
+
+def _label(labels: dict, value: str):
     # An unknown value is shown as it is (and escaped).
-    return table.get(value, value)
+    return _table(labels).get(value, value)
+
+
+def step_state_labels() -> dict[str, Markup]:
+    """Every step state's label in the reader's language, by state (for a page of many)."""
+    return _table(STEP_STATE_LABELS)
 
 
 def status_label(status: str):

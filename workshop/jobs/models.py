@@ -142,6 +142,11 @@ class StepRecord(db.Model):
     countersign: Mapped["Countersign | None"] = relationship(back_populates="record", uselist=False)
     photos: Mapped[list["Photo"]] = relationship(back_populates="record", order_by="Photo.id")
 
+    @property
+    def countersigned(self) -> bool:
+        """True once a second person has countersigned this record."""
+        return self.countersign is not None
+
 
 @append_only
 class Countersign(db.Model):

@@ -4,6 +4,7 @@ the latest records of each step, open non-conformances, and the state of every s
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
@@ -52,14 +53,28 @@ class StepState(StrEnum):
     BLOCKED = "blocked"
 
 
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What the job page shows of a step record: who signed it when, and who countersigned."""
+
+    signer: str
+    signed_at: datetime
+    countersigner: str | None
+
+    @property
+    def countersigned(self) -> bool:
+        """True once a second person has countersigned the record."""
+        return self.countersigner is not None
+
+
 @dataclass
 class StepStatus:
     """One step of a job: its state, its latest record, and why it is blocked if it is."""
 
     step: Step
     state: StepState
-    latest: StepRecord | None = None
-    records: list[StepRecord] = field(default_factory=list)
+    latest: StepRecord | Signature | None = None
+    records: list[StepRecord] | list[Signature] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
     missing_qualification: str | None = None
 
@@ -143,23 +158,64 @@ def _records(job: Job, step_ids=None) -> dict[str, list[StepRecord]]:
     return _records_and_open_nc(job, step_ids)[0]
 
 
+_signer = sa.orm.aliased(User)
+_countersigner = sa.orm.aliased(User)
+# Plain rows, not ORM objects: the job page reads 44+ records on every view, and building a
+# StepRecord, its Countersign and their Users for each costs more than the statement itself.
+_SIGNATURES = (
+    sa.select(
+        StepRecord.step_id,
+        _signer.full_name,
+        StepRecord.signed_at,
+        _countersigner.full_name,
+        StepRecord.passed,
+    )
+    .join(_signer, _signer.id == StepRecord.user_id)
+    .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
+    .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
+    .where(StepRecord.job_id == sa.bindparam("job_id"))
+    .order_by(StepRecord.step_id, StepRecord.seq)
+)
+
+
+def _signatures(job: Job) -> tuple[dict[str, list[Signature]], bool]:
+    """Who signed and countersigned each record of the job, grouped by step, oldest first;
+    and whether any record failed (was signed out of limits)."""
+    grouped: dict[str, list[Signature]] = {}
+    failed = False
+    for step_id, signer, signed_at, countersigner, passed in db.session.execute(
+        _SIGNATURES, {"job_id": job.id}
+    ):
+        grouped.setdefault(step_id, []).append(Signature(signer, signed_at, countersigner))
+        failed = failed or not passed
+    return grouped, failed
+
+
 def latest_records(job: Job) -> dict[str, list[StepRecord]]:
     """Every record of the job, grouped by step, oldest first."""
     return _records(job)
 
 
+@cache
+def _open_non_conformances_statement(of_step: bool):
+    """Built once, like ``_records_statement``: the job page asks on every view."""
+    stmt = sa.select(NonConformance).where(
+        NonConformance.job_id == sa.bindparam("job_id"), NonConformance.closed_at.is_(None)
+    )
+    if of_step:
+        stmt = stmt.where(NonConformance.step_id == sa.bindparam("step_id"))
+    return stmt.order_by(NonConformance.id)
+
+
 def open_non_conformances(job: Job, step_id: str | None = None) -> list[NonConformance]:
     """The job's non-conformances (of one step, when given) that no passing record has closed."""
-    stmt = sa.select(NonConformance).where(
-        NonConformance.job_id == job.id, NonConformance.closed_at.is_(None)
-    )
-    if step_id is not None:
-        stmt = stmt.where(NonConformance.step_id == step_id)
-    return list(db.session.scalars(stmt.order_by(NonConformance.id)))
+    statement = _open_non_conformances_statement(step_id is not None)
+    params = {"job_id": job.id} if step_id is None else {"job_id": job.id, "step_id": step_id}
+    return list(db.session.scalars(statement, params))
 
 
-def _complete(step: Step, latest: StepRecord | None) -> bool:
-    return latest is not None and (not step.countersign or latest.countersign is not None)
+def _complete(step: Step, latest: StepRecord | Signature | None) -> bool:
+    return latest is not None and (not step.countersign or latest.countersigned)
 
 
 def _step_status(job, manual, step, grouped, open_nc_steps, held) -> StepStatus:
@@ -207,10 +263,30 @@ def job_progress(
 
     ``non_conformances``: the job's open ones when the caller has them already.
     ``evidence=False``: the records carry who signed and countersigned when, not what they
-    hold (values, photos): enough for the job page and for finding the next step.
+    hold (values, photos): enough for finding the next step (the job page reads
+    ``job_overview``).
     """
-    manual = manual_of(job)
     grouped = _records_and_open_nc(job, evidence=evidence)[0]
+    return _progress(job, grouped, user, non_conformances)
+
+
+def job_overview(
+    job: Job, user: User | None = None
+) -> tuple[dict[str, StepStatus], list[NonConformance]]:
+    """The state of every step of ``job``, as in ``job_progress``, with each record read as a
+    ``Signature`` (who signed when, who countersigned): what the job page shows; and the job's
+    open non-conformances.
+
+    A non-conformance is only ever raised by a record signed out of limits (and records are
+    never changed): when every record of the job passed, there is none to look for.
+    """
+    grouped, failed = _signatures(job)
+    non_conformances = open_non_conformances(job) if failed else []
+    return _progress(job, grouped, user, non_conformances), non_conformances
+
+
+def _progress(job, grouped, user, non_conformances) -> dict[str, StepStatus]:
+    manual = manual_of(job)
     if non_conformances is None:
         non_conformances = open_non_conformances(job)
     open_nc_steps = {nc.step_id for nc in non_conformances}

@@ -30,12 +30,12 @@ from workshop.jobs import instruments, listing, services
 from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
 from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
+from workshop.jobs.overview import step_rows
 from workshop.jobs.progress import (
-    StepState,
+    job_overview,
     job_progress,
     manual_of,
     next_step,
-    open_non_conformances,
     step_progress,
 )
 from workshop.jobs.signals import kits_offered
@@ -147,28 +147,21 @@ def create_job():
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
     job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
-    non_conformances = open_non_conformances(job)
-    progress = job_progress(job, current_user, non_conformances=non_conformances, evidence=False)
+    progress, non_conformances = job_overview(job, current_user)
     manual = manual_of(job)
+    # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
+    # the same with the step's id at the end (a page of 44 steps, 44 url_for calls less).
+    step_url_prefix = url_for("jobs.show_step", job_id=job.id, step_id="_").removesuffix("_")
     return render_template(
         "jobs/show.html",
         job=job,
         manual=manual,
         progress=progress,
-        section_counts={
-            section.id: (
-                sum(progress[s.id].state == StepState.DONE for s in section.steps),
-                len(section.steps),
-            )
-            for section in manual.sections
-        },
+        sections=step_rows(manual, progress, current_locale(), step_url_prefix),
         next_status=next_step(progress),
         non_conformances=non_conformances,
         cancel_form=CancelForm(),
         hours=listing.job_seconds(job) / 3600,
-        # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
-        # the same with the step's id at the end (a page of 44 steps, 44 url_for calls less).
-        step_url_prefix=url_for("jobs.show_step", job_id=job.id, step_id="_").removesuffix("_"),
     )
 
 

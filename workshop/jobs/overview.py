@@ -1,0 +1,88 @@
+"""The job page's steps as plain rows, computed in one pass: per step its title, state and
+badge, who signed and countersigned when, what it waits for and the qualification it needs.
+
+A page shows 44 steps or more; looking these up in the template (attribute chains, a call and
+an escape each, the locale found again for every badge and date) cost more than the rest of the
+page, so the template only writes the rows out.
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from markupsafe import Markup
+
+from workshop.accounts.qualifications import qualification_name
+from workshop.i18n import format_local_datetime
+from workshop.jobs.labels import step_state_labels
+from workshop.jobs.progress import StepState, StepStatus
+from workshop.manuals.schema import Manual
+
+
+class StepRow(NamedTuple):
+    """One step of the job page, ready to show (a tuple: 44 or more are built per page)."""
+
+    url: str
+    title: str
+    state: StepState
+    state_label: Markup | str
+    high_voltage: bool
+    signed: bool  # the step has a record: who signed when (and countersigned) is shown
+    signer: str
+    signed_at: str  # Bangkok local time, in the reader's language
+    countersigned: bool
+    countersigner: str | None
+    records: int
+    waiting_for: tuple[str, ...]  # titles of the steps it is blocked by
+    needs: str | None  # the name of a qualification the reader lacks for it
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRows:
+    """A section of the manual with its steps' rows and how many are done."""
+
+    id: str
+    title: str
+    done: int
+    rows: list[StepRow]
+
+
+def step_rows(
+    manual: Manual, progress: dict[str, StepStatus], locale: str, step_url_prefix: str
+) -> list[SectionRows]:
+    """The manual's sections with a row for each step of ``progress`` (from ``job_overview``);
+    ``step_url_prefix`` + a step id is the step's screen."""
+    labels = step_state_labels()
+    qualification_names: dict[str, str] = {}
+    sections = []
+    for section in manual.sections:
+        rows = []
+        for step in section.steps:
+            status = progress[step.id]
+            latest = status.latest
+            needs = status.missing_qualification
+            if needs:
+                if needs not in qualification_names:
+                    qualification_names[needs] = qualification_name(needs, locale)
+                needs = qualification_names[needs]
+            else:
+                needs = None
+            rows.append(
+                StepRow(
+                    url=step_url_prefix + step.id,
+                    title=step.title(locale),
+                    state=status.state,
+                    state_label=labels.get(status.state, status.state),
+                    high_voltage="high_voltage" in step.hazards,
+                    signed=latest is not None,
+                    signer=latest.signer if latest else "",
+                    signed_at=format_local_datetime(latest.signed_at, locale) if latest else "",
+                    countersigned=latest is not None and latest.countersigned,
+                    countersigner=latest.countersigner if latest else None,
+                    records=len(status.records),
+                    waiting_for=tuple(manual.step(dep).title(locale) for dep in status.blocked_by),
+                    needs=needs,
+                )
+            )
+        done = sum(row.state == StepState.DONE for row in rows)
+        sections.append(SectionRows(section.id, section.title(locale), done, rows))
+    return sections
