@@ -3,7 +3,7 @@
 import os
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, render_template, session
+from flask import Blueprint, jsonify, render_template, session, url_for
 from flask_login import current_user
 
 from workshop.accounts import services as account_services
@@ -23,20 +23,21 @@ bp = Blueprint("core", __name__)
 def home():
     """The role-specific start page."""
     panels = {}
-    if current_user.has_role(Role.TECHNICIAN, Role.SUPERVISOR) and current_user.centre_id:
+    if current_user.has_role(Role.TECHNICIAN, Role.SUPERVISOR, Role.INSPECTOR):
         from workshop.accounts.access import centre_scope
-        from workshop.jobs.listing import list_jobs
+        from workshop.jobs.listing import job_tiles, list_jobs
         from workshop.jobs.models import JobStatus
 
-        panels["jobs"] = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20).jobs
-    if current_user.has_role(Role.INSPECTOR):
-        from workshop.accounts.access import centre_scope
-        from workshop.jobs.listing import list_jobs
-        from workshop.jobs.models import JobStatus
-
-        panels["inspection"] = list_jobs(
-            centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50
-        ).jobs
+        # Job ids are integers: one URL is built and the tiles' links end with their id instead.
+        job_url_prefix = url_for("jobs.show_job", job_id=0).removesuffix("0")
+        if current_user.has_role(Role.TECHNICIAN, Role.SUPERVISOR) and current_user.centre_id:
+            jobs = list_jobs(centre_scope(), status=JobStatus.OPEN.value, limit=20).jobs
+            panels["jobs"] = job_tiles(jobs, job_url_prefix)
+        if current_user.has_role(Role.INSPECTOR):
+            jobs = list_jobs(
+                centre_scope(), status=JobStatus.AWAITING_INSPECTION.value, limit=50
+            ).jobs
+            panels["inspection"] = job_tiles(jobs, job_url_prefix)
     if current_user.has_role(Role.TRAINER):
         from workshop.training.services import list_sessions
 

@@ -23,7 +23,7 @@ from workshop.inspection.models import (
     InspectionFinding,
     SignoffWithdrawal,
 )
-from workshop.jobs.listing import JobPage, page_jobs
+from workshop.jobs.listing import JobPage, listed_jobs, page_jobs
 from workshop.jobs.models import Job, JobStatus, Photo, StepRecord
 from workshop.jobs.progress import job_progress, latest_records, open_non_conformances
 from workshop.photos import PhotoLimits, PhotoRefused, check_photos, store_photo
@@ -236,14 +236,10 @@ def _withdraw_signoffs(job: Job, reason: str) -> None:
 
 
 def inspection_queue(scope, *, after: str | None = None, limit: int = 50) -> JobPage:
-    """Jobs awaiting inspection or their certificate in ``scope``, oldest first, a page at a time
-    (``after``: the cursor of the previous page), each with its vehicle and centre."""
-    stmt = (
-        sa.select(Job)
-        .join(Job.vehicle)
-        .options(sa.orm.contains_eager(Job.vehicle), sa.orm.joinedload(Job.centre))
-        .where(Job.status.in_([JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED]))
-    )
+    """Jobs awaiting inspection or their certificate in ``scope`` as ``ListedJob`` rows (with
+    their vehicle and centre), oldest first, a page at a time (``after``: the cursor of the
+    previous page)."""
+    stmt = listed_jobs().where(Job.status.in_([JobStatus.AWAITING_INSPECTION, JobStatus.APPROVED]))
     return page_jobs(
         scope.filter(stmt, Job.centre_id), limit=limit, after=after, newest_first=False
     )

@@ -62,7 +62,13 @@ def inspection_panel(job):
 def queue():
     """Jobs awaiting inspection (or their certificate) in the inspector's centres."""
     page = services.inspection_queue(centre_scope(), after=request.args.get("after"))
-    return render_template("inspection/queue.html", jobs=page.jobs, next_cursor=page.next_cursor)
+    return render_template(
+        "inspection/queue.html",
+        jobs=page.jobs,
+        next_cursor=page.next_cursor,
+        # Job ids are integers: one URL is built and the rows' links end with their id instead.
+        job_url_prefix=url_for("inspection.show_job", job_id=0).removesuffix("0"),
+    )
 
 
 def _finding_form(inspection):

@@ -100,7 +100,12 @@ class Job(db.Model):
     @property
     def reference(self) -> str:
         """The job number people read and say: centre code and number, e.g. BKK01-00042."""
-        return f"{self.centre.code}-{self.number:05d}"
+        return job_reference(self.centre.code, self.number)
+
+
+def job_reference(centre_code: str, number: int) -> str:
+    """A job's reference from its centre's code and its number: BKK01-00042."""
+    return f"{centre_code}-{number:05d}"
 
 
 @append_only

@@ -75,15 +75,15 @@ def list_jobs():
         search=request.args.get("q"),
         after=request.args.get("after"),
     )
+    # Job ids are integers: one URL is built and the rows' links are the same with their id
+    # at the end (50 url_for calls less on a page).
+    job_url_prefix = url_for("jobs.show_job", job_id=0).removesuffix("0")
     return render_template(
         "jobs/list.html",
-        jobs=page.jobs,
+        rows=listing.job_list_rows(page.jobs, current_locale(), job_url_prefix),
         next_cursor=page.next_cursor,
         status=status,
         statuses=list(JobStatus),
-        # Job ids are integers: one URL is built and the rows' links are the same with their id
-        # at the end (50 url_for calls less on a page).
-        job_url_prefix=url_for("jobs.show_job", job_id=0).removesuffix("0"),
     )
 
 
