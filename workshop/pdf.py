@@ -4,6 +4,7 @@ images it is given, never the network or the disk; and QR codes. Feature-free.
 """
 
 import base64
+import functools
 import gc
 import io
 import threading
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 
 import fontpkg_sarabun
 import qrcode
+import uharfbuzz
 from flask import render_template
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -43,6 +45,23 @@ class RestrictedFetcher(URLFetcher):
             return URLFetcherResponse(url, body, headers={"Content-Type": mime})
         self.refused.append(url)
         raise ValueError(f"the certificate renderer does not fetch {url}")
+
+
+@functools.cache
+def _sarabun_regular() -> uharfbuzz.Font:
+    return uharfbuzz.Font(uharfbuzz.Face((FONT_DIR / "Sarabun-Regular.ttf").read_bytes()))
+
+
+def text_width_pt(text: str, size_pt: float) -> float:
+    """How wide ``text`` is in Sarabun Regular at ``size_pt``, in points: shaped by HarfBuzz with
+    the font's default features, as Pango shapes it when WeasyPrint lays the text out."""
+    font = _sarabun_regular()
+    buffer = uharfbuzz.Buffer()
+    buffer.add_str(text)
+    buffer.guess_segment_properties()
+    uharfbuzz.shape(font, buffer)
+    advance = sum(position.x_advance for position in buffer.glyph_positions)
+    return advance * size_pt / font.face.upem
 
 
 def qr_png(url: str) -> bytes:
