@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+import sqlalchemy as sa
 import zxingcpp
 from pypdf import PdfReader
 
@@ -179,3 +180,55 @@ def tmp_path_factory_root():
     import tempfile
 
     return tempfile.mkdtemp(prefix="stranger-ca-")
+
+
+def test_the_annex_prints_every_installed_serial_whole_within_the_page(issued):
+    from workshop.kits.models import Component, ComponentStatus
+
+    serials = db.session.scalars(
+        sa.select(Component.serial).where(
+            Component.job_id == issued.job_id, Component.status == ComponentStatus.INSTALLED
+        )
+    ).all()
+    assert len(serials) > 100
+    pdf = pypdfium2.PdfDocument(issued.pdf)
+    try:
+        (page,) = [p for p in pdf if "Annex: installed serialised components" in text_of(p)]
+        text = page.get_textpage()
+        content = text.get_text_range()
+        lines = content.splitlines()
+        right_edge = page.get_width() - 14 * 72 / 25.4  # the page's right margin
+        for serial in serials:
+            # on one line, never broken at one of its hyphens
+            assert sum(serial in line for line in lines) == 1, serial
+            last = content.index(serial) + len(serial) - 1
+            assert text.get_charbox(last)[2] <= right_edge + 0.5, serial
+    finally:
+        pdf.close()
+
+
+def text_of(page) -> str:
+    return page.get_textpage().get_text_range()
+
+
+def test_annex_lines_group_by_part_and_fit_the_width():
+    from workshop.certificates.pdf import ANNEX_FONT_PT, ANNEX_WIDTH_PT, _annex_lines
+    from workshop.pdf import text_width_pt
+
+    components = [
+        {"category": "battery", "part_number": "JZ1-BAT-0001", "serial": f"B0-JZ1-BAT-{n:04d}"}
+        for n in range(1, 41)
+    ] + [
+        {"category": "pump", "part_number": "EVC-BVP-0001", "serial": "X" * 30 + "-" + "9" * 150},
+        {"category": "pump", "part_number": "EVC-BVP-0001", "serial": "P-2"},
+    ]
+    lines = _annex_lines(components)
+    assert lines[0].startswith("battery · JZ1-BAT-0001 (40): B0-JZ1-BAT-0001,")
+    text = " ".join(lines)
+    printed = [s.strip(",") for s in text.split() if s.startswith(("B0-", "X", "P-"))]
+    assert printed == [c["serial"] for c in components]  # each once, in order, whole
+    pump = [n for n, line in enumerate(lines) if line.startswith("pump")]
+    assert pump and lines[pump[0]] == "pump · EVC-BVP-0001 (2):"
+    for line in lines:
+        if "X" * 30 not in line:  # a serial wider than the page has a line of its own
+            assert text_width_pt(line, ANNEX_FONT_PT) <= ANNEX_WIDTH_PT, line

@@ -249,3 +249,53 @@ def test_an_engineer_enrols_from_their_page(client, auth, crew, cert_app):
     assert 'id="signing-key"' in page and crew["mech"].full_name in page
     r = client.post("/certificates/signing-key", data={"action": "upload"}, follow_redirects=True)
     assert "flash-error" in r.text
+
+
+def _stamp_font_programs(xobject, found):
+    """The embedded font programs (FontFile2) an appearance stream draws with, nested forms too."""
+    resources = xobject.get("/Resources") or {}
+    for font in (resources.get("/Font") or {}).values():
+        for descendant in font.get_object().get("/DescendantFonts", []):
+            descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+            found.append(descriptor["/FontFile2"].get_object().get_data())
+    for inner in (resources.get("/XObject") or {}).values():
+        _stamp_font_programs(inner.get_object(), found)
+    return found
+
+
+def test_each_stamp_embeds_the_shaped_glyphs_of_its_signer(issued, crew):  # noqa: F811
+    import io
+
+    import uharfbuzz as hb
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    from workshop.certificates.signing import _font_bytes, _font_path
+
+    sarabun = hb.Font(hb.Face(_font_bytes(_font_path())))
+
+    def glyphs(text):
+        buf = hb.Buffer()
+        buf.add_str(text)
+        buf.guess_segment_properties()
+        hb.shape(sarabun, buf)
+        return {info.codepoint for info in buf.glyph_infos}
+
+    page = PdfReader(io.BytesIO(issued.pdf)).pages[-1]
+    stamps = {}
+    for annot in page["/Annots"]:
+        annot = annot.get_object()
+        if annot.get("/FT") == "/Sig":
+            stamps[annot["/T"]] = _stamp_font_programs(annot["/AP"]["/N"].get_object(), [])
+    assert sorted(stamps) == ["Centre", "Electrical", "Mechanical"]
+    for field, engineer, role in (
+        ("Mechanical", crew["mech"], "วิศวกรเครื่องกล · Mechanical engineer"),
+        ("Electrical", crew["elec"], "วิศวกรไฟฟ้า · Electrical engineer"),
+    ):
+        (program,) = stamps[field]
+        font = TTFont(io.BytesIO(program))
+        assert "GSUB" not in font and "GPOS" not in font  # shaped already; not embedded
+        order, glyf = font.getGlyphOrder(), font["glyf"]
+        # The glyph ids HarfBuzz shaped (Thai marks included) keep their outlines in the subset.
+        for gid in glyphs(f"{engineer.full_name} {role}") - glyphs(" "):
+            assert glyf[order[gid]].numberOfContours != 0, (field, gid)

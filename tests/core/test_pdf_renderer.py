@@ -1,9 +1,15 @@
 """The shared PDF renderer pauses the cyclic garbage collector while WeasyPrint lays out and never
-leaves it off: not after a render, not after a failed one, not when it was off before."""
+leaves it off: not after a render, not after a failed one, not when it was off before. It keeps
+one font configuration per thread and template between renders, and the PDF stays the same."""
 
 import gc
+import io
+import shutil
+import threading
 
+import pypdfium2
 import pytest
+from pypdf import PdfReader
 
 from workshop.pdf import collector_paused
 
@@ -57,3 +63,54 @@ def test_a_render_leaves_it_on(app, collector_on):
         )
     assert pdf.startswith(b"%PDF-")
     assert gc.isenabled()
+
+
+DEMO = "certificates/pdf_demo_document.html"
+DEMO_CONTEXT = {"title_th": "ทดสอบ", "title_en": "Test", "body_th": "ตัวอย่าง", "body_en": "Sample"}
+
+
+def pdf_text(data: bytes) -> list[str]:
+    pdf = pypdfium2.PdfDocument(data)
+    try:
+        return [page.get_textpage().get_text_range() for page in pdf]
+    finally:
+        pdf.close()
+
+
+def embedded_fonts(data: bytes) -> set[str]:
+    fonts = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1].split("-")[0])
+    return fonts
+
+
+def test_font_configuration_kept_per_thread_and_template(app):
+    from workshop.pdf import font_configuration, render_pdf
+
+    with app.test_request_context():
+        first = render_pdf(DEMO, DEMO_CONTEXT)
+        config = font_configuration(DEMO)
+        second = render_pdf(DEMO, DEMO_CONTEXT)
+    assert font_configuration(DEMO) is config
+    assert font_configuration("certificates/pdf_handover.html") is not config
+    # The fonts WeasyPrint registered with the kept configuration serve the next render.
+    assert pdf_text(second) == pdf_text(first) and "ตัวอย่าง" in pdf_text(second)[0]
+    assert embedded_fonts(second) == embedded_fonts(first) == {"Sarabun"}
+    other = []
+    thread = threading.Thread(target=lambda: other.append(font_configuration(DEMO)))
+    thread.start()
+    thread.join()
+    assert other[0] is not config
+
+
+def test_font_configuration_replaced_when_its_font_files_are_gone(app):
+    from workshop.pdf import font_configuration, render_pdf
+
+    with app.test_request_context():
+        render_pdf(DEMO, DEMO_CONTEXT)
+        config = font_configuration(DEMO)
+        shutil.rmtree(config._folder)  # what a /tmp cleaner does to a long-running worker
+        pdf = render_pdf(DEMO, DEMO_CONTEXT)
+    assert font_configuration(DEMO) is not config
+    assert "ตัวอย่าง" in pdf_text(pdf)[0]

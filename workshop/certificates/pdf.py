@@ -2,6 +2,7 @@
 ``templates/certificates/pdf_*.html`` with a URL fetcher that serves only the bundled Sarabun font
 and the QR image, never the network or the file system."""
 
+import itertools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from workshop.pdf import (  # noqa: F401  (shared renderer, re-exported for toda
     qr_data_uri,
     qr_png,
     render_pdf,
+    text_width_pt,
 )
 from workshop.provinces import province_name
 
@@ -72,6 +74,44 @@ def _components(job: Job) -> list[dict]:
     return [
         {"category": c.category, "part_number": c.part_number, "serial": c.serial} for c in rows
     ]
+
+
+# The annex's block of serials (templates/certificates/pdf_certificate.html, .serials): 7 pt
+# Sarabun across the A4 text width (210 mm less the 14 mm margins), less 4 % for rounding.
+ANNEX_FONT_PT = 7
+ANNEX_WIDTH_PT = (210 - 2 * 14) * 72 / 25.4 * 0.96
+ANNEX_INDENT = "    "
+
+
+def _annex_lines(components: list[dict]) -> list[str]:
+    """The installed components grouped by category and part number, each group's serials as
+    many to a line as fit the annex's width (measured in the certificate's font).
+
+    A few long lines of text where a line per serial made 120 line boxes (a tenth of the
+    render); and a line never ends inside a serial, which a wrapping paragraph would do at
+    its hyphens. Every serial is printed whole, in the order given.
+    """
+    lines = []
+    for (category, part_number), group in itertools.groupby(
+        components, key=lambda c: (c["category"], c["part_number"])
+    ):
+        serials = [c["serial"] for c in group]
+        line = f"{category} · {part_number} ({len(serials)}):"
+        width = text_width_pt(line, ANNEX_FONT_PT)
+        for n, serial in enumerate(serials):
+            piece = " " + serial + ("," if n < len(serials) - 1 else "")
+            piece_width = text_width_pt(piece, ANNEX_FONT_PT)
+            if width + piece_width > ANNEX_WIDTH_PT and line.strip():
+                lines.append(line)
+                line, piece = ANNEX_INDENT, piece[1:]
+                width, piece_width = (
+                    text_width_pt(ANNEX_INDENT, ANNEX_FONT_PT),
+                    text_width_pt(piece, ANNEX_FONT_PT),
+                )
+            line += piece
+            width += piece_width
+        lines.append(line)
+    return lines
 
 
 # The safety measurements a technician records in the manual's steps that the certificate prints
@@ -411,6 +451,7 @@ def certificate_context(job: Job, *, number: str, issued_at: datetime, verify_ur
             "date_be": i18n.format_be_date(decision.decided_at, "th"),
         },
         "components": components,
+        "annex_lines": _annex_lines(components),
     }
 
 

@@ -153,34 +153,55 @@ def _bytes_reserved(signer, key) -> int:
     return 2 * (der + 2 * (key.bit_size // 8 + 8) + CMS_OVERHEAD_BYTES)
 
 
-# OpenType layout tables: HarfBuzz's business, not needed in a stamp's embedded font subset.
-LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
-
-
 def _font_factory():
     """pyHanko's OpenType font engine on Sarabun, reading the font from memory (its own
-    factory opens the file and never closes it)."""
+    factory opens the file and never closes it), its embedded subset made by HarfBuzz."""
+    import uharfbuzz as hb
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+
+    class HarfBuzzSubset(GlyphAccumulator):
+        """The stamp's font subset cut by HarfBuzz (as WeasyPrint cuts the certificate's) rather
+        than by fontTools: 0.1 ms where fontTools took 7 (a fifth of a signature). The same
+        glyph ids are kept (pyHanko writes CIDToGIDMap /Identity and the widths and ToUnicode
+        map from the whole font); the layout tables are left out, HarfBuzz has already shaped."""
+
+        def _extract_subset(self, options=None):
+            request = hb.SubsetInput()
+            for glyph in self._glyphs:
+                request.glyph_set.add(glyph)
+            for tag in LAYOUT_TABLES:
+                request.drop_table_tag_set.add(int.from_bytes(tag.encode(), "big"))
+            request.flags = hb.SubsetFlags.RETAIN_GIDS
+            program = hb.subset(self.hb_font.face, request).blob.data
+            # pyHanko embeds the program by saving its fontTools font: hand it the bytes instead.
+            self.cidfont_obj._tt = _FontProgram(program)
 
     class InMemory(GlyphAccumulatorFactory):
         def create_font_engine(self, writer, obj_stream=None):
-            data = _font_bytes(self.font_file)
             if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
                 obj_stream = writer.prepare_object_stream()
-            engine = GlyphAccumulator(
+            return HarfBuzzSubset(
                 writer=writer,
-                font_handle=io.BytesIO(data),
+                font_handle=io.BytesIO(_font_bytes(self.font_file)),
                 font_size=self.font_size,
                 obj_stream=obj_stream,
             )
-            # HarfBuzz shapes from the font's bytes and the embedded subset drops the layout
-            # tables anyway; fontTools' subsetter would still parse them first (0.4 s a stamp).
-            for tag in LAYOUT_TABLES:
-                if tag in engine.tt:
-                    del engine.tt[tag]
-            return engine
 
     return InMemory(_font_path())
+
+
+# OpenType layout tables: HarfBuzz's business when shaping, not needed in a stamp's subset.
+LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF")
+
+
+class _FontProgram:
+    """A finished font program where pyHanko expects a fontTools font to save."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def save(self, file) -> None:
+        file.write(self.data)
 
 
 def _sign_all(pdf: bytes, signatures: list[Signature], timestamp_url: str) -> bytes:
