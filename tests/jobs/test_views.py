@@ -236,3 +236,54 @@ def test_supervisor_opens_a_training_job(client, auth, create_worker, use_test_m
     job = db.session.scalar(sa.select(Job))
     assert job.is_training
     assert "ฝึกอบรม" in client.get(f"/jobs/{job.id}").text
+
+
+def test_step_screen_shows_each_record_as_signed(client, auth, create_job, create_worker, tmp_path):
+    """The step screen reads records as plain rows: who signed each, the correction and its
+    reason, the value out of limits, the photos attached to each record and those still waiting
+    for a signature, who countersigned when, and how many records the next save builds on."""
+    from workshop.jobs import services
+
+    job = create_job()
+    tech = create_worker(full_name="ช่างหนึ่ง")
+    second = create_worker(full_name="ช่างสอง")
+    services.add_photo(job, "intake-01", "vin_photo", png_bytes((1, 2, 3)), tech, tmp_path)
+    services.sign_step(job, "intake-01", tech, {"odometer_km": "152000"}, base_seq=0)
+    services.add_photo(job, "intake-01", "vin_photo", png_bytes((4, 5, 6)), second, tmp_path)
+    services.sign_step(
+        job, "intake-01", second, {"odometer_km": "152100"}, base_seq=1, reason="misread dial"
+    )
+    services.add_photo(job, "intake-01", "vin_photo", png_bytes((7, 8, 9)), tech, tmp_path)
+    services.sign_step(
+        job, "intake-02", tech, {"walkaround": "y", "fuel_level": "empty"}, base_seq=0
+    )
+    services.sign_step(
+        job,
+        "hv-01",
+        tech,
+        {"box_bolts": "60", "bms_serial": ["B-1"]},
+        base_seq=0,
+        record_failure=True,
+        note="thread damaged",
+    )
+    services.countersign_step(job, "hv-01", second)
+    db.session.commit()
+    first, corrected, waiting = db.session.scalars(sa.select(Photo.id).order_by(Photo.id))
+    auth.login(tech.username)
+
+    page = client.get(f"/jobs/{job.id}/steps/intake-01").text
+    records = page.split('id="records"')[1].split("</section>")[0]
+    newest, older = records.split('<div class="record')[1:]
+    assert "ช่างสอง" in newest and "misread dial" in newest and "152100" in newest
+    assert f"/photos/{corrected}?thumb=1" in newest and f"/photos/{first}?" not in newest
+    assert "record-superseded" in older and "ช่างหนึ่ง" in older and "152000" in older
+    assert f"/photos/{first}?thumb=1" in older and f"/photos/{corrected}?" not in older
+    waiting_section = page.split('id="photo-vin_photo"')[1].split("</section>")[0]
+    assert f"/photos/{waiting}?thumb=1" in waiting_section and "photo-count" in waiting_section
+    assert 'name="base_seq" value="2"' in page
+
+    page = client.get(f"/jobs/{job.id}/steps/hv-01").text
+    records = page.split('id="records"')[1].split("</section>")[0]
+    assert "badge-err" in records and "thread damaged" in records and "value-fail" in records
+    assert "✔" in records and "ช่างสอง" in records  # countersigned, by whom
+    assert 'name="base_seq" value="1"' in page

@@ -16,6 +16,7 @@ from workshop.jobs.models import (
     Countersign,
     Job,
     NonConformance,
+    Photo,
     StepRecord,
 )
 from workshop.manuals.schema import Manual, Step
@@ -295,6 +296,117 @@ def _progress(job, grouped, user, non_conformances) -> dict[str, StepStatus]:
         step.id: _step_status(job, manual, step, grouped, open_nc_steps, held)
         for step in manual.steps
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ShownRecord:
+    """What the step screen shows of a step record, read as a plain row: what was entered and
+    with which instruments, who signed it when, who countersigned it when, its photos' ids."""
+
+    id: int
+    user_id: int
+    signer: str
+    signed_at: datetime
+    corrects_id: int | None
+    reason: str
+    passed: bool
+    values: dict
+    evaluations: dict
+    instruments: dict
+    note: str
+    countersigner: str | None
+    countersigned_at: datetime | None
+    photo_ids: list[int]
+
+    @property
+    def countersigned(self) -> bool:
+        """True once a second person has countersigned the record."""
+        return self.countersigner is not None
+
+
+@cache
+def _shown_records_statement():
+    """The records of some steps of a job, as plain rows (building a StepRecord, its
+    Countersign, their Users and Photos for each costs more than the statement), with whether
+    their step has an open non-conformance; built once."""
+    has_open_nc = (
+        sa.exists()
+        .where(
+            NonConformance.job_id == StepRecord.job_id,
+            NonConformance.step_id == StepRecord.step_id,
+            NonConformance.closed_at.is_(None),
+        )
+        .correlate(StepRecord)
+    )
+    return (
+        sa.select(
+            StepRecord.step_id,
+            StepRecord.id,
+            StepRecord.user_id,
+            _signer.full_name,
+            StepRecord.signed_at,
+            StepRecord.corrects_id,
+            StepRecord.reason,
+            StepRecord.passed,
+            StepRecord.values,
+            StepRecord.evaluations,
+            StepRecord.instruments,
+            StepRecord.note,
+            _countersigner.full_name,
+            Countersign.at,
+            has_open_nc,
+        )
+        .join(_signer, _signer.id == StepRecord.user_id)
+        .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
+        .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
+        .where(
+            StepRecord.job_id == sa.bindparam("job_id"),
+            StepRecord.step_id.in_(sa.bindparam("step_ids", expanding=True)),
+        )
+        .order_by(StepRecord.step_id, StepRecord.seq)
+    )
+
+
+_STEP_PHOTOS = (
+    sa.select(Photo.id, Photo.record_id, Photo.input_key)
+    .where(Photo.job_id == sa.bindparam("job_id"), Photo.step_id == sa.bindparam("step_id"))
+    .order_by(Photo.id)
+)
+
+
+def step_screen(
+    job: Job, step: Step, user: User | None = None
+) -> tuple[StepStatus, dict[str, list[int]]]:
+    """What the step screen shows: the step's state as in ``step_progress``, its records as
+    ``ShownRecord`` rows (newest last), and the ids of the photos uploaded for each of its photo
+    inputs and not yet attached to a signed record; in two statements (one for a step that
+    asks for no photo: it has none)."""
+    manual = manual_of(job)
+    photos_of: dict[int, list[int]] = {}
+    pending: dict[str, list[int]] = {}
+    asks_photos = any(inp.type == "photo" for inp in step.inputs)
+    photos = (
+        db.session.execute(_STEP_PHOTOS, {"job_id": job.id, "step_id": step.id})
+        if asks_photos
+        else ()
+    )
+    for photo_id, record_id, input_key in photos:
+        if record_id is None:
+            pending.setdefault(input_key, []).append(photo_id)
+        else:
+            photos_of.setdefault(record_id, []).append(photo_id)
+    grouped: dict[str, list[ShownRecord]] = {}
+    open_nc_steps = set()
+    rows = db.session.execute(
+        _shown_records_statement(), {"job_id": job.id, "step_ids": [step.id, *step.depends_on]}
+    )
+    for step_id, record_id, *shown, open_nc in rows:
+        grouped.setdefault(step_id, []).append(
+            ShownRecord(record_id, *shown, photo_ids=photos_of.get(record_id, []))
+        )
+        if open_nc and step_id == step.id:
+            open_nc_steps.add(step_id)
+    return _step_status(job, manual, step, grouped, open_nc_steps, _held(user)), pending
 
 
 def step_progress(job: Job, step: Step, user: User | None = None) -> StepStatus:

@@ -36,7 +36,7 @@ from workshop.jobs.progress import (
     job_progress,
     manual_of,
     next_step,
-    step_progress,
+    step_screen,
 )
 from workshop.jobs.signals import kits_offered
 from workshop.jobs.stepform import step_inputs_html
@@ -254,16 +254,10 @@ def sign_step(job_id: int, step_id: str):
 
 def _step_context(job, manual, step, form_values):
     held = valid_qualifications(current_user)
-    status = step_progress(job, step, current_user)
+    status, pending = step_screen(job, step, current_user)
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
-    # Only a step that asks for photos shows the ones waiting for its signature.
-    pending = (
-        services.pending_photos(job, step.id)
-        if any(inp.type == "photo" for inp in step.inputs)
-        else {}
-    )
     instrument_choices = instruments.usable(
         job.centre_id,
         {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
