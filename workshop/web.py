@@ -226,14 +226,15 @@ def nav_items():
     """Navigation entries the current user may open.
 
     Who may open a view depends only on being logged in and the roles held: the list is worked
-    out once per set of roles (per app) and shared by every page that shows the menu.
+    out once per set of roles and language (per app), its labels translated then (as the lazy
+    strings render them: unescaped), and shared by every page that shows the menu.
     """
     user = current_user._get_current_object()
-    key = frozenset(user.roles) if user.is_authenticated else None
+    key = (frozenset(user.roles) if user.is_authenticated else None, current_locale())
     known = current_app.extensions.setdefault("workshop.nav_items", {})
     if key not in known:
         known[key] = [
-            (endpoint, label)
+            (endpoint, Markup(str(label)))
             for endpoint, label in NAV
             if (access := access_of(endpoint)) is not None and user_may(user, access)
         ]

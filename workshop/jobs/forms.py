@@ -74,10 +74,6 @@ class IntakeForm(Form):
             raise ValidationError(str(problem))
 
 
-class PhotoForm(Form):
-    """Only the CSRF token; the file and its input key are read from the request."""
-
-
 class CancelForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 

@@ -27,7 +27,7 @@ from workshop.accounts.services import valid_qualifications
 from workshop.extensions import db
 from workshop.formtools import choices
 from workshop.jobs import instruments, listing, services
-from workshop.jobs.forms import CancelForm, IntakeForm, PhotoForm
+from workshop.jobs.forms import CancelForm, IntakeForm
 from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.jobs.overview import step_rows
@@ -284,7 +284,6 @@ def _step_context(job, manual, step, form_values):
         ),
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         held=held,
-        photo_form=PhotoForm(),
         is_worker=is_worker,
         refusal=services.sign_refusal(job, step, current_user) if is_worker else None,
         qualification_name=qualification_name,
