@@ -327,6 +327,25 @@ def test_fingerprint_changes_with_the_dbc(make_kit):
     assert load_kit(folder).fingerprint != before
 
 
+def test_fingerprint_changes_with_the_overlays_and_the_limit_profile_the_eol_file_names(
+    make_kit,
+):
+    """A job pins the kit's fingerprint: an overlay DBC or limit profile edited under the same
+    version number is a different kit for the tests that read it."""
+    top = 'kit = "test-kit"\n'
+    folder = make_kit(eol=edit(top, top + 'overlays = ["eol-overlay.dbc"]\nprofile = "lfp"\n', EOL))
+    (folder / "eol-overlay.dbc").write_text(DBC, encoding="utf-8")
+    before = load_kit(folder).fingerprint
+    (folder / "eol-overlay.dbc").write_text(DBC.replace("VCU_State", "VCU_Mode"), encoding="utf-8")
+    with_new_overlay = load_kit(folder).fingerprint
+    assert with_new_overlay != before
+    # A profile shipped beside the kit's folder takes the repository's place.
+    shipped = folder.parent / "_profiles" / "lfp.toml"
+    shipped.parent.mkdir()
+    shipped.write_text("[limits]\n", encoding="utf-8")
+    assert load_kit(folder).fingerprint != with_new_overlay
+
+
 # --- broken kits: exact file, location and problem, nothing loaded ----------------------------------
 
 MOTOR = " (in part 'TK1-MOT-0001')"

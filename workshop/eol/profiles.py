@@ -7,24 +7,14 @@ import re
 from pathlib import Path
 
 from workshop.datafiles import DataFileError, read_data_file
+from workshop.kits.loader import KITS_DIR, PROFILES_FOLDER, profile_path  # noqa: F401  (re-exported)
 
 EOL_FILE = "eol.toml"
-PROFILES_FOLDER = "_profiles"
 
 
 def kit_specs_root() -> Path:
     """The repository's ``kit_specs/`` folder (found relative to this package, not the cwd)."""
-    return Path(__file__).resolve().parents[2] / "kit_specs"
-
-
-def profile_path(name: str, kit_folder: Path) -> Path:
-    """The limit profile ``name`` (``_profiles/<name>.toml``): beside the kit's folder if the
-    kit maker ships one, else the repository's."""
-    for folder in (kit_folder.parent / PROFILES_FOLDER, kit_specs_root() / PROFILES_FOLDER):
-        candidate = folder / f"{name}.toml"
-        if candidate.is_file():
-            return candidate
-    return kit_specs_root() / PROFILES_FOLDER / f"{name}.toml"
+    return KITS_DIR
 
 
 def _merged(base: dict, override: dict) -> dict:

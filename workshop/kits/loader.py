@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tomllib
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -80,7 +81,13 @@ def load_kit(directory: str | Path) -> KitSpec:
     message_count = _count_dbc_messages(directory / kit.dbc)
     eol_raw = _read_bytes(directory / kit.eol, kit_file, "eol", kit.eol)
     fingerprint = hashlib.sha256()
-    for name, content in ((KIT_FILE, raw), (kit.dbc, dbc_raw), (kit.eol, eol_raw)):
+    files = [
+        (KIT_FILE, raw),
+        (kit.dbc, dbc_raw),
+        (kit.eol, eol_raw),
+        *_named_by_eol(directory, eol_raw),
+    ]
+    for name, content in files:
         fingerprint.update(f"{name}\0{len(content)}\0".encode())
         fingerprint.update(content)
     # Sub-models are already validated instances; KitSpec keeps them as they are.
@@ -92,6 +99,44 @@ def load_kit(directory: str | Path) -> KitSpec:
             "fingerprint": fingerprint.hexdigest(),
         }
     )
+
+
+PROFILES_FOLDER = "_profiles"
+
+
+def profile_path(name: str, kit_folder: Path) -> Path:
+    """The limit profile ``name`` (``_profiles/<name>.toml``) a kit's eol.toml names: beside the
+    kit's folder if the kit maker ships one, else the repository's."""
+    for folder in (kit_folder.parent / PROFILES_FOLDER, KITS_DIR / PROFILES_FOLDER):
+        candidate = folder / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    return KITS_DIR / PROFILES_FOLDER / f"{name}.toml"
+
+
+def _named_by_eol(directory: Path, eol_raw: bytes) -> list[tuple[str, bytes]]:
+    """The files the kit's EOL definition names besides its DBC, for the fingerprint: its overlay
+    DBCs and its limit profile (a change to either changes what a job's tests read). What cannot
+    be read or parsed here is left to the EOL definition's loader, which refuses it by name."""
+    try:
+        eol = tomllib.loads(eol_raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    named = []
+    overlays = eol.get("overlays")
+    for overlay in overlays if isinstance(overlays, list) else []:
+        if isinstance(overlay, str):
+            named.append((f"overlay:{overlay}", directory / overlay))
+    profile = eol.get("profile", "lfp")
+    if isinstance(profile, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", profile):
+        named.append((f"profile:{profile}", profile_path(profile, directory)))
+    found = []
+    for name, path in named:
+        try:
+            found.append((name, path.read_bytes()))
+        except OSError:
+            continue
+    return found
 
 
 def load_kits(root: str | Path | None = None) -> dict[str, KitSpec]:

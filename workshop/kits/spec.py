@@ -192,8 +192,9 @@ class KitSpec(KitFile):
     """A validated kit as loaded from its folder: the file's content plus what the loader found there.
 
     ``directory`` is where the kit was loaded from, ``dbc_message_count`` how many messages cantools read
-    from its DBC, and ``fingerprint`` the SHA-256 of kit.toml, the DBC and the EOL file together, so a job
-    that pinned ``version`` can tell when the files changed under the same version number.
+    from its DBC, and ``fingerprint`` the SHA-256 of kit.toml, the DBC, the EOL file and the overlay DBCs and
+    limit profile it names, together, so a job that pinned ``version`` can tell when the files
+    changed under the same version number.
     """
 
     directory: Path
