@@ -282,6 +282,15 @@ def test_step_screen_shows_each_record_as_signed(client, auth, create_job, creat
     assert f"/photos/{waiting}?thumb=1" in waiting_section and "photo-count" in waiting_section
     assert 'name="base_seq" value="2"' in page
 
+    # A fresh job's second step names the step it waits for, with a link to it.
+    fresh = create_job()
+    page = client.get(f"/jobs/{fresh.id}/steps/intake-02").text
+    assert "ต้องลงนามขั้นตอนเหล่านี้ก่อน" in page
+    assert f'<a href="/jobs/{fresh.id}/steps/intake-01">' in page
+    assert f'<a class="btn btn-big" href="/jobs/{fresh.id}/steps/intake-01">←' in page  # Back
+    assert f'<a class="btn btn-big" href="/jobs/{fresh.id}">' in page  # the job
+    assert f'id="next" href="/jobs/{fresh.id}/steps/hv-01"' in page
+
     page = client.get(f"/jobs/{job.id}/steps/hv-01").text
     records = page.split('id="records"')[1].split("</section>")[0]
     assert "badge-err" in records and "thread damaged" in records and "value-fail" in records

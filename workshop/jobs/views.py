@@ -288,8 +288,11 @@ def _step_context(job, manual, step, form_values):
         refusal=services.sign_refusal(job, step, current_user) if is_worker else None,
         qualification_name=qualification_name,
         save_key=request.form.get("save_key") or uuid.uuid4().hex,
-        # Photo ids are integers: one URL is built and the others end with their own id.
+        # Photo ids are integers and step ids slugs: one URL is built and the others end with
+        # their own id.
         photo_url_prefix=url_for("jobs.photo", job_id=job.id, photo_id=0).removesuffix("0"),
+        step_url_prefix=url_for("jobs.show_step", job_id=job.id, step_id="_").removesuffix("_"),
+        job_url=url_for("jobs.show_job", job_id=job.id),
     )
 
 
