@@ -80,16 +80,10 @@ class StepStatus:
     missing_qualification: str | None = None
 
 
-@cache
-def _records_statement(of_steps: bool, evidence: bool = True):
-    """A job's records (of some steps only, when ``of_steps``) with their signers,
-    countersigns, photos and whether their step has an open non-conformance, in one statement;
-    built once (an ORM select with eager loads costs more to build than to run).
-
-    Without ``evidence``, what a record holds (values, evaluations, instruments, note, photos)
-    is not read, and reading it raises: who signed when is enough to tell a step's state."""
-    # A non-conformance is raised by a record of its step: the flag comes with the records.
-    has_open_nc = (
+def _step_has_open_nc():
+    """Whether a record's step has an open non-conformance, as a column of a select of records
+    (a non-conformance is raised by a record of its step: the flag comes with the records)."""
+    return (
         sa.exists()
         .where(
             NonConformance.job_id == StepRecord.job_id,
@@ -98,6 +92,17 @@ def _records_statement(of_steps: bool, evidence: bool = True):
         )
         .correlate(StepRecord)
     )
+
+
+@cache
+def _records_statement(of_steps: bool, evidence: bool = True):
+    """A job's records (of some steps only, when ``of_steps``) with their signers,
+    countersigns, photos and whether their step has an open non-conformance, in one statement;
+    built once (an ORM select with eager loads costs more to build than to run).
+
+    Without ``evidence``, what a record holds (values, evaluations, instruments, note, photos)
+    is not read, and reading it raises: who signed when is enough to tell a step's state."""
+    has_open_nc = _step_has_open_nc()
     stmt = (
         sa.select(StepRecord, has_open_nc)
         .where(StepRecord.job_id == sa.bindparam("job_id"))
@@ -329,15 +334,7 @@ def _shown_records_statement():
     """The records of some steps of a job, as plain rows (building a StepRecord, its
     Countersign, their Users and Photos for each costs more than the statement), with whether
     their step has an open non-conformance; built once."""
-    has_open_nc = (
-        sa.exists()
-        .where(
-            NonConformance.job_id == StepRecord.job_id,
-            NonConformance.step_id == StepRecord.step_id,
-            NonConformance.closed_at.is_(None),
-        )
-        .correlate(StepRecord)
-    )
+    has_open_nc = _step_has_open_nc()
     return (
         sa.select(
             StepRecord.step_id,
