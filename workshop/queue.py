@@ -84,6 +84,22 @@ def job_progress(config, job_id: str) -> float | None:
     return job.meta.get("progress")
 
 
+def task_status(config, job_id: str) -> str | None:
+    """A queued task's state as RQ keeps it ("queued", "started", "finished", "failed", ...;
+    "missing" once the queue no longer knows it; None when Redis cannot be reached)."""
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=redis_connection(config)).get_status(refresh=False)
+    except NoSuchJobError:
+        return "missing"
+    except RedisError:
+        return None
+    return getattr(status, "value", status)
+
+
 def run_worker(config, *, burst: bool = False) -> None:
     """Serve the queue in this process until stopped (``burst``: until it is empty)."""
     from rq import SimpleWorker
