@@ -1,8 +1,8 @@
 """Background work on a real queue: RQ on the Redis a centre already runs.
 
-Heavy work (building an evidence bundle) never runs inside a request: the web app enqueues a
-task, a worker (``workshop worker``; the demo starts one) runs it in an application context and
-reports progress in the job's meta, which the page polls. ``REDIS_URL`` names the server
+Heavy work (issuing a certificate, building an evidence bundle) never runs inside a request: the
+web app enqueues a task, a worker (``workshop worker``; the demo starts one) runs it in an
+application context and reports progress in the job's meta, which the page polls. ``REDIS_URL`` names the server
 (default ``redis://127.0.0.1:6379/0``), ``QUEUE_NAME`` the queue.
 """
 
