@@ -1,8 +1,10 @@
 """Issuing in the background (issue 14): the Issue button queues the work for a real RQ worker on
 the real Redis; the job's page follows it; a failure leaves the job approved and nothing issued."""
 
+import pytest
 import sqlalchemy as sa
 
+from tests.conftest import ON_POSTGRES
 from workshop.certificates import services
 from workshop.certificates.issuing import latest_issue_request
 from workshop.certificates.models import Certificate, CertificateCounter, IssueRequest, SigningKey
@@ -214,3 +216,37 @@ def test_the_thai_page_says_it_in_thai(build_job, crew, client, auth, cert_app):
     assert answer["message"].startswith("ยังออกใบรับรองไม่ได้")
     html = page(client, job)
     assert "ออกใบรับรองไม่สำเร็จ" in html
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent writers (PostgreSQL)")
+def test_two_presses_at_once_queue_one_request(build_job, crew, cert_app):
+    """The database keeps a job to one request under way, even when both presses pass the
+    "already under way?" look at the same moment."""
+    import threading
+
+    from workshop.accounts.models import User
+    from workshop.certificates.issuing import request_issue
+    from workshop.jobs.models import Job
+
+    job = build_job(stage="approved")
+    job_id, inspector_id = job.id, crew["inspector"].id  # read here: the threads have sessions
+    barrier = threading.Barrier(3, timeout=120)
+    outcomes = []
+
+    def press():
+        with cert_app.app_context():
+            mine = db.session.get(Job, job_id)
+            inspector = db.session.get(User, inspector_id)
+            barrier.wait()
+            request, new = request_issue(mine, inspector, cert_app.config)
+            db.session.commit()
+            outcomes.append((request.id, new))
+
+    threads = [threading.Thread(target=press) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 3 and len({request_id for request_id, _ in outcomes}) == 1, outcomes
+    assert sorted(new for _, new in outcomes) == [False, False, True]
+    assert count(IssueRequest) == 1 and queued(cert_app) == 1
