@@ -142,7 +142,8 @@ def demo_command(host, port, no_serve):
     stop = threading.Event()
     threading.Thread(target=run_agent, args=(app,), kwargs={"stop": stop}, daemon=True).start()
     click.echo(f"Simulated EOL bench running ({DEMO_SPEED:g}x real time).")
-    # Background tasks (evidence bundles) run in a worker process on the queue (Redis).
+    # Background tasks (issuing certificates, evidence bundles) run in a worker process on the
+    # queue (Redis).
     import subprocess
     import sys
 
@@ -289,7 +290,8 @@ def bench_command(benches, once):
 @cli.command("worker")
 @click.option("--burst", is_flag=True, help="Run what is queued, then exit.")
 def worker_command(burst):
-    """Run background tasks (evidence bundles) from the queue on Redis (REDIS_URL) until stopped.
+    """Run background tasks (issuing certificates, evidence bundles) from the queue on Redis
+    (REDIS_URL) until stopped.
 
     Run one (or more) next to the web server, as a systemd service; `workshop demo` starts one.
     """

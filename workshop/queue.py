@@ -1,8 +1,8 @@
 """Background work on a real queue: RQ on the Redis a centre already runs.
 
-Heavy work (building an evidence bundle) never runs inside a request: the web app enqueues a
-task, a worker (``workshop worker``; the demo starts one) runs it in an application context and
-reports progress in the job's meta, which the page polls. ``REDIS_URL`` names the server
+Heavy work (issuing a certificate, building an evidence bundle) never runs inside a request: the
+web app enqueues a task, a worker (``workshop worker``; the demo starts one) runs it in an
+application context and reports progress in the job's meta, which the page polls. ``REDIS_URL`` names the server
 (default ``redis://127.0.0.1:6379/0``), ``QUEUE_NAME`` the queue.
 """
 
@@ -82,6 +82,22 @@ def job_progress(config, job_id: str) -> float | None:
     except (NoSuchJobError, RedisError):
         return None
     return job.meta.get("progress")
+
+
+def task_status(config, job_id: str) -> str | None:
+    """A queued task's state as RQ keeps it ("queued", "started", "finished", "failed", ...;
+    "missing" once the queue no longer knows it; None when Redis cannot be reached)."""
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        status = Job.fetch(job_id, connection=redis_connection(config)).get_status(refresh=False)
+    except NoSuchJobError:
+        return "missing"
+    except RedisError:
+        return None
+    return getattr(status, "value", status)
 
 
 def run_worker(config, *, burst: bool = False) -> None:

@@ -116,6 +116,39 @@ class EvidenceBundle(db.Model):
     requested_by: Mapped[User] = relationship()
 
 
+class IssueRequest(db.Model):
+    """One request to issue a job's certificate, carried out by a background worker.
+
+    ``status``: queued → running → done (``certificate_id``) or failed (``error_code`` and
+    ``error_params``: a code the page renders in the reader's language, never a sentence).
+    ``pending_job_id`` holds the job's id while the request is queued or running; it is unique,
+    so the database itself keeps a job to one request under way.
+    """
+
+    __tablename__ = "certificate_issue_requests"
+
+    id: Mapped[intpk]
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("jobs.id"), index=True)
+    pending_job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("jobs.id"), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    rq_job_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[created_at]
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificates.id"))
+    error_code: Mapped[str] = mapped_column(sa.String(40), default="")
+    error_params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    job: Mapped[Job] = relationship(foreign_keys=[job_id])
+    requested_by: Mapped[User] = relationship()
+    certificate: Mapped[Certificate | None] = relationship()
+
+    @property
+    def under_way(self) -> bool:
+        """True while the request waits for a worker or is being carried out."""
+        return self.status in ("queued", "running")
+
+
 class SigningKey(db.Model):
     """An engineer's signing key and certificate (PAdES signatures on certificates they sign off).
 

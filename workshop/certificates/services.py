@@ -54,11 +54,14 @@ VERIFY_RATE_WINDOW = timedelta(minutes=10)
 
 
 class CertificateError(DomainError):
-    """A request the certificate rules refuse; ``missing`` lists every unmet condition."""
+    """A request the certificate rules refuse; ``missing`` lists every unmet condition, ``code``
+    and ``params`` say which rule refused (for a page that shows the refusal later, in its
+    reader's language: workshop.certificates.issuing)."""
 
-    def __init__(self, message, missing=()):
-        super().__init__(message)
+    def __init__(self, message, missing=(), *, code=None, params=None):
+        super().__init__(message, code=code)
         self.missing = list(missing)
+        self.params = dict(params or {})
 
 
 # --- the issuing rule ----------------------------------------------------------------------------
@@ -256,20 +259,24 @@ PRODUCTION_SETTINGS = (
 )
 
 
-def issuing_setup_problem(config) -> str | None:
-    """In production, the first missing setting issuing needs, named (None: all there)."""
+SETUP_MISSING = _l("certificates cannot be issued in production without %(setting)s (%(what)s)")
+
+
+def issuing_setup_missing(config) -> dict | None:
+    """In production, the first missing setting issuing needs: ``{"setting", "what"}`` (None:
+    all there)."""
     if not is_production(config):
         return None
     for setting, what in PRODUCTION_SETTINGS:
         if not config.get(setting):
-            return str(
-                _l(
-                    "certificates cannot be issued in production without %(setting)s (%(what)s)",
-                    setting=setting,
-                    what=what,
-                )
-            )
+            return {"setting": setting, "what": what}
     return None
+
+
+def issuing_setup_problem(config) -> str | None:
+    """In production, the first missing setting issuing needs, named (None: all there)."""
+    missing = issuing_setup_missing(config)
+    return None if missing is None else str(SETUP_MISSING % missing)
 
 
 BRANCH_SIGNATURE = {
@@ -464,20 +471,21 @@ def certificate_verify_url(token: str) -> str:
 # --- issuing -------------------------------------------------------------------------------------
 
 
-def issue_certificate(job: Job, user: User) -> Certificate:
-    """Issue the job's certificate: number it, render and sign the PDF, store it once.
+ISSUE_STAGES = 4  # the record read, the PDF rendered, signed, stored (``progress`` below)
 
-    Refused with :class:`CertificateError` listing exactly what is missing.
-    """
+
+def check_issuing(job: Job, user: User) -> None:
+    """Refuse with :class:`CertificateError` unless ``user`` may issue ``job``'s certificate now:
+    an inspector of the job's centre, issuing set up, and no blocker (every one listed)."""
     if not user.has_role(Role.INSPECTOR):
-        raise CertificateError(_l("only inspectors issue certificates"))
+        raise CertificateError(_l("only inspectors issue certificates"), code="not_inspector")
     from workshop.accounts.access import CentreScope
 
     if not CentreScope(user).allows(job.centre_id):
-        raise CertificateError(_l("this job is outside your centres"))
-    problem = issuing_setup_problem(current_app.config)
-    if problem:
-        raise CertificateError(problem)
+        raise CertificateError(_l("this job is outside your centres"), code="outside_centres")
+    setup = issuing_setup_missing(current_app.config)
+    if setup:
+        raise CertificateError(SETUP_MISSING % setup, code="setup_missing", params=setup)
     missing = certificate_blockers(job)
     if missing:
         raise CertificateError(
@@ -486,7 +494,19 @@ def issue_certificate(job: Job, user: User) -> Certificate:
                 missing="; ".join(b.message for b in missing),
             ),
             missing,
+            code="blocked",
         )
+
+
+def issue_certificate(job: Job, user: User, *, progress=None) -> Certificate:
+    """Issue the job's certificate: number it, render and sign the PDF, store it once.
+
+    Refused with :class:`CertificateError` listing exactly what is missing. Everything happens
+    in the caller's transaction: if rendering or signing fails, rolling it back leaves the job
+    approved and the number unused. ``progress(done, ISSUE_STAGES)`` is told each stage done.
+    """
+    progress = progress or (lambda done, total: None)
+    check_issuing(job, user)
     now = utcnow()
     # Claim the job first: of two inspectors pressing Issue at once, one wins here.
     claimed = db.session.execute(
@@ -496,7 +516,7 @@ def issue_certificate(job: Job, user: User) -> Certificate:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        raise CertificateError(_l("this job already has its certificate"))
+        raise CertificateError(_l("this job already has its certificate"), code="already_certified")
     db.session.expire(job, ["status", "active_vin", "closed_at"])
     year_be = i18n.to_bangkok(now).year + i18n.BE_OFFSET
     sequence = allocate_sequence(job.centre_id, year_be)
@@ -506,7 +526,9 @@ def issue_certificate(job: Job, user: User) -> Certificate:
     context = pdfs.certificate_context(job, number=number, issued_at=now, verify_url=url)
     material = signing_material(current_app.config, current_app.instance_path)
     context["development"] = certificate_development_reasons(job, material)
+    progress(1, ISSUE_STAGES)
     unsigned = pdfs.render_certificate(context)
+    progress(2, ISSUE_STAGES)
     signed = sign_all(
         unsigned,
         [
@@ -520,6 +542,7 @@ def issue_certificate(job: Job, user: User) -> Certificate:
         ],
         timestamp_url=current_app.config.get("TIMESTAMP_URL") or "",
     )
+    progress(3, ISSUE_STAGES)
     certificate = Certificate(
         number=number,
         centre_id=job.centre_id,
@@ -541,6 +564,7 @@ def issue_certificate(job: Job, user: User) -> Certificate:
         certificate,
         details={"number": number, "job": job.reference, "sha256": certificate.pdf_sha256},
     )
+    progress(4, ISSUE_STAGES)
     return certificate
 
 

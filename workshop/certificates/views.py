@@ -34,6 +34,15 @@ bp = Blueprint("certificates", __name__)
 bp.add_app_template_global(services.job_certificate, "job_certificate")
 bp.add_app_template_global(services.certificate_blockers, "certificate_blockers")
 
+
+@bp.app_template_global("certificate_issue_state")
+def certificate_issue_state(job: Job):
+    """The state of the job's latest request to issue its certificate (None: never asked)."""
+    from workshop.certificates.issuing import issue_state
+
+    return issue_state(job, current_app.config)
+
+
 READERS = (Role.INSPECTOR, Role.ADMIN)
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -50,14 +59,37 @@ def list_certificates():
 @bp.route("/certificates/jobs/<int:job_id>/issue", methods=["POST"])
 @requires(Role.INSPECTOR)
 def issue(job_id: int):
-    """Issue the job's certificate, or say exactly what is missing."""
+    """Ask a background worker to issue the job's certificate, or say exactly what is missing."""
+    from workshop.certificates.issuing import request_issue
+
     job = get_in_scope_or_404(Job, job_id)
     with transaction() as done:
-        certificate = services.issue_certificate(job, current_user)
-        done.success = _("Certificate %(number)s issued.", number=certificate.number)
-    if not done:
-        return redirect(url_for("inspection.show_job", job_id=job.id))
-    return redirect(url_for("certificates.show", certificate_id=certificate.id))
+        _request, new = request_issue(job, current_user, current_app.config)
+        done.success = (
+            _("The certificate is being issued; this page shows when it is ready.")
+            if new
+            else _("The certificate is already being issued: it was not asked for twice.")
+        )
+    return redirect(url_for("inspection.show_job", job_id=job.id) + "#certificate-readiness")
+
+
+@bp.route("/certificates/jobs/<int:job_id>/issue/status")
+@requires(*READERS)
+def issue_status(job_id: int):
+    """The latest request's state for the page that waits for it: status, progress 0–1, the
+    certificate's address once done, the reason once failed."""
+    from workshop.certificates.issuing import issue_state
+
+    job = get_in_scope_or_404(Job, job_id)
+    state = issue_state(job, current_app.config)
+    if state is None:
+        return {"status": "none"}
+    answer = {"status": state.status, "progress": state.progress}
+    if state.certificate_id is not None:
+        answer["url"] = url_for("certificates.show", certificate_id=state.certificate_id)
+    if state.failure:
+        answer["message"] = state.failure
+    return answer
 
 
 @bp.route("/certificates/<int:certificate_id>")

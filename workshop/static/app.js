@@ -108,38 +108,40 @@
   }
 
 
-  // Evidence bundle: while a worker builds it, show its progress; reload when it is ready.
-  function bundleProgress() {
-    var box = document.querySelector("[data-bundle-status-url]");
-    if (!box) return;
-    var url = box.dataset.bundleStatusUrl;
+  // Work a background worker does for a page (evidence bundle, trace check, issuing a
+  // certificate): the page marks a box with the status URL's attribute; poll it (JSON with
+  // "status", "progress" 0-1 and, once done, perhaps "url"), move the box's progress bar and
+  // percentage, and when the work ends go to its result or reload for the server's page.
+  var BACKGROUND_WORK = [
+    ["data-bundle-status-url", ["ready", "failed", "none"]],
+    ["data-trace-status-url", ["done", "failed"]],
+    ["data-issue-status-url", ["done", "failed", "none"]],
+  ];
+
+  function followWork(box, url, ended) {
     (function poll() {
       fetch(url, {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (s) {
-          var bar = document.getElementById("bundle-progress");
-          if (bar) bar.style.width = Math.round(100 * (s.progress || 0)) + "%";
-          if (s.status === "ready" || s.status === "failed") { window.location.reload(); }
-          else { setTimeout(poll, 1000); }
+          var percent = Math.round(100 * (s.progress || 0));
+          var bar = box.querySelector(".progress-bar");
+          if (bar) bar.style.width = percent + "%";
+          var figure = box.querySelector("[data-percent]");
+          if (figure) figure.textContent = percent;
+          if (ended.indexOf(s.status) < 0) { setTimeout(poll, 1000); }
+          else if (s.url) { window.location.assign(s.url); }
+          else { window.location.reload(); }
         })
         .catch(function () { setTimeout(poll, 3000); });
     })();
   }
 
-  // Trace check: wait for the worker, then show the result.
-  function traceCheck() {
-    var box = document.querySelector("[data-trace-status-url]");
-    if (!box) return;
-    var url = box.dataset.traceStatusUrl;
-    (function poll() {
-      fetch(url, {credentials: "same-origin"})
-        .then(function (r) { return r.json(); })
-        .then(function (s) {
-          if (s.status === "done" || s.status === "failed") { window.location.reload(); }
-          else { setTimeout(poll, 1000); }
-        })
-        .catch(function () { setTimeout(poll, 3000); });
-    })();
+  function backgroundWork() {
+    BACKGROUND_WORK.forEach(function (work) {
+      document.querySelectorAll("[" + work[0] + "]").forEach(function (box) {
+        followWork(box, box.getAttribute(work[0]), work[1]);
+      });
+    });
   }
 
   // Step screen: what is typed is kept on the tablet (localStorage, per job, step and user) until
@@ -333,8 +335,7 @@
     photoUploads();
     stepDraft();
     runProgress();
-    bundleProgress();
-    traceCheck();
+    backgroundWork();
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
