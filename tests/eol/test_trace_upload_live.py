@@ -90,24 +90,26 @@ def served(tmp_path):
             url, tmp_path / "instance", workers=2, production=True, FLASK_QUEUE_NAME=queue_name
         )
         log = open(tmp_path / "instance" / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "workshop.cli", "worker"],
-            cwd=REPO,
-            env=server.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        worker = None
         try:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "workshop.cli", "worker"],
+                cwd=REPO,
+                env=server.environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             wait_for(lambda: Worker.all(queue=queue), "the RQ worker to listen on the queue")
             wait_for(lambda: sandbox_waiting(worker.pid), "the worker's sandbox to be ready")
             yield server, worker, queue
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
             log.close()
             server.stop()
             queue.delete(delete_jobs=True)

@@ -135,14 +135,23 @@ class Gunicorn:
                 "120",
                 "workshop.wsgi:app",
             ]
-        self.process = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=self.environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.wait_until_serving()
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=self.environ,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            self.log.close()
+            raise
+        try:
+            self.wait_until_serving()
+        except BaseException:
+            # Nobody holds this object yet to call stop(): do not leave a server or its log open.
+            self.stop()
+            raise
 
     def wait_until_serving(self, expected_workers: int | None = None) -> None:
         """Wait until /healthz answers 200 (and the master has its workers again)."""
