@@ -9,6 +9,7 @@ import contextvars
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 from itertools import count
 
@@ -63,34 +64,59 @@ def pytest_configure(config):
                 write_mo(fh, catalog)
 
 
-def _postgres_url_for(worker: str) -> str:
+def run_database_name(base: str, *parts: str) -> str:
+    """A PostgreSQL database name of this test run alone: ``<base>_<run>_<worker>[_parts]``.
+
+    The run is xdist's test-run id (one for all workers of a run) or, without xdist, one made
+    for this process: two runs on one server (two checkouts, or SQLite and PostgreSQL jobs of a
+    CI host) never drop or truncate each other's databases. 63 bytes is PostgreSQL's limit."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", _OWN_RUN)[:8]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return "_".join((base, run, worker, *parts))[:63]
+
+
+_OWN_RUN = uuid.uuid4().hex
+
+
+@contextmanager
+def _postgres_database():
+    """A PostgreSQL database of this test process, dropped when the session ends."""
     from sqlalchemy.engine import make_url
 
     from workshop.config import normalise_database_url
 
     url = make_url(normalise_database_url(DATABASE_URL))
-    name = f"{url.database}_{worker}"
+    name = run_database_name(url.database)
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database(tmp_path_factory, request):
-    """A migrated database for this test process: a template file (SQLite) or a database (PG)."""
-    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    if ON_POSTGRES:
-        url = _postgres_url_for(worker)
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "template.sqlite")
+def _migrate(url: str) -> None:
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         db.engine.dispose()
-    return url
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """A migrated database for this test process: a template file (SQLite) or a database (PG)."""
+    if ON_POSTGRES:
+        with _postgres_database() as url:
+            _migrate(url)
+            yield url
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "template.sqlite")
+        _migrate(url)
+        yield url
 
 
 def _empty_postgres(app):

@@ -34,7 +34,7 @@ def page_texts(data: bytes) -> list[str]:
         pdf.close()
 
 
-def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
+def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew, tmp_path):
     data = issued.pdf
     job = issued.job
     pages = page_texts(data)
@@ -147,7 +147,7 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew):
     # A root the PDF was not signed under trusts none of them.
     from workshop.certificates import pki
 
-    stranger = pki.development_ca(tmp_path_factory_root())[1]
+    stranger = pki.development_ca(tmp_path / "stranger-ca")[1]
     assert signature_status(data, [stranger])["valid"] is False
 
     # Stored once: the download is byte for byte what was issued and hashed.
@@ -173,13 +173,6 @@ def test_the_renderer_fetches_nothing_outside(app):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert fetcher.fetch("workshop:font/Sarabun-Regular.ttf").read()[:4] == b"\x00\x01\x00\x00"
-
-
-def tmp_path_factory_root():
-    """A fresh folder for a stranger's development CA."""
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="stranger-ca-")
 
 
 def test_the_annex_prints_every_installed_serial_whole_within_the_page(issued):

@@ -2,6 +2,7 @@
 centre's closing signature, the trust anchor, enrolment refusals and the production refusal."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -101,10 +102,10 @@ def test_pkcs12_from_the_trust_anchor_is_enrolled(cert_app, crew):
 
 
 def _foreign(cert_app):
-    import tempfile
-
-    # another CA, in a throw-away folder (never next to the app's instance folder)
-    other = pki.load_ca(*pki.development_ca(tempfile.mkdtemp(prefix="stranger-ca-")))
+    # another CA, in a folder of this test's own (the uploads' parent is the test's tmp_path),
+    # never the app's instance folder and never /tmp where it would outlive the run
+    folder = Path(cert_app.config["UPLOAD_FOLDER"]).parent / "stranger-ca"
+    other = pki.load_ca(*pki.development_ca(folder))
     return pki.issue(*other, "Someone Else")
 
 

@@ -49,7 +49,7 @@ def test_limits_come_from_a_measurement_in_the_charts_unit():
     assert _limits_in(precharge, "dc_link_voltage", "V") == {}
 
 
-def test_the_vacuum_chart_draws_the_54_kpa_criterion_not_the_empty_booster():
+def test_the_vacuum_chart_draws_the_54_kpa_criterion_not_the_empty_booster(tmp_path):
     """The build starts by proving the booster empty (<= 5 kPa): the chart's line is the
     vacuum it must reach, and the report's table prints both."""
     from workshop.eol.definitions import load_kit
@@ -58,7 +58,9 @@ def test_the_vacuum_chart_draws_the_54_kpa_criterion_not_the_empty_booster():
 
     kit = load_kit("jazz-ev1")
     with SimulatedBus(kit, seed=2) as bus:
-        result = run_eol(kit, bus, ["brakes"], check_ids=["brakes.vacuum_build"])
+        result = run_eol(
+            kit, bus, ["brakes"], check_ids=["brakes.vacuum_build"], trace_path=tmp_path / "t.blf"
+        )
     build = result.result("brakes.vacuum_build")
     check = SimpleNamespace(measurements=[m.to_dict() for m in build.measurements])
     limits = _limits_in(check, "brake_vacuum", "kPa")

@@ -205,7 +205,8 @@ def test_same_seed_prints_the_same_json(cli, tmp_path):
 
 
 def test_a_random_seed_is_printed_so_the_run_can_be_repeated(cli, tmp_path):
-    result = cli("run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.soc")
+    trace = tmp_path / "seed.blf"
+    result = cli("run", "--kit", "jazz-ev1", "--simulate", "--check", "bms.soc", "--trace", trace)
     assert result.exit_code == 0, result.output
     assert "simulator (seed " in result.output
 
@@ -256,7 +257,19 @@ def test_lang_th_prints_every_message_in_thai(cli, tmp_path, fault):
     for check in data["checks"]:
         assert THAI.search(check["message"]), (check["check_id"], check["message"])
         assert check["message_code"] and "message_params" in check
-    english = cli("run", "--kit", "dmax-ev2", *FAST, "--fault", fault, "--lang", "en", "--json")
+    english = cli(
+        "run",
+        "--kit",
+        "dmax-ev2",
+        *FAST,
+        "--fault",
+        fault,
+        "--lang",
+        "en",
+        "--json",
+        "--trace",
+        tmp_path / "en.blf",
+    )
     assert not any(THAI.search(c["message"]) for c in json.loads(english.output)["checks"])
 
 

@@ -1,6 +1,7 @@
 """Run traces: BLF evidence with SHA-256, uploads in four formats, clear errors for bad files."""
 
 import hashlib
+import tempfile
 
 import can
 import pytest
@@ -187,11 +188,14 @@ def test_text_without_frames(tmp_path):
         load_trace(path)
 
 
-def test_recorder_writes_blf_only(tmp_path):
+def test_recorder_writes_blf_only(tmp_path, monkeypatch):
     with pytest.raises(TraceError, match="name it \\*.blf"):
         TraceRecorder(tmp_path / "run.asc")
+    # Without a path the trace is a new temporary file: here in the test's own folder, so a
+    # failing run leaves nothing in /tmp.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     recorder = TraceRecorder()
     recorder.record(can.Message(arbitration_id=0x101, data=b"\x01", timestamp=1.0, channel="can0"))
     info = recorder.close()
     assert info.path.exists() and info.frames == 1 and recorder.close() is info
-    info.path.unlink()
+    assert info.path.parent == tmp_path and info.path.name.startswith("eol-")

@@ -14,11 +14,15 @@ from workshop.eol.bindings import UdsBinding
 from workshop.eol.definitions import EolDefinitionError, kit_specs_root, load_kit
 from workshop.eol.engine import Outcome, run_eol
 from workshop.eol.faults import applicable_faults
+from workshop.eol.messages import render
 from workshop.eol.runner import evaluate_trace
 from workshop.eol.simbus import SimulatedBus
+from workshop.eol.uds import P2_STAR_S, RESPONSE_PENDING, UdsPoller
 from workshop.kits.commands import kits as kits_cli
 
 KIT = "dmax-ev2-vendor"
+# a generous bound for a frame to cross the virtual bus: never a verdict on speed
+PATIENCE_S = 30
 DID = 0x4A01
 
 
@@ -108,8 +112,6 @@ def test_a_misbehaving_server_gets_a_clear_message(kit, tmp_path, misbehave, exp
 
 
 def test_thai_message_for_a_silent_bms(kit, tmp_path):
-    from workshop.eol.messages import render
-
     bus = SimulatedBus(kit)
     bus.uds.silent.add(DID)
     result, _ = run(kit, tmp_path, bus=bus)
@@ -292,6 +294,43 @@ def test_response_pending_waits_for_the_late_answer(kit, tmp_path):
     # the tester waited for it: no second request went out meanwhile (one at a time per server)
     asked = [f for f in frames if f.arbitration_id == 0x7E4 and f.data[1] == 0x22]
     assert [f.timestamp < answers[1].timestamp for f in asked].count(True) == 1
+
+
+def test_no_answer_after_response_pending_quotes_the_p2_star_wait(kit):
+    """After "response pending" (NRC 0x78) the tester waits P2* (5 s), not the DID's 0.5 s, and
+    the message quotes the wait it actually gave. Real ISO-TP frames on python-can's virtual bus,
+    a hand-driven BMS on the other end; the tester's clock is stepped, so nothing waits."""
+    channel = f"uds-pending-{uuid.uuid4().hex}"
+    now = 0.0
+    with (
+        can.Bus(interface="virtual", channel=channel, receive_own_messages=False) as tester_bus,
+        can.Bus(interface="virtual", channel=channel) as bms,
+    ):
+        poller = UdsPoller(kit, lambda: now, tester_bus.send)
+        poller.poll(now)
+        request = bms.recv(timeout=PATIENCE_S)
+        assert request.arbitration_id == 0x7E4
+        assert bytes(request.data[:4]) == bytes([0x03, 0x22, 0x4A, 0x01])  # SF: RDBI 0x4A01
+        pending = [0x03, 0x7F, 0x22, RESPONSE_PENDING, 0xAA, 0xAA, 0xAA, 0xAA]
+        bms.send(can.Message(arbitration_id=0x7EC, is_extended_id=False, data=pending))
+        frame = tester_bus.recv(timeout=PATIENCE_S)
+        now = 0.1
+        assert poller.receive(poller.owner(frame), frame, now) == []
+        # Past the DID's timeout_s and its next period, within P2*: still waiting, nothing new
+        # asked (one request at a time per server), no problem noted.
+        now = 0.1 + P2_STAR_S - 0.01
+        poller.poll(now)
+        assert poller.problems == {} and bms.recv(timeout=0) is None
+        now = 0.1 + P2_STAR_S
+        poller.poll(now)
+        (problem,) = poller.problems.values()
+        assert problem["code"] == "uds_no_answer" and problem["params"]["timeout"] == "5"
+        assert render(problem["code"], problem["params"], "en") == (
+            "no answer to the diagnostic request for DID 0x4A01 (request ID 0x7E4) within 5 s"
+        )
+        assert "5" in render(problem["code"], problem["params"], "th")
+        # the request is given up: the next one goes out on the bus
+        assert bytes(bms.recv(timeout=PATIENCE_S).data[:4]) == bytes([0x03, 0x22, 0x4A, 0x01])
 
 
 def test_a_did_per_cell_with_a_header_byte_little_endian(kit_copy, tmp_path):

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from tests.conftest import DATABASE_URL, ON_POSTGRES, TEST_PASSWORD
+from tests.conftest import DATABASE_URL, ON_POSTGRES, TEST_PASSWORD, run_database_name
 from workshop import create_app
 from workshop.extensions import db
 
@@ -49,8 +49,7 @@ def fresh_database(tmp_path, name: str):
     from workshop.config import normalise_database_url
 
     base = make_url(normalise_database_url(DATABASE_URL))
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    dbname = f"{base.database}_{worker}_{name}"
+    dbname = run_database_name(base.database, name)
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
@@ -135,14 +134,23 @@ class Gunicorn:
                 "120",
                 "workshop.wsgi:app",
             ]
-        self.process = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=self.environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.wait_until_serving()
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=self.environ,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            self.log.close()
+            raise
+        try:
+            self.wait_until_serving()
+        except BaseException:
+            # Nobody holds this object yet to call stop(): do not leave a server or its log open.
+            self.stop()
+            raise
 
     def wait_until_serving(self, expected_workers: int | None = None) -> None:
         """Wait until /healthz answers 200 (and the master has its workers again)."""

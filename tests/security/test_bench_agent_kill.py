@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -64,8 +65,11 @@ def _agent(app, tmp_path, log) -> subprocess.Popen:
         "FLASK_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
         "FLASK_EOL_BENCHES": json.dumps(BENCHES),
     }
+    # The interpreter running the tests, on this checkout's code: a console script under
+    # REPO/.venv exists only in the checkout that owns the virtualenv.
     return subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "workshop"), "bench", "--bench", "SIM-K"],
+        [sys.executable, "-m", "workshop.cli", "bench", "--bench", "SIM-K"],
+        cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -87,25 +91,27 @@ def test_kill_9_of_the_only_bench_agent_mid_run(world, tmp_path):
     db.session.commit()
     run_id = run.id
     partial = runs.partial_trace_path(app.config["UPLOAD_FOLDER"], run_id)
-    log = open(tmp_path / "agent.log", "wb")  # noqa: SIM115 - closed below, after the agent
-    agent = _agent(app, tmp_path, log)
-    try:
-        # Mid-run: checks written, a first block of frames in the trace, the run not finished.
-        def mid_run():
-            run, checks = _run_state(run_id)
-            assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), run.abort_reason
-            return checks >= 2 and partial.exists() and partial.stat().st_size > FILE_HEADER_SIZE
+    # The log is closed on every path: also when starting the agent fails, and after a kill.
+    with open(tmp_path / "agent.log", "wb") as log:
+        agent = _agent(app, tmp_path, log)
+        try:
+            # Mid-run: checks written, a first block of frames in the trace, the run not finished.
+            def mid_run():
+                run, checks = _run_state(run_id)
+                assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING), run.abort_reason
+                return (
+                    checks >= 2 and partial.exists() and partial.stat().st_size > FILE_HEADER_SIZE
+                )
 
-        _wait_for(mid_run, "the agent to be mid-run")
-        run, checks_before = _run_state(run_id)
-        assert run.status == RunStatus.RUNNING and checks_before < run.checks_planned
-        agent.send_signal(signal.SIGKILL)
-        agent.wait(PATIENCE_S)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
+            _wait_for(mid_run, "the agent to be mid-run")
+            run, checks_before = _run_state(run_id)
+            assert run.status == RunStatus.RUNNING and checks_before < run.checks_planned
+            agent.send_signal(signal.SIGKILL)
+            agent.wait(PATIENCE_S)
+        finally:
+            if agent.poll() is None:
+                agent.kill()
             agent.wait()
-        log.close()
     run, checks_after_kill = _run_state(run_id)
     assert run.status == RunStatus.RUNNING  # nobody else is left to notice
     partial_bytes = partial.read_bytes()

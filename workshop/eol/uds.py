@@ -145,7 +145,8 @@ class _Link:
     request_id: int
     points: dict[int, list[UdsBinding]]
     next_due: dict[int, float]
-    in_flight: tuple[int, float] | None = None  # (DID, answer deadline)
+    # (DID, answer deadline, the wait in force: the point's timeout, or P2* after "pending")
+    in_flight: tuple[int, float, float] | None = None
     config: dict[int, Any] = field(default_factory=dict)
 
 
@@ -218,11 +219,10 @@ class UdsPoller:
             return
         for link in self._links.values():
             if link.in_flight is not None:
-                did, deadline = link.in_flight
-                point = link.points[did][0].point
+                did, deadline, waited = link.in_flight
                 if now < deadline:
                     continue
-                self._fail(link, did, "uds_no_answer", timeout=f"{point.timeout_s:g}")
+                self._fail(link, did, "uds_no_answer", timeout=f"{waited:g}")
                 link.stack.stop_receiving()
                 link.in_flight = None
             did = min(link.next_due, key=lambda d: (link.next_due[d], d))
@@ -230,7 +230,7 @@ class UdsPoller:
                 continue
             request = ReadDataByIdentifier.make_request(didlist=[did], didconfig=link.config)
             point = link.points[did][0].point
-            link.in_flight = (did, now + point.timeout_s)
+            link.in_flight = (did, now + point.timeout_s, point.timeout_s)
             link.next_due[did] = now + point.period_s
             link.stack.send(request.get_payload())
             link.stack.process()
@@ -264,7 +264,7 @@ class UdsPoller:
             return []
         if not response.positive and response.code == RESPONSE_PENDING:
             if asked is not None:  # the server needs longer: wait up to P2*
-                link.in_flight = (asked, t + P2_STAR_S)
+                link.in_flight = (asked, t + P2_STAR_S, P2_STAR_S)
             return []
         if not response.positive:
             if asked is not None:
