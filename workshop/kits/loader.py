@@ -8,6 +8,7 @@ validated :class:`KitSpec` comes back, or an error.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -81,15 +82,11 @@ def load_kit(directory: str | Path) -> KitSpec:
     message_count = _count_dbc_messages(directory / kit.dbc)
     eol_raw = _read_bytes(directory / kit.eol, kit_file, "eol", kit.eol)
     fingerprint = hashlib.sha256()
-    files = [
-        (KIT_FILE, raw),
-        (kit.dbc, dbc_raw),
-        (kit.eol, eol_raw),
-        *_named_by_eol(directory, eol_raw),
-    ]
-    for name, content in files:
+    for name, content in ((KIT_FILE, raw), (kit.dbc, dbc_raw), (kit.eol, eol_raw)):
         fingerprint.update(f"{name}\0{len(content)}\0".encode())
         fingerprint.update(content)
+    for name, path in _named_by_eol(directory, eol_raw):
+        _hash_file(fingerprint, name, path)
     # Sub-models are already validated instances; KitSpec keeps them as they are.
     return KitSpec.model_validate(
         {
@@ -114,7 +111,7 @@ def profile_path(name: str, kit_folder: Path) -> Path:
     return KITS_DIR / PROFILES_FOLDER / f"{name}.toml"
 
 
-def _named_by_eol(directory: Path, eol_raw: bytes) -> list[tuple[str, bytes]]:
+def _named_by_eol(directory: Path, eol_raw: bytes) -> list[tuple[str, Path]]:
     """The files the kit's EOL definition names besides its DBC, for the fingerprint: its overlay
     DBCs and its limit profile (a change to either changes what a job's tests read). What cannot
     be read or parsed here is left to the EOL definition's loader, which refuses it by name."""
@@ -130,13 +127,19 @@ def _named_by_eol(directory: Path, eol_raw: bytes) -> list[tuple[str, bytes]]:
     profile = eol.get("profile", "lfp")
     if isinstance(profile, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", profile):
         named.append((f"profile:{profile}", profile_path(profile, directory)))
-    found = []
-    for name, path in named:
-        try:
-            found.append((name, path.read_bytes()))
-        except OSError:
-            continue
-    return found
+    return named
+
+
+def _hash_file(digest, name: str, path: Path) -> None:
+    """Add ``path`` (its name, size and bytes, read in blocks: memory stays bounded whatever its
+    size) to ``digest``; a file that cannot be read adds its name only."""
+    try:
+        with path.open("rb") as fh:
+            digest.update(f"{name}\0{os.fstat(fh.fileno()).st_size}\0".encode())
+            while block := fh.read(1 << 16):
+                digest.update(block)
+    except OSError:
+        digest.update(f"{name}\0unreadable\0".encode())
 
 
 def load_kits(root: str | Path | None = None) -> dict[str, KitSpec]:
