@@ -69,6 +69,16 @@ def transaction(
         flash(outcome.success, "success")
 
 
+def plain_rows(statement, params=None) -> sa.CursorResult:
+    """Run a statement that selects columns (no ORM entities) on the session's connection: the
+    session's transaction and autoflush, without the ORM's setup of every statement it runs
+    (a third of the cost of a small query). For the pages' plain-row reads."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending
+    return session.connection().execute(statement, params or {})
+
+
 # --- how a request that only read ends ---------------------------------------------------------
 # A request that wrote nothing ends its transaction with COMMIT rather than the ROLLBACK that
 # closing the session would send. For the database both end a read-only transaction alike, but

@@ -241,6 +241,28 @@ def nav_items():
     return known[key]
 
 
+def nav_links() -> Markup:
+    """The menu's links (``nav_items``), the current page's entry marked active, as one string:
+    built once per set of roles, language and active entry, not looped over by the template on
+    every page (a page's menu is the same few bytes for everyone with the same roles)."""
+    items = nav_items()
+    endpoint, path = request.endpoint, request.path
+    active = frozenset(
+        e for e, _ in items if e == endpoint or ((t := fixed_url(e)) != "/" and path.startswith(t))
+    )
+    key = (id(items), active)  # nav_items' lists live as long as the app: their id is theirs
+    known = current_app.extensions.setdefault("workshop.nav_links", {})
+    html = known.get(key)
+    if html is None:
+        html = known[key] = Markup("\n").join(
+            Markup('<a href="{}" class="{}">{}</a>').format(
+                fixed_url(e), "active" if e in active else "", label
+            )
+            for e, label in items
+        )
+    return html
+
+
 def fixed_url(endpoint: str, **values) -> str:
     """``url_for`` for a URL that is the same on every request (no values from the request; the
     proxy passes no path prefix): built once per app, not on every page (the menu, the style
@@ -384,6 +406,7 @@ def init_web(app) -> None:
 
         return {
             "nav_items": nav_items,
+            "nav_links": nav_links,
             "current_locale": current_locale,
             "province_name": province_name,
             "qualification_name": qualification_name,

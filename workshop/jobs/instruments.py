@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -25,6 +26,7 @@ from workshop.i18n import BANGKOK
 from workshop.instrument_kinds import instrument_kinds, kind_name
 from workshop.jobs.models import Instrument, Job
 from workshop.manuals.schema import Step
+from workshop.transactions import plain_rows
 
 # A calibration certificate is a PDF or a photo of the paper one.
 CERTIFICATE_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg"}
@@ -151,24 +153,40 @@ def register_of(centre_ids) -> list[Instrument]:
     return list(db.session.scalars(stmt))
 
 
-def usable(centre_id: int, kinds, day: date | None = None) -> dict[str, list[Instrument]]:
-    """Per kind, the centre's instruments a reading may name on ``day`` (default today)."""
-    day = day or today()
-    found: dict[str, list[Instrument]] = {kind: [] for kind in kinds}
+class UsableInstrument(NamedTuple):
+    """An instrument a reading may name, as the step screen lists it."""
+
+    id: int
+    kind: str
+    serial: str
+    make_model: str
+    due_on: date
+
+
+_USABLE = (
+    sa.select(
+        Instrument.id, Instrument.kind, Instrument.serial, Instrument.make_model, Instrument.due_on
+    )
+    .where(
+        Instrument.centre_id == sa.bindparam("centre_id"),
+        Instrument.kind.in_(sa.bindparam("kinds", expanding=True)),
+        Instrument.retired_at.is_(None),
+        Instrument.calibrated_on <= sa.bindparam("day"),
+        Instrument.due_on >= sa.bindparam("day"),
+    )
+    .order_by(Instrument.due_on.desc(), Instrument.serial)
+)
+
+
+def usable(centre_id: int, kinds, day: date | None = None) -> dict[str, list[UsableInstrument]]:
+    """Per kind, the centre's instruments a reading may name on ``day`` (default today): not
+    retired, calibrated on or before the day and due on or after it (``Instrument.usable_on``)."""
+    found: dict[str, list[UsableInstrument]] = {kind: [] for kind in kinds}
     if not found:
         return found
-    for instrument in db.session.scalars(
-        sa.select(Instrument)
-        .where(
-            Instrument.centre_id == centre_id,
-            Instrument.kind.in_(list(found)),
-            Instrument.retired_at.is_(None),
-            Instrument.due_on >= day,
-        )
-        .order_by(Instrument.due_on.desc(), Instrument.serial)
-    ):
-        if instrument.usable_on(day):
-            found[instrument.kind].append(instrument)
+    params = {"centre_id": centre_id, "kinds": list(found), "day": day or today()}
+    for row in plain_rows(_USABLE, params):
+        found[row.kind].append(UsableInstrument._make(row))
     return found
 
 

@@ -20,6 +20,7 @@ from workshop.jobs.models import (
     StepRecord,
 )
 from workshop.manuals.schema import Manual, Step
+from workshop.transactions import plain_rows
 from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-exported)
 
 _MANUAL_CACHE_SIZE = 64
@@ -189,7 +190,7 @@ def _signatures(job: Job) -> tuple[dict[str, list[Signature]], bool]:
     and whether any record failed (was signed out of limits)."""
     grouped: dict[str, list[Signature]] = {}
     failed = False
-    for step_id, signer, signed_at, countersigner, passed in db.session.execute(
+    for step_id, signer, signed_at, countersigner, passed in plain_rows(
         _SIGNATURES, {"job_id": job.id}
     ):
         grouped.setdefault(step_id, []).append(Signature(signer, signed_at, countersigner))
@@ -382,11 +383,7 @@ def step_screen(
     photos_of: dict[int, list[int]] = {}
     pending: dict[str, list[int]] = {}
     asks_photos = any(inp.type == "photo" for inp in step.inputs)
-    photos = (
-        db.session.execute(_STEP_PHOTOS, {"job_id": job.id, "step_id": step.id})
-        if asks_photos
-        else ()
-    )
+    photos = plain_rows(_STEP_PHOTOS, {"job_id": job.id, "step_id": step.id}) if asks_photos else ()
     for photo_id, record_id, input_key in photos:
         if record_id is None:
             pending.setdefault(input_key, []).append(photo_id)
@@ -394,7 +391,7 @@ def step_screen(
             photos_of.setdefault(record_id, []).append(photo_id)
     grouped: dict[str, list[ShownRecord]] = {}
     open_nc_steps = set()
-    rows = db.session.execute(
+    rows = plain_rows(
         _shown_records_statement(), {"job_id": job.id, "step_ids": [step.id, *step.depends_on]}
     )
     for step_id, record_id, *shown, open_nc in rows:
