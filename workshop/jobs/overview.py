@@ -9,13 +9,16 @@ page, so the template only writes the rows out.
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from markupsafe import Markup
+from flask import g
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from workshop.accounts.qualifications import qualification_name
 from workshop.i18n import format_local_datetime
 from workshop.jobs.labels import step_state_labels
 from workshop.jobs.progress import StepState, StepStatus
 from workshop.manuals.schema import Manual
+from workshop.web import current_locale
 
 
 class StepRow(NamedTuple):
@@ -44,6 +47,7 @@ class SectionRows:
     title: str
     done: int
     rows: list[StepRow]
+    html: Markup  # the rows as the page's list items (``rows_html``)
 
 
 def step_rows(
@@ -84,5 +88,58 @@ def step_rows(
                 )
             )
         done = sum(row.state == StepState.DONE for row in rows)
-        sections.append(SectionRows(section.id, section.title(locale), done, rows))
+        sections.append(SectionRows(section.id, section.title(locale), done, rows, rows_html(rows)))
     return sections
+
+
+def rows_html(rows: list[StepRow]) -> Markup:
+    """The job page's list items for ``rows``, every value escaped, in the request's language.
+
+    Written here rather than looped over in the template: a page has 44 rows or more, and the
+    template spent about 180 function calls on each (an attribute lookup, an escape and a join
+    per value); this is a few escapes and one format per row.
+    """
+    signed_by, countersigned_by, waiting_for, records, needs = _phrases()
+    items = []
+    for row in rows:
+        meta = ""
+        if row.signed:
+            meta = f"{signed_by} {escape(row.signer)}, {escape(row.signed_at)}"
+            if row.countersigned:
+                meta += f" · {countersigned_by} {escape(row.countersigner)}"
+            if row.records > 1:
+                meta += f" · {escape(records % {'n': row.records})}"
+        elif row.waiting_for:
+            meta = f"{waiting_for}: {escape(', '.join(row.waiting_for))}"
+        if row.needs is not None:
+            meta += f' · <span class="badge badge-warn">{escape(needs % {"q": row.needs})}</span>'
+        state = escape(row.state)
+        items.append(
+            f'<li class="step-row step-row-{state}">'
+            f'<a href="{escape(row.url)}"><span class="step-title">{escape(row.title)}</span> '
+            f'<span class="badge step-{state}">{escape(row.state_label)}</span>'
+            f"{_HV if row.high_voltage else ''}</a>"
+            f'<div class="step-meta muted">{meta}</div></li>'
+        )
+    return Markup("\n".join(items))
+
+
+def _phrases() -> tuple:
+    """The rows' words in the request's language, looked up once per page and language."""
+    locale = current_locale()
+    known = getattr(g, "_job_row_phrases", None)
+    if known is None or known[0] != locale:
+        known = g._job_row_phrases = (
+            locale,
+            (
+                escape(_("signed by")),
+                escape(_("countersigned by")),
+                escape(_("waiting for")),
+                _("%(n)d records"),  # formats to be filled in, then escaped with their values
+                _("needs %(q)s"),
+            ),
+        )
+    return known[1]
+
+
+_HV = ' <span class="badge badge-err">⚡ HV</span>'
