@@ -801,11 +801,42 @@ class Run:
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
+    def add(self, other: Run) -> None:
+        """Count ``other`` (another slice of the same measurement) into this run."""
+        if self.seconds or other.seconds:
+            self.client_cpu = (
+                self.client_cpu * self.seconds + other.client_cpu * other.seconds
+            ) / (self.seconds + other.seconds)
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.kinds.update(other.kinds)
+        self.unexpected += other.unexpected
+        self.app_cpu += other.app_cpu
+        self.db_cpu += other.db_cpu
+
     def pct(self, p: float) -> float:
         if not self.latencies:
             return float("nan")
         data = sorted(self.latencies)
         return data[min(len(data) - 1, int(round(p / 100 * (len(data) - 1))))] * 1000
+
+
+async def paired(label, sessions, urls, seconds, concurrency, bare_sessions, rounds=4):
+    """The page and /healthz measured in turns: ``rounds`` slices of each, the page's adding up
+    to ``seconds`` and /healthz's to half that, summed into one run each. The machine is shared
+    and what else runs changes from second to second: in turns, a slow spell slows both, and the
+    ratio of the two stays what the page costs (run one after the other, a spell during one of
+    them alone moved the ratio by a third)."""
+    page, bare = Run(label), Run("/healthz")
+    for _ in range(rounds):
+        bare.add(
+            await closed_loop(
+                "/healthz", bare_sessions, ["/healthz"], seconds / rounds / 2, concurrency
+            )
+        )
+        page.add(await closed_loop(label, sessions, urls, seconds / rounds, concurrency))
+    return page, bare
 
 
 async def _one(session, url, run: Run, started: float, expect: int = 200) -> None:
@@ -1039,19 +1070,14 @@ async def measure(args, seeded: Seeded, base: str) -> tuple[list[str], dict]:
     lines = [HEADER]
     results: dict[str, float] = {}
     c = args.concurrency
-    # The machine is shared: what else runs changes from minute to minute. Each page is measured
-    # between two runs of /healthz and compared with their mean, not with one figure for all.
-    bare = max(3.0, args.seconds / 3)
-    healthz = await closed_loop("/healthz", [anonymous], ["/healthz"], bare, c)
-    print(_row(healthz), flush=True)
-    lines.append(_row(healthz))
-    rates = [healthz.rate]
+    # The machine is shared: what else runs changes from second to second. Each page is measured
+    # in turns with /healthz (``paired``) and compared with the /healthz of its own turns.
+    rates = []
     for key, label, who, urls in pages:
-        run = await closed_loop(label, sessions[who], urls, args.seconds, c)
-        following = await closed_loop("/healthz", [anonymous], ["/healthz"], bare, c)
-        reference = (healthz.rate + following.rate) / 2
-        reference_cpu = (healthz.cpu_ms() + following.cpu_ms()) / 2 if METER else None
-        for row in (_row(run, reference, reference_cpu), _row(following)):
+        run, healthz = await paired(label, sessions[who], urls, args.seconds, c, [anonymous])
+        reference = healthz.rate
+        reference_cpu = healthz.cpu_ms() if METER else None
+        for row in (_row(healthz), _row(run, reference, reference_cpu)):
             print(row, flush=True)
             lines.append(row)
         results[f"{key}_ratio"] = round(run.rate / reference, 3)
@@ -1061,8 +1087,7 @@ async def measure(args, seeded: Seeded, base: str) -> tuple[list[str], dict]:
         results[f"{key}_rps"] = round(run.rate, 1)
         results[f"{key}_p95_ms"] = round(run.pct(95))
         results[f"{key}_errors"] = run.errors
-        healthz = following
-        rates.append(following.rate)
+        rates.append(healthz.rate)
     healthz = sum(rates) / len(rates)
     results["healthz_rps"] = round(healthz)
     if not args.only or "step_screen" in args.only:

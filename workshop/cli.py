@@ -177,10 +177,14 @@ def gunicorn_argv(bind: str, workers: int) -> list[str]:
         # instead of importing everything again (seconds on a busy machine, while the requests
         # queued at the exiting worker wait or are cut). Nothing connects at import.
         "--preload",
+        # Recycling: every 20,000 requests or so, a worker is replaced. A new worker fills its
+        # caches again (manuals, step forms, compiled statements, prepared statements) and its
+        # first pages cost several times more; at 2,000 a busy server spent a noticeable share of
+        # its CPU on that (every few seconds at full load).
         "--max-requests",
-        "2000",
+        "20000",
         "--max-requests-jitter",
-        "200",
+        "2000",
         "--timeout",
         "60",
         "workshop.wsgi:app",
