@@ -5,7 +5,7 @@ import hashlib
 import os
 import re
 from datetime import timedelta
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -22,9 +22,9 @@ from flask import (
 from flask_babel import force_locale, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from jinja2 import pass_eval_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -263,6 +263,40 @@ def nav_links() -> Markup:
     return html
 
 
+# Stand-ins for what differs on every page, put into a kept top bar (escaped content can never
+# contain them: a user's "<" is "&lt;" by then).
+_TOPBAR_CSRF, _TOPBAR_LANGUAGE = Markup("<csrf-token>"), Markup("<language-switch>")
+
+
+def topbar() -> Markup:
+    """The top bar of every page (``templates/_topbar.html``): rendered once per language, user
+    name and menu and kept; the CSRF token and the language switch's address (it returns to this
+    page) are put in on each page. Every page has one, and it cost as much as a step's content."""
+    user = current_user._get_current_object()
+    name = user.full_name if user.is_authenticated else None
+    nav = nav_links() if name is not None else None
+    locale = current_locale()
+    key = (locale, name, nav)
+    known = current_app.extensions.setdefault("workshop.topbars", {})
+    html = known.get(key)
+    if html is None:
+        if len(known) >= 4096:  # one per user and page kind at most: bounded all the same
+            known.clear()
+        html = known[key] = render_template(
+            "_topbar.html",
+            loc=locale,
+            user_name=name,
+            nav=nav,
+            csrf=_TOPBAR_CSRF,
+            lang_url=_TOPBAR_LANGUAGE,
+        )
+    switch = fixed_url("core.set_language", lang="en" if locale == "th" else "th")
+    switch += "?" + urlencode({"next": request.full_path})
+    return Markup(
+        html.replace(_TOPBAR_CSRF, generate_csrf()).replace(_TOPBAR_LANGUAGE, escape(switch))
+    )
+
+
 def fixed_url(endpoint: str, **values) -> str:
     """``url_for`` for a URL that is the same on every request (no values from the request; the
     proxy passes no path prefix): built once per app, not on every page (the menu, the style
@@ -406,7 +440,7 @@ def init_web(app) -> None:
 
         return {
             "nav_items": nav_items,
-            "nav_links": nav_links,
+            "topbar": topbar,
             "current_locale": current_locale,
             "province_name": province_name,
             "qualification_name": qualification_name,

@@ -134,13 +134,17 @@ def _by_id_statement(model):
     return sa.select(model).where(model.id == sa.bindparam("ident"))
 
 
-def get_in_scope_or_404(model, ident, centre_attr: str = "centre_id", *, options=()):
-    """Load ``model`` by primary key (with loader ``options``); 404 when missing, 403 when
-    outside the user's centres."""
+def get_in_scope_or_404(
+    model, ident, centre_attr: str = "centre_id", *, options=(), statement=None
+):
+    """Load ``model`` by primary key (with loader ``options``, or with ``statement``: a select of
+    the model by ``:ident`` built once by the caller); 404 when missing, 403 when outside the
+    user's centres."""
     if options:
         obj = db.get_or_404(model, ident, options=list(options))
     else:
-        obj = db.session.execute(_by_id_statement(model), {"ident": ident}).scalar_one_or_none()
+        statement = _by_id_statement(model) if statement is None else statement
+        obj = db.session.execute(statement, {"ident": ident}).scalar_one_or_none()
         if obj is None:
             abort(404)
     centre_scope().require(getattr(obj, centre_attr))

@@ -142,11 +142,16 @@ def create_job():
     return render_template("jobs/new.html", form=form, kit_fits=kit_fits)
 
 
+_JOB_WITH_VEHICLE = (
+    sa.select(Job).options(sa.orm.joinedload(Job.vehicle)).where(Job.id == sa.bindparam("ident"))
+)
+
+
 @bp.route("/<int:job_id>")
 @requires(*VIEWERS)
 def show_job(job_id: int):
     """Progress by section: what is done, blocked or next, and who did what when."""
-    job = get_in_scope_or_404(Job, job_id, options=[sa.orm.joinedload(Job.vehicle)])
+    job = get_in_scope_or_404(Job, job_id, statement=_JOB_WITH_VEHICLE)
     progress, non_conformances = job_overview(job, current_user)
     manual = manual_of(job)
     # Step ids are slugs ([a-z0-9-], safe in a path): one URL is built and the others are
