@@ -263,10 +263,22 @@ def _step_context(job, manual, step, form_values):
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
-    instrument_choices = instruments.usable(
-        job.centre_id,
-        {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
-    )
+    # The form (and the instruments it offers) only shows to whoever may work on the open job's
+    # step once the steps it depends on are signed (the template's condition).
+    shows_form = is_worker and job.status == JobStatus.OPEN and not status.blocked_by
+    inputs_html = ""
+    if shows_form:
+        inputs_html = step_inputs_html(
+            job,
+            step,
+            form_values=form_values,
+            instrument_choices=instruments.usable(
+                job.centre_id,
+                {inp.calibrated for inp in step.inputs if getattr(inp, "calibrated", None)},
+            ),
+            pending=pending,
+            instrument_field=instruments.FIELD_PREFIX,
+        )
     return dict(
         job=job,
         manual=manual,
@@ -279,14 +291,7 @@ def _step_context(job, manual, step, form_values):
         following=steps[index + 1] if index + 1 < len(steps) else None,
         pending=pending,
         form_values=form_values,
-        inputs_html=step_inputs_html(
-            job,
-            step,
-            form_values=form_values,
-            instrument_choices=instrument_choices,
-            pending=pending,
-            instrument_field=instruments.FIELD_PREFIX,
-        ),
+        inputs_html=inputs_html,
         opened_at=request.form.get("opened_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         held=held,
         is_worker=is_worker,
