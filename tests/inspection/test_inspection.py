@@ -1,5 +1,6 @@
 """Inspection: the checklist data, licences, sign-offs, decisions and the inspector's screens."""
 
+import importlib.util
 import io
 from datetime import timedelta
 from pathlib import Path
@@ -105,9 +106,27 @@ def test_rejection_reopens_the_job_and_tells_the_centre(submitted, crew, client,
     db.session.commit()
     assert submitted.status == JobStatus.OPEN
     assert services.active_signoffs(submitted) == {}
+    assert submitted.rejections == 1
     auth.login(crew["supervisor"].username)
     page = client.get(f"/jobs/{submitted.id}")
     assert "Fit the missing box bolt" in page.text and "Battery box bolt missing" in page.text
+    assert 'id="rejection-reasons"' in page.text
+
+    # The migration that added the count finds the same from the inspections.
+    submitted.rejections = 0
+    db.session.commit()
+    db.session.execute(sa.text(_migration("c3e8f1a5b7d9_job_rejections").BACKFILL))
+    db.session.commit()
+    db.session.refresh(submitted)
+    assert submitted.rejections == 1
+
+
+def _migration(name: str):
+    path = Path(__file__).parents[2] / "workshop" / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_inspector_works_through_the_screens(submitted, crew, client, auth):

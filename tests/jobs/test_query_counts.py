@@ -206,6 +206,9 @@ def test_step_screen_and_job_page_stay_within_their_statement_budget(
     budgets = {
         f"/jobs/{job.id}/steps/intake-01": 4,  # takes photos: + the photos waiting for it
         f"/jobs/{job.id}/steps/intake-02": 3,
+        # the user; the job with its vehicle; who signed what. An open job never rejected has no
+        # inspection decision to look for (jobs.rejections).
+        f"/jobs/{job.id}": 3,
     }
     auth.login(technician.username)
     for url in budgets:

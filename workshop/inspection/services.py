@@ -429,6 +429,7 @@ def reject_inspection(inspection: Inspection, user: User, reasons: str) -> None:
     inspection.decided_at = utcnow()
     inspection.decided_by = user
     job.status = JobStatus.OPEN
+    job.rejections += 1
     _withdraw_signoffs(job, f"inspection rejected: {inspection.reasons}")
     record_event(
         "inspection.reject", inspection, details={"job": job.reference, "reasons": reasons}

@@ -50,8 +50,10 @@ def inspection_panel(job):
             for b in services.Branch
             if b not in signoffs and services.valid_licence(current_user, b) is not None
         ]
+    # Only a rejection sends a job back to open: an open job never rejected has no decision.
+    never_decided = job.status == JobStatus.OPEN and not job.rejections
     return {
-        "decision": services.latest_decision(job),
+        "decision": None if never_decided else services.latest_decision(job),
         "signoffs": signoffs,
         "can_sign": can_sign,
     }

@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from workshop.accounts.models import Centre, User
 from workshop.audit.models import append_only
@@ -83,6 +83,9 @@ class Job(db.Model):
     # Time on the job's steps (the sum of its records' seconds_spent), kept up to date by each
     # signature: the cost sheet and the cost report read it instead of summing every record.
     labour_seconds: Mapped[int] = mapped_column(default=0)
+    # How often an inspection rejected the job (kept by inspection's reject_inspection): an open
+    # job's page looks for the decision that sent it back only when there is one.
+    rejections: Mapped[int] = mapped_column(default=0, server_default="0")
     odometer_km: Mapped[int]
     curb_weight_kg: Mapped[int]
     owner_name: Mapped[str] = mapped_column(sa.String(200))
@@ -96,6 +99,10 @@ class Job(db.Model):
     centre: Mapped[Centre] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     created_by: Mapped[User] = relationship()
+    # The name of who opened the job, where a statement asks for it (``with_expression``): the
+    # job page shows only the name, and loading the User would load their roles and
+    # qualifications too.
+    created_by_name: Mapped[str | None] = query_expression()
 
     @property
     def reference(self) -> str:

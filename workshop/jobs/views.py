@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from workshop.accounts.access import centre_scope, get_in_scope_or_404, requires
-from workshop.accounts.models import Role
+from workshop.accounts.models import Role, User
 from workshop.accounts.qualifications import qualification_name
 from workshop.accounts.services import valid_qualifications
 from workshop.extensions import db
@@ -143,7 +143,15 @@ def create_job():
 
 
 _JOB_WITH_VEHICLE = (
-    sa.select(Job).options(sa.orm.joinedload(Job.vehicle)).where(Job.id == sa.bindparam("ident"))
+    sa.select(Job)
+    .options(
+        sa.orm.joinedload(Job.vehicle),
+        sa.orm.with_expression(
+            Job.created_by_name,
+            sa.select(User.full_name).where(User.id == Job.created_by_id).scalar_subquery(),
+        ),
+    )
+    .where(Job.id == sa.bindparam("ident"))
 )
 
 
