@@ -23,7 +23,9 @@ Prints a table and ends with one machine-readable line:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,6 +67,7 @@ def main() -> None:
     jobs_to_issue = 2 if args.quick else 5
 
     folder = tempfile.mkdtemp(prefix="cert-bench-")
+    atexit.register(shutil.rmtree, folder, True)
     os.environ["WORKSHOP_INSTANCE_PATH"] = folder
     from workshop import create_app
     from workshop.certificates import demo, services

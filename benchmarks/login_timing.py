@@ -10,7 +10,9 @@ each from its own client address so that throttling stays out of the way.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=15)
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, folder, True)
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{os.path.join(folder, 'bench.sqlite')}",

@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def seed(app, n_jobs: int, *, reset: bool) -> Seeded:
             engine.dispose()
             tables = []
         if "jobs" in tables:
+            upgrade_database()  # a database seeded by an older version gets the new columns
             existing = db.session.scalar(sa.text("SELECT count(*) FROM jobs"))
             marker = db.session.scalar(sa.text("SELECT count(*) FROM centres WHERE code = 'BN01'"))
             if not (marker and existing == total_jobs):
@@ -1199,9 +1201,13 @@ def main() -> None:
                 signing_p95_ms=round(outcome["post"].pct(95)),
                 signing_step_p95_ms=round(outcome["get"].pct(95)),
             )
+    except BaseException:
+        print(f"the server's log: {instance}/gunicorn.log", file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(timeout=30)
+    shutil.rmtree(instance, ignore_errors=True)  # kept (with the log) when the run failed
     print()
     print("\n".join(lines))
     print("RESULT " + " ".join(f"{k}={v}" for k, v in results.items()))
