@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import zxingcpp
 from pypdf import PdfReader
 
+from tests.conftest import TEST_PASSWORD
 from workshop.certificates import services
 from workshop.certificates.pdf import RestrictedFetcher
 from workshop.certificates.pki import trust_root_paths
@@ -163,6 +164,12 @@ def test_the_pdf_says_what_the_dlt_needs(issued, cert_app, client, auth, crew, t
         f"/certificates/{issued.id}/pdf", headers={"If-None-Match": r.headers["ETag"]}
     )
     assert again.status_code == 304 and again.data == b""
+    # A tablet holding another (older, or damaged) copy gets the whole PDF again.
+    stale = client.get(f"/certificates/{issued.id}/pdf", headers={"If-None-Match": '"0a1b"'})
+    assert stale.status_code == 200 and stale.data == data
+    assert stale.headers["ETag"] == f'"{issued.pdf_sha256}"'
+    stale.close()
+    assert client.get(f"/certificates/{issued.id + 1000}/pdf").status_code == 404
     page = client.get(f"/certificates/{issued.id}")
     assert issued.number in page.text and issued.pdf_sha256 in page.text
 
@@ -225,3 +232,12 @@ def test_annex_lines_group_by_part_and_fit_the_width():
     for line in lines:
         if "X" * 30 not in line:  # a serial wider than the page has a line of its own
             assert text_width_pt(line, ANNEX_FONT_PT) <= ANNEX_WIDTH_PT, line
+
+
+def test_an_inspector_of_other_centres_cannot_download_it(
+    issued, client, create_user, create_centre
+):
+    elsewhere = create_user("inspector", centres=[create_centre(code="CRT99")])
+    client.post("/login", data={"username": elsewhere.username, "password": TEST_PASSWORD})
+    r = client.get(f"/certificates/{issued.id}/pdf")
+    assert r.status_code == 403 and not r.data.startswith(b"%PDF")
