@@ -75,11 +75,59 @@ def test_issue_is_queued_then_the_worker_issues_it(build_job, crew, client, auth
     assert status(client, job) == {
         "status": "done",
         "progress": 1.0,
-        "url": f"/certificates/{certificate.id}",
+        "url": f"/certificates/{certificate.id}?issued=1",
     }
     html = page(client, job)
     assert f'id="certificate-link" href="/certificates/{certificate.id}"' in html
     assert "data-issue-status-url" not in html and 'id="issue"' not in html
+
+
+def issued_message(cert_app, certificate, locale: str) -> str:
+    """The "issued" confirmation as the catalogue renders it in ``locale``."""
+    from flask_babel import force_locale, gettext
+
+    with cert_app.test_request_context(), force_locale(locale):
+        text = gettext("Certificate %(number)s has been issued.", number=certificate.number)
+    return f'<div class="flash flash-success">{text}</div>'
+
+
+@pytest.mark.parametrize("locale", ["th", "en"])
+def test_the_certificate_page_says_it_was_just_issued_once(
+    build_job, crew, client, auth, cert_app, locale
+):
+    crew["inspector"].locale = locale
+    db.session.commit()
+    job = build_job(stage="approved")
+    auth.login(crew["inspector"].username)
+    press_issue(client, job)
+    run_worker(cert_app.config, burst=True)
+    db.session.rollback()
+    certificate = services.job_certificate(job)
+    # the page that waited goes where the status says: a flagged address, redirected to the plain one
+    r = client.get(status(client, job)["url"])
+    assert r.status_code == 302
+    assert r.headers["Location"] == f"/certificates/{certificate.id}"
+    html = client.get(r.headers["Location"]).text
+    assert f'<html lang="{locale}"' in html
+    assert issued_message(cert_app, certificate, locale) in html
+    # a reload, or any later visit, does not say it again
+    assert "flash-success" not in client.get(f"/certificates/{certificate.id}").text
+
+
+def test_only_the_one_who_asked_is_told_it_was_issued(build_job, crew, client, auth, cert_app):
+    job = build_job(stage="approved")
+    auth.login(crew["inspector"].username)
+    press_issue(client, job)
+    run_worker(cert_app.config, burst=True)
+    db.session.rollback()
+    certificate = services.job_certificate(job)
+    auth.logout()
+    auth.login(crew["mech"].username)  # another inspector of the centre
+    assert status(client, job)["url"] == f"/certificates/{certificate.id}"
+    # even with the flag typed in, nothing is said to someone who did not ask
+    r = client.get(f"/certificates/{certificate.id}?issued=1", follow_redirects=True)
+    assert r.request.path == f"/certificates/{certificate.id}"
+    assert "flash-success" not in r.text
 
 
 def test_a_refusal_is_said_at_once_and_queues_nothing(build_job, crew, client, auth, cert_app):

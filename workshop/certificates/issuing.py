@@ -76,6 +76,7 @@ class IssueState:
     progress: float
     certificate_id: int | None = None
     failure: str = ""
+    requested_by_id: int | None = None
 
     @property
     def under_way(self) -> bool:
@@ -111,7 +112,12 @@ def issue_state(job: Job, config) -> IssueState | None:
     if request is None:
         return None
     if request.status == "done":
-        return IssueState("done", 1.0, certificate_id=request.certificate_id)
+        return IssueState(
+            "done",
+            1.0,
+            certificate_id=request.certificate_id,
+            requested_by_id=request.requested_by_id,
+        )
     if request.status == "failed":
         return IssueState(
             "failed", 0.0, failure=failure_message(request.error_code, request.error_params)
@@ -120,6 +126,20 @@ def issue_state(job: Job, config) -> IssueState | None:
         return IssueState("failed", 0.0, failure=failure_message("worker_lost", {}))
     progress = job_progress(config, request.rq_job_id) if request.rq_job_id else None
     return IssueState(request.status, progress or 0.0)
+
+
+def issued_for(certificate, user: User) -> bool:
+    """True when ``certificate`` was issued by a background request ``user`` asked for."""
+    return (
+        db.session.scalar(
+            sa.select(IssueRequest.id).where(
+                IssueRequest.certificate_id == certificate.id,
+                IssueRequest.requested_by_id == user.id,
+                IssueRequest.status == "done",
+            )
+        )
+        is not None
+    )
 
 
 def _finish(request: IssueRequest, status: str, **values) -> None:

@@ -11,7 +11,11 @@ Plain Python (cryptography), no Flask.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,11 +53,34 @@ def _usage(*, ca: bool) -> x509.KeyUsage:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write key material readable by the owner only (mode 600)."""
+    """Write a file readable by the owner only (mode 600), whole or not at all: the data goes to
+    a temporary file beside it that is renamed over ``path``, so another process never reads a
+    half-written key or certificate."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+@contextmanager
+def creating(folder: Path) -> Iterator[None]:
+    """Hold the folder's creation lock: the web app and a worker starting together must not
+    both generate a development key (each would sign with a CA the other does not trust). The
+    caller checks again, inside, whether the files exist by now."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor closes, even on a crash
+        yield
+    finally:
+        os.close(fd)
 
 
 def key_pem(key, password: bytes | None = None) -> bytes:
@@ -74,11 +101,20 @@ def cert_pem(cert: x509.Certificate) -> bytes:
 
 
 def development_ca(instance_path: str | Path) -> tuple[Path, Path]:
-    """The development CA's key and certificate files, generated once (10 years)."""
+    """The development CA's key and certificate files, generated once (10 years) by whichever
+    process comes first; the others wait for it and use the same files."""
     folder = Path(instance_path) / DEV_FOLDER
     key_path, cert_path = folder / "ca-key.pem", folder / "ca-cert.pem"
+    # each file appears whole (see write_private), so existing files are finished ones
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path
+    with creating(folder):
+        if not (key_path.exists() and cert_path.exists()):
+            _create_development_ca(key_path, cert_path)
+    return key_path, cert_path
+
+
+def _create_development_ca(key_path: Path, cert_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = _name(DEV_CA_NAME)
     now = datetime.now(UTC)
@@ -96,8 +132,7 @@ def development_ca(instance_path: str | Path) -> tuple[Path, Path]:
         .sign(key, hashes.SHA256())
     )
     write_private(key_path, key_pem(key))
-    cert_path.write_bytes(cert_pem(cert))
-    return key_path, cert_path
+    write_private(cert_path, cert_pem(cert))
 
 
 def load_ca(key_path: Path, cert_path: Path):

@@ -79,18 +79,25 @@ def signing_material(config, instance_path: str) -> SigningMaterial:
     ca_key_path, ca_cert_path = pki.development_ca(instance_path)
     folder = Path(instance_path) / pki.DEV_FOLDER
     key_path, cert_path = folder / "signing-key.pem", folder / "signing-cert.pem"
-    fresh = key_path.exists() and cert_path.exists()
-    if fresh:
-        issued = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        fresh = issued.issuer != issued.subject  # an older self-signed development key is replaced
-    if not fresh:
-        ca_key, ca_cert = pki.load_ca(ca_key_path, ca_cert_path)
-        new_key, new_cert = pki.issue(
-            ca_key, ca_cert, "EV Conversion Workshop issuing key (DEVELOPMENT)", days=3650
-        )
-        pki.write_private(key_path, pki.key_pem(new_key))
-        cert_path.write_bytes(pki.cert_pem(new_cert))
+    if not _issued_by_ca(key_path, cert_path):
+        with pki.creating(folder):  # one process issues it; the others wait and use it
+            if not _issued_by_ca(key_path, cert_path):
+                ca_key, ca_cert = pki.load_ca(ca_key_path, ca_cert_path)
+                new_key, new_cert = pki.issue(
+                    ca_key, ca_cert, "EV Conversion Workshop issuing key (DEVELOPMENT)", days=3650
+                )
+                pki.write_private(key_path, pki.key_pem(new_key))
+                pki.write_private(cert_path, pki.cert_pem(new_cert))
     return SigningMaterial(key_path, cert_path, None, True, (ca_cert_path,))
+
+
+def _issued_by_ca(key_path: Path, cert_path: Path) -> bool:
+    """True when the development issuing certificate exists and is not an older self-signed one
+    (which is replaced). Files appear whole (pki.write_private)."""
+    if not (key_path.exists() and cert_path.exists()):
+        return False
+    issued = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return issued.issuer != issued.subject
 
 
 def centre_signature(

@@ -88,7 +88,9 @@ def issue_status(job_id: int):
         return {"status": "none"}
     answer = {"status": state.status, "progress": state.progress}
     if state.certificate_id is not None:
-        answer["url"] = url_for("certificates.show", certificate_id=state.certificate_id)
+        # the one who asked lands on the certificate with a flag its page turns into a message
+        flag = {"issued": 1} if state.requested_by_id == current_user.id else {}
+        answer["url"] = url_for("certificates.show", certificate_id=state.certificate_id, **flag)
     if state.failure:
         answer["message"] = state.failure
     return answer
@@ -97,8 +99,21 @@ def issue_status(job_id: int):
 @bp.route("/certificates/<int:certificate_id>")
 @requires(*READERS)
 def show(certificate_id: int):
-    """One certificate: its number, status, hash, QR code and the revocation form."""
+    """One certificate: its number, status, hash, QR code and the revocation form.
+
+    ``?issued=1`` (the address the issuing page goes to once done) is turned into a flashed
+    "issued" message for the user who asked for it, and dropped by a redirect: a reload or a
+    later visit does not say it again.
+    """
     certificate = get_in_scope_or_404(Certificate, certificate_id)
+    if "issued" in request.args:
+        from workshop.certificates.issuing import issued_for
+
+        if issued_for(certificate, current_user):
+            flash(
+                _("Certificate %(number)s has been issued.", number=certificate.number), "success"
+            )
+        return redirect(url_for("certificates.show", certificate_id=certificate.id))
     from workshop.certificates.evidence import latest_bundle
 
     url = services.certificate_verify_url(certificate.token)
