@@ -198,14 +198,14 @@ def test_step_screen_and_job_page_stay_within_their_statement_budget(
     app, client, auth, grow, create_worker
 ):
     """The pages opened all day read what they show in a few statements: the user with their
-    session, roles, qualifications and centres in one; the job; a step's records with signers,
-    countersigns, photos and its open non-conformance in one (+ the photos waiting for a step
-    that takes photos). A change that adds a statement to every step screen fails here."""
+    session, roles, qualifications and centres in one; the job with a step's records, signers,
+    countersigns and its open non-conformance in one (+ the step's photos for a step that takes
+    photos). A change that adds a statement to every step screen fails here."""
     technician = create_worker("technician")
     job = grow(1)[0]
     budgets = {
-        f"/jobs/{job.id}/steps/intake-01": 4,  # takes photos: + the photos waiting for it
-        f"/jobs/{job.id}/steps/intake-02": 3,
+        f"/jobs/{job.id}/steps/intake-01": 3,  # takes photos: + the step's photos
+        f"/jobs/{job.id}/steps/intake-02": 2,
         # the user; the job with its vehicle; who signed what. An open job never rejected has no
         # inspection decision to look for (jobs.rejections).
         f"/jobs/{job.id}": 3,
@@ -214,3 +214,38 @@ def test_step_screen_and_job_page_stay_within_their_statement_budget(
     for url in budgets:
         client.get(url)
     assert {url: _count(client, url) for url in budgets} == budgets
+
+
+def test_a_step_screen_whose_job_pins_another_manual_than_this_process_saw(
+    app, client, auth, grow, create_worker
+):
+    """The step screen reads a job and the step's records in one statement when this process
+    has seen the job's pin before; if the job turns out to pin another manual (a job id used
+    again on SQLite), the records are read again for the manual it does pin."""
+    from workshop.jobs import progress
+    from workshop.manuals.schema import Manual
+
+    technician = create_worker("technician")
+    job = grow(1)[0]
+    auth.login(technician.username)
+    url = f"/jobs/{job.id}/steps/intake-01"
+    first = client.get(url).text
+    assert "152000" in first and technician.full_name in first
+    pinned = progress._pins[job.id]
+    other = ("another-manual", "9", "f" * 64)
+    data = progress._manual_cache[pinned].model_dump(mode="json")
+    for section in data["sections"]:
+        for step in section["steps"]:
+            if step["id"] == "intake-01":
+                step["title_th"] = step["title_en"] = "ไม่ใช่คู่มือนี้ NOT THIS MANUAL"
+    progress._manual_cache[other] = Manual.model_validate(data)
+    progress._pins[job.id] = other
+    try:
+        with counted() as statements:
+            again = client.get(url).text
+    finally:
+        progress._manual_cache.pop(other, None)
+    assert "152000" in again and technician.full_name in again
+    assert "NOT THIS MANUAL" not in again
+    assert progress._pins[job.id] == pinned
+    assert len(statements) == 5  # the user; job and records twice over; the photos

@@ -25,6 +25,21 @@ from workshop.vin import VIN_RE, normalise_vin, vin_problem  # noqa: F401  (re-e
 
 _MANUAL_CACHE_SIZE = 64
 _manual_cache: OrderedDict[tuple[str, str, str], Manual] = OrderedDict()
+# Job id -> the key of the manual it pins. A pin is set when the job is opened and never changes,
+# so the step screen can know a step's dependencies before it reads the job (``job_and_records``)
+# and read the job and the records in one statement; the row read says whether it still holds.
+_pins: dict[int, tuple[str, str, str]] = {}
+_PINS_SIZE = 100_000
+
+
+def _manual_key(job: Job) -> tuple[str, str, str]:
+    return (job.manual_id, job.manual_version, job.manual_fingerprint or f"job-{job.id}")
+
+
+def pinned_manual(job_id: int) -> Manual | None:
+    """The manual job ``job_id`` pins if this process has read that job before, else None."""
+    key = _pins.get(job_id)
+    return _manual_cache.get(key) if key is not None else None
 
 
 def manual_of(job: Job) -> Manual:
@@ -33,7 +48,11 @@ def manual_of(job: Job) -> Manual:
     Cached per manual version (id, version, fingerprint), not per job: every job on one manual
     version shares one parsed copy, and the snapshot column is only read on a cache miss.
     """
-    key = (job.manual_id, job.manual_version, job.manual_fingerprint or f"job-{job.id}")
+    key = _manual_key(job)
+    if _pins.get(job.id) != key:
+        if len(_pins) >= _PINS_SIZE:
+            _pins.clear()
+        _pins[job.id] = key
     manual = _manual_cache.get(key)
     if manual is not None:
         _manual_cache.move_to_end(key)
@@ -330,30 +349,34 @@ class ShownRecord:
         return self.countersigner is not None
 
 
+def _shown_columns() -> tuple:
+    has_open_nc = _step_has_open_nc()
+    return (
+        StepRecord.step_id,
+        StepRecord.id,
+        StepRecord.user_id,
+        _signer.full_name,
+        StepRecord.signed_at,
+        StepRecord.corrects_id,
+        StepRecord.reason,
+        StepRecord.passed,
+        StepRecord.values,
+        StepRecord.evaluations,
+        StepRecord.instruments,
+        StepRecord.note,
+        _countersigner.full_name,
+        Countersign.at,
+        has_open_nc,
+    )
+
+
 @cache
 def _shown_records_statement():
     """The records of some steps of a job, as plain rows (building a StepRecord, its
     Countersign, their Users and Photos for each costs more than the statement), with whether
     their step has an open non-conformance; built once."""
-    has_open_nc = _step_has_open_nc()
     return (
-        sa.select(
-            StepRecord.step_id,
-            StepRecord.id,
-            StepRecord.user_id,
-            _signer.full_name,
-            StepRecord.signed_at,
-            StepRecord.corrects_id,
-            StepRecord.reason,
-            StepRecord.passed,
-            StepRecord.values,
-            StepRecord.evaluations,
-            StepRecord.instruments,
-            StepRecord.note,
-            _countersigner.full_name,
-            Countersign.at,
-            has_open_nc,
-        )
+        sa.select(*_shown_columns())
         .join(_signer, _signer.id == StepRecord.user_id)
         .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
         .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
@@ -365,6 +388,43 @@ def _shown_records_statement():
     )
 
 
+@cache
+def _job_and_records_statement():
+    """The job and, on the same rows, its records of some steps as ``_shown_records_statement``
+    reads them (one row with no record when there is none); built once."""
+    records = (
+        sa.join(StepRecord, _signer, _signer.id == StepRecord.user_id)
+        .outerjoin(Countersign, Countersign.record_id == StepRecord.id)
+        .outerjoin(_countersigner, _countersigner.id == Countersign.user_id)
+    )
+    on = sa.and_(
+        StepRecord.job_id == Job.id,
+        StepRecord.step_id.in_(sa.bindparam("step_ids", expanding=True)),
+    )
+    return (
+        sa.select(Job, *_shown_columns())
+        .select_from(sa.outerjoin(Job, records, on))
+        .where(Job.id == sa.bindparam("job_id"))
+        .order_by(StepRecord.step_id, StepRecord.seq)
+    )
+
+
+def job_and_records(job_id: int, manual: Manual, step: Step):
+    """Job ``job_id`` and the records the step screen shows of ``step`` (of ``manual``, the
+    manual this process has seen the job pin) in one statement: (job, rows) for
+    ``step_screen(..., rows=rows)``, (job, None) when the job pins another manual after all (its
+    records are then read again by ``step_screen``), (None, None) when there is no such job."""
+    result = db.session.execute(
+        _job_and_records_statement(), {"job_id": job_id, "step_ids": [step.id, *step.depends_on]}
+    ).all()
+    if not result:
+        return None, None
+    job = result[0][0]
+    if manual_of(job) is not manual:  # a job id used again (SQLite), or the cache moved on
+        return job, None
+    return job, [row[1:] for row in result if row[2] is not None]
+
+
 _STEP_PHOTOS = (
     sa.select(Photo.id, Photo.record_id, Photo.input_key)
     .where(Photo.job_id == sa.bindparam("job_id"), Photo.step_id == sa.bindparam("step_id"))
@@ -373,12 +433,12 @@ _STEP_PHOTOS = (
 
 
 def step_screen(
-    job: Job, step: Step, user: User | None = None
+    job: Job, step: Step, user: User | None = None, *, rows=None
 ) -> tuple[StepStatus, dict[str, list[int]]]:
     """What the step screen shows: the step's state as in ``step_progress``, its records as
     ``ShownRecord`` rows (newest last), and the ids of the photos uploaded for each of its photo
     inputs and not yet attached to a signed record; in two statements (one for a step that
-    asks for no photo: it has none)."""
+    asks for no photo: it has none), or one when ``rows`` were read with the job."""
     manual = manual_of(job)
     photos_of: dict[int, list[int]] = {}
     pending: dict[str, list[int]] = {}
@@ -391,9 +451,11 @@ def step_screen(
             photos_of.setdefault(record_id, []).append(photo_id)
     grouped: dict[str, list[ShownRecord]] = {}
     open_nc_steps = set()
-    rows = plain_rows(
-        _shown_records_statement(), {"job_id": job.id, "step_ids": [step.id, *step.depends_on]}
-    )
+    if rows is None:  # else read with the job (``job_and_records``)
+        rows = plain_rows(
+            _shown_records_statement(),
+            {"job_id": job.id, "step_ids": [step.id, *step.depends_on]},
+        )
     for step_id, record_id, *shown, open_nc in rows:
         grouped.setdefault(step_id, []).append(
             ShownRecord(record_id, *shown, photo_ids=photos_of.get(record_id, []))

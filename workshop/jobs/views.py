@@ -1,5 +1,6 @@
 """Job list, intake, job page and the technician's step screen."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -32,10 +33,12 @@ from workshop.jobs.labels import status_label, step_state_label
 from workshop.jobs.models import Job, JobStatus, Photo
 from workshop.jobs.overview import step_rows
 from workshop.jobs.progress import (
+    job_and_records,
     job_overview,
     job_progress,
     manual_of,
     next_step,
+    pinned_manual,
     step_screen,
 )
 from workshop.jobs.signals import kits_offered
@@ -192,10 +195,29 @@ def _job_step_or_404(job_id: int, step_id: str):
 @requires(*VIEWERS)
 def show_step(job_id: int, step_id: str):
     """The technician's main screen: one step, its hazards, its inputs, Back and Next."""
-    job, manual, step = _job_step_or_404(job_id, step_id)
+    screen = None
+    manual = pinned_manual(job_id)
+    step = None
+    if manual is not None:
+        with contextlib.suppress(KeyError):
+            step = manual.step(step_id)
+    if step is not None:
+        # This process has read the job before: the job and the step's records in one statement.
+        job, rows = job_and_records(job_id, manual, step)
+        if job is None:
+            abort(404)
+        centre_scope().require(job.centre_id)
+        if rows is not None:
+            screen = step_screen(job, step, current_user, rows=rows)
+        else:
+            job, manual, step = _job_step_or_404(job_id, step_id)
+    else:
+        job, manual, step = _job_step_or_404(job_id, step_id)
     # Values are typed or measured on the tablet, never carried in by a link: a crafted URL
     # must not pre-fill a measurement the technician then signs without noticing.
-    return render_template("jobs/step.html", **_step_context(job, manual, step, MultiDict()))
+    return render_template(
+        "jobs/step.html", **_step_context(job, manual, step, MultiDict(), screen=screen)
+    )
 
 
 def _raw_values(step):
@@ -265,9 +287,9 @@ def sign_step(job_id: int, step_id: str):
     return redirect(url_for("jobs.show_job", job_id=job.id))
 
 
-def _step_context(job, manual, step, form_values):
+def _step_context(job, manual, step, form_values, *, screen=None):
     held = valid_qualifications(current_user)
-    status, pending = step_screen(job, step, current_user)
+    status, pending = screen or step_screen(job, step, current_user)
     is_worker = current_user.has_role(*WORKERS) and current_user.centre_id == job.centre_id
     steps = manual.steps
     index = next(i for i, s in enumerate(steps) if s.id == step.id)
