@@ -132,6 +132,7 @@ def show(certificate_id: int):
 _DOWNLOAD = sa.select(Certificate.centre_id, Certificate.number, Certificate.pdf_sha256).where(
     Certificate.id == sa.bindparam("ident")
 )
+_DOWNLOAD_WITH_PDF = _DOWNLOAD.add_columns(Certificate.pdf)
 _PDF = sa.select(Certificate.pdf).where(Certificate.id == sa.bindparam("ident"))
 
 
@@ -143,7 +144,7 @@ def download(certificate_id: int):
     # without the blob being read from the database; any other request reads the blob with the
     # row, in one statement.
     revalidating = bool(request.if_none_match)
-    statement = _DOWNLOAD if revalidating else _DOWNLOAD.add_columns(Certificate.pdf)
+    statement = _DOWNLOAD if revalidating else _DOWNLOAD_WITH_PDF
     row = plain_rows(statement, {"ident": certificate_id}).one_or_none()
     if row is None:
         abort(404)
